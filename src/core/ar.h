@@ -1,0 +1,89 @@
+/*
+ * ar.h
+ *		Autoregressive models: estimation, order selection and forecasting.
+ *
+ * This is the numerical core behind ar_fit() and forecast() for AR models.
+ * It knows nothing of PostgreSQL: no palloc, no ereport, no global state.
+ * Callers pass every buffer (sizes are given by the *_work_size functions)
+ * and get back a status code they turn into an error message.
+ *
+ * The model is
+ *
+ *		y[t] = c + phi[1] y[t-1] + ... + phi[p] y[t-p] + e[t],  e ~ N(0, sigma2)
+ *
+ * estimated either by ordinary least squares (as statsmodels' AutoReg) or by
+ * the Yule-Walker equations (as R's ar.yw).
+ */
+#ifndef TSF_CORE_AR_H
+#define TSF_CORE_AR_H
+
+#include <stddef.h>
+
+/* largest AR order accepted anywhere */
+#define TSF_AR_MAX_ORDER	1000
+
+typedef enum TsfArMethod
+{
+	TSF_AR_OLS = 0,				/* least squares, statsmodels AutoReg */
+	TSF_AR_YULE_WALKER = 1		/* Yule-Walker, R ar.yw */
+} TsfArMethod;
+
+typedef enum TsfArStatus
+{
+	TSF_AR_OK = 0,
+	TSF_AR_TOO_SHORT,			/* not enough points for the order asked */
+	TSF_AR_RANK_DEFICIENT,		/* the lagged design is (numerically) singular */
+	TSF_AR_NOT_FINITE,			/* the estimates overflowed */
+	TSF_AR_LAPACK				/* LAPACK reported an argument error */
+} TsfArStatus;
+
+/* a fitted model; phi has room for p coefficients, supplied by the caller */
+typedef struct TsfArModel
+{
+	int			p;				/* order */
+	int			intercept;		/* 1 if c was estimated (OLS) or the mean removed (YW) */
+	double		c;				/* intercept of the equation above */
+	double		mean;			/* YW: the series mean removed before fitting; OLS: 0 */
+	double		sigma2;			/* innovation variance used for intervals */
+	double		aic;			/* see tsf_ar_fit() for the definition per method */
+	int			nobs;			/* equations used in the final fit */
+	double	   *phi;			/* (p) */
+} TsfArModel;
+
+/* smallest series on which an AR(p) fit (with or without intercept) is allowed */
+extern int	tsf_ar_min_points(int p, int intercept);
+
+/* R's default bound for the order, clamped so that the fit stays defined */
+extern int	tsf_ar_default_max_order(int n, int intercept);
+
+/* doubles of workspace the functions below need for n points and order <= maxp */
+extern size_t tsf_ar_work_size(int n, int maxp);
+
+/*
+ * Choose the order 0..maxp by AIC and return it in *p_out.  OLS compares the
+ * orders on the common sample y[maxp..n-1] (statsmodels ar_select_order);
+ * Yule-Walker follows R's ar.yw (autocovariances of the whole series).
+ */
+extern TsfArStatus tsf_ar_select(const double *y, int n, int maxp, int intercept,
+								 TsfArMethod method, double *work, int *p_out);
+
+/* fit an AR(p) on y[0..n-1]; m->phi must have room for p values */
+extern TsfArStatus tsf_ar_fit(const double *y, int n, int p, int intercept,
+							  TsfArMethod method, double *work, TsfArModel *m);
+
+/*
+ * Forecast h steps ahead from the last p values of the series, hist[0..p-1]
+ * oldest first.  mean[k] is the point forecast for step k+1 and se[k] its
+ * standard error sqrt(sigma2 * sum_{j<=k} psi[j]^2), psi being the MA(inf)
+ * weights of the model.  work needs p + h doubles.
+ */
+extern void tsf_ar_forecast(const TsfArModel *m, const double *hist, int h,
+							double *mean, double *se, double *work);
+
+/* one-step prediction c + sum phi[i] lags[p-i] (lags oldest first) */
+extern double tsf_ar_predict1(const TsfArModel *m, const double *lags);
+
+/* standard normal quantile (Wichura's AS 241, relative error about 1e-16) */
+extern double tsf_qnorm(double p);
+
+#endif							/* TSF_CORE_AR_H */
