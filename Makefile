@@ -1,0 +1,54 @@
+# tsforecast: PGXS build.
+#
+#   make                  build the extension (tsforecast.so)
+#   make install          install into the PostgreSQL found by PG_CONFIG
+#   make unit             build and run the C unit tests of the numerical core
+#   make installcheck     pg_regress suites (sql/, expected/) on a running server
+#   make pgtap            pgTAP suites (test/pgtap/) through pg_prove
+#
+# scripts/tsf sets up a throwaway server and runs all of it; see README.md.
+
+EXTENSION = tsforecast
+MODULE_big = tsforecast
+
+CORE_SRCS = $(wildcard src/core/*.c)
+GLUE_SRCS = $(wildcard src/*.c)
+OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
+
+# the full install script of each release plus every upgrade script
+DATA = $(wildcard install/tsforecast--*.sql)
+
+PG_CPPFLAGS = -Isrc
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wno-sign-compare -Wno-cast-function-type
+SHLIB_LINK = -llapack -lm
+
+REGRESS = setup tsmodel ar_fit forecast frequency predict metrics parallel errors
+REGRESS_OPTS = --inputdir=. --outputdir=test/results
+
+# no JIT bitcode: the extension gains nothing from it, and it would need clang
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+EXTRA_CLEAN = test/results test/unit/bin
+
+# ---- C unit tests of the numerical core (no server) ----
+
+UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc -Itest/unit
+UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/bin/%,$(wildcard test/unit/test_*.c))
+
+NN_SRCS = $(wildcard src/nn/*.c)
+
+test/unit/bin/%: test/unit/%.c $(CORE_SRCS) $(NN_SRCS) $(wildcard src/core/*.h src/nn/*.h) test/unit/unit.h
+	@mkdir -p test/unit/bin
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(NN_SRCS) -llapack -lm
+
+.PHONY: unit pgtap
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
+
+pgtap:
+	pg_prove --ext .sql -r test/pgtap

@@ -1,0 +1,49 @@
+-- parallel aggregation: a Partial Aggregate plan, and the same models as serial
+
+CREATE TABLE many (series int, t bigint, value float8);
+INSERT INTO many
+SELECT s, t, sin(t / (3.0 + s)) + 0.1 * ((t * 7919 + s * 104729) % 1000) / 1000.0
+  FROM generate_series(1, 40) s, generate_series(1, 1000) t;
+ANALYZE many;
+
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+
+EXPLAIN (COSTS OFF) SELECT ar_fit(t, value) FROM many WHERE series = 1;
+EXPLAIN (COSTS OFF) SELECT series, ar_fit(t, value) FROM many GROUP BY series;
+EXPLAIN (COSTS OFF) SELECT rmse(value, 0) FROM many;
+
+-- the workers really run: every row goes through a worker, so every state
+-- is serialized, sent and combined in the leader
+CREATE FUNCTION workers_launched(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    l text;
+BEGIN
+    FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+        IF l ~ 'Workers Launched' THEN
+            RETURN trim(l);
+        END IF;
+    END LOOP;
+    RETURN 'no workers';
+END $$;
+SELECT workers_launched('SELECT series, ar_fit(t, value) FROM many GROUP BY series');
+
+-- a digest of all 40 models (less the fit time), parallel then serial
+SELECT md5(string_agg((m::jsonb - 'fit_seconds' - 'fitted_at')::text, ',' ORDER BY series)) AS models,
+       (SELECT ar_fit(t, value) FROM many WHERE series = 7)::jsonb - 'fit_seconds' - 'fitted_at' AS one,
+       (SELECT rmse(value, 0.5) FROM many) AS rmse
+  FROM (SELECT series, ar_fit(t, value) AS m FROM many GROUP BY series) x \gset par_
+SET max_parallel_workers_per_gather = 0;
+SELECT workers_launched('SELECT series, ar_fit(t, value) FROM many GROUP BY series');
+SELECT md5(string_agg((m::jsonb - 'fit_seconds' - 'fitted_at')::text, ',' ORDER BY series)) AS models,
+       (SELECT ar_fit(t, value) FROM many WHERE series = 7)::jsonb - 'fit_seconds' - 'fitted_at' AS one,
+       (SELECT rmse(value, 0.5) FROM many) AS rmse
+  FROM (SELECT series, ar_fit(t, value) AS m FROM many GROUP BY series) x \gset ser_
+
+-- the same models, bit for bit, whatever the plan
+SELECT :'par_models' = :'ser_models' AS same_models,
+       :'par_one'::jsonb = :'ser_one'::jsonb AS same_one,
+       close_to(:par_rmse, :ser_rmse, 1e-12) AS same_rmse;
