@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The main job: the Verde River weekly streamflow forecast, from SQL.
+# Run through `scripts/tsf demo`, which sets PGHOST/PGPORT/PGUSER to a
+# throwaway cluster.  Writes out/verde_forecast.png.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+DATA=../shared/data/verde_weekly.csv
+[ -f "$DATA" ] || DATA=test/fixtures/verde_weekly.csv
+mkdir -p out
+
+psql -q -X -d postgres -c "SET client_min_messages = warning" \
+    -c "DROP DATABASE IF EXISTS tsf_demo" -c "CREATE DATABASE tsf_demo"
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 -d tsf_demo -P footer=off)
+
+"${PSQL[@]}" <<SQL
+CREATE EXTENSION tsforecast;
+SET search_path = tsforecast, public;
+
+-- USGS 09506000 Verde River near Camp Verde, AZ: weekly mean flow (cfs)
+CREATE TABLE verde (week_start date PRIMARY KEY, flow float8 NOT NULL);
+\copy verde FROM '$DATA' WITH (FORMAT csv, HEADER true)
+
+\echo
+\echo 'Verde River near Camp Verde, AZ (USGS 09506000): weekly mean flow'
+SELECT count(*) AS weeks, min(week_start) AS first_week, max(week_start) AS last_week,
+       round(avg(flow)::numeric, 1) AS mean_cfs FROM verde;
+
+-- one query fits the model: AR on log flow, order by AIC, data through 2020-08-21
+CREATE TABLE models AS
+SELECT 'verde_ar'::text AS name,
+       ar_fit(week_start, flow, '{"transform": "log"}') AS model
+  FROM verde WHERE week_start + 6 <= '2020-08-21';
+
+\echo
+\echo 'The model'
+SELECT model_info(model)->>'method' AS method, model_info(model)->>'order' AS "order",
+       model_info(model)->>'frequency' AS frequency, model_info(model)->>'transform' AS transform,
+       round((model_info(model)->>'sigma2')::numeric, 4) AS sigma2,
+       round((model_info(model)->>'aic')::numeric, 1) AS aic,
+       round((model_info(model)->>'fit_seconds')::numeric * 1000, 2) AS fit_ms
+  FROM models;
+
+\echo
+\echo 'Forecast: weekly mean flow (cfs) with 80% and 95% prediction intervals'
+SELECT f.step AS weeks_ahead, f.ts::date AS week_starting,
+       round(f.value::numeric, 1) AS forecast,
+       round(e.lo::numeric, 1) || ' - ' || round(e.hi::numeric, 1) AS "80% interval",
+       round(f.lo::numeric, 1) || ' - ' || round(f.hi::numeric, 1) AS "95% interval",
+       CASE f.step WHEN 1 THEN '1-week' WHEN 2 THEN '2-week' WHEN 16 THEN '16-week (seasonal)' ELSE '' END AS horizon
+  FROM models m, forecast(m.model, 16) f JOIN forecast(m.model, 16, 0.8) e USING (step)
+ ORDER BY f.step;
+
+-- the seed notebook's evaluation: the first 1105 weeks train, the rest test,
+-- one-step-ahead predictions of log flow
+CREATE TABLE split AS
+SELECT week_start, flow, ln(flow) AS logflow,
+       CASE WHEN week_start <= '2010-02-28' THEN 'train' ELSE 'test' END AS period
+  FROM verde;
+CREATE TABLE split_models AS
+SELECT 'AR(1), the seed''s' AS model, ar_fit(week_start, logflow, '{"order": 1}') AS m
+  FROM split WHERE period = 'train'
+UNION ALL
+SELECT 'AR(p), p by AIC', ar_fit(week_start, logflow) FROM split WHERE period = 'train';
+
+\echo
+\echo 'One-step-ahead accuracy on log flow (fit on 1989-2010, scored 1989-2010 and 2010-2020)'
+SELECT s.model, model_info(s.m)->>'order' AS p, p.period,
+       p.r2, p.nse, p.nse_flow, p.kge_flow
+  FROM split_models s,
+       LATERAL (SELECT period,
+                       round(r2(logflow, pred)::numeric, 3) AS r2,
+                       round(nse(logflow, pred)::numeric, 3) AS nse,
+                       round(nse(exp(logflow), exp(pred))::numeric, 3) AS nse_flow,
+                       round(kge(exp(logflow), exp(pred))::numeric, 3) AS kge_flow
+                  FROM (SELECT period, logflow,
+                               predict(s.m, week_start, logflow) OVER (ORDER BY week_start) AS pred
+                          FROM split) x
+                 GROUP BY period) p
+ ORDER BY s.model, p.period DESC;
+
+-- the plot's data: two years of history, then the forecast
+\copy (SELECT week_start, flow, NULL, NULL, NULL FROM verde WHERE week_start > '2018-08-01' UNION ALL SELECT f.ts::date, NULL, f.value, f.lo, f.hi FROM models, forecast(model, 16) f ORDER BY 1) TO 'out/verde_forecast.dat' WITH (FORMAT text, NULL '?')
+SQL
+
+gnuplot <<'GP'
+set terminal png size 1000,520 font ",10"
+set output 'out/verde_forecast.png'
+set title "Verde River near Camp Verde, AZ (USGS 09506000): weekly mean flow and AR forecast"
+set xdata time
+set timefmt "%Y-%m-%d"
+set format x "%b\n%Y"
+set logscale y
+set ylabel "flow (cfs, log scale)"
+set key top left
+set grid
+set datafile missing "?"
+plot 'out/verde_forecast.dat' using 1:4:5 with filledcurves lc rgb "#c6dbef" title "95% interval", \
+     '' using 1:2 with lines lw 2 lc rgb "#08306b" title "observed", \
+     '' using 1:3 with linespoints lw 2 pt 7 ps 0.6 lc rgb "#e6550d" title "forecast"
+GP
+echo
+echo "plot: $ROOT/out/verde_forecast.png"

@@ -1,0 +1,89 @@
+-- pgTAP: the SQL contract of tsforecast (names, signatures, properties, SQLSTATEs)
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS tsforecast;
+SET search_path = tsforecast, public;
+
+BEGIN;
+SELECT plan(48);
+
+-- the type and its views
+SELECT has_type('tsforecast', 'tsmodel', 'type tsmodel exists');
+SELECT has_cast('tsmodel', 'jsonb', 'tsmodel casts to jsonb');
+SELECT has_function('tsforecast', 'model_info', ARRAY['tsmodel'], 'model_info(tsmodel)');
+SELECT function_returns('tsforecast', 'model_info', ARRAY['tsmodel'], 'jsonb', 'model_info returns jsonb');
+
+-- the aggregates, every signature
+SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['timestamp with time zone', 'double precision'], 'ar_fit(timestamptz, float8)');
+SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['timestamp with time zone', 'double precision', 'jsonb'], 'ar_fit(timestamptz, float8, jsonb)');
+SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['date', 'double precision'], 'ar_fit(date, float8)');
+SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['date', 'double precision', 'jsonb'], 'ar_fit(date, float8, jsonb)');
+SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['bigint', 'double precision'], 'ar_fit(bigint, float8)');
+SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['bigint', 'double precision', 'jsonb'], 'ar_fit(bigint, float8, jsonb)');
+SELECT is_aggregate('tsforecast', m, ARRAY['double precision', 'double precision'], m || '(actual, predicted)')
+  FROM unnest(ARRAY['r2', 'nse', 'rmse', 'mae', 'mape', 'smape', 'kge']) m;
+
+-- forecast and predict
+SELECT has_function('tsforecast', 'forecast', ARRAY['tsmodel', 'integer', 'double precision'], 'forecast(model, horizon, level)');
+SELECT function_returns('tsforecast', 'forecast', ARRAY['tsmodel', 'integer', 'double precision'], 'setof record', 'forecast returns a set');
+SELECT is(ARRAY(SELECT format('%s %s', a.attname, format_type(a.atttypid, NULL))
+                  FROM pg_proc p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY x(attname, mode, i),
+                       LATERAL (SELECT x.attname, (p.proallargtypes)[x.i] AS atttypid) a
+                 WHERE p.oid = 'tsforecast.forecast(tsforecast.tsmodel, integer, double precision)'::regprocedure
+                   AND x.mode = 't' ORDER BY x.i),
+          ARRAY['step integer', 'ts timestamp with time zone', 'value double precision',
+                'lo double precision', 'hi double precision'],
+          'forecast returns (step, ts, value, lo, hi)');
+SELECT is((SELECT pg_get_function_arguments('tsforecast.forecast(tsforecast.tsmodel, integer, double precision)'::regprocedure)),
+          'model tsmodel, horizon integer, level double precision DEFAULT 0.95', 'level defaults to 0.95');
+SELECT is((SELECT prokind FROM pg_proc WHERE oid = 'tsforecast.predict(tsforecast.tsmodel, date, double precision)'::regprocedure),
+          'w'::"char", 'predict is a window function');
+
+-- properties every function must have
+SELECT is((SELECT count(*) FROM pg_proc WHERE pronamespace = 'tsforecast'::regnamespace AND proparallel <> 's'),
+          0::bigint, 'every function is PARALLEL SAFE');
+SELECT is((SELECT count(*) FROM pg_proc p WHERE pronamespace = 'tsforecast'::regnamespace
+              AND obj_description(p.oid, 'pg_proc') IS NULL),
+          0::bigint, 'every function has a comment');
+SELECT is((SELECT count(*) FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+            WHERE p.pronamespace = 'tsforecast'::regnamespace AND a.aggcombinefn = 0),
+          0::bigint, 'every aggregate has a combine function');
+SELECT volatility_is('tsforecast', 'forecast', ARRAY['tsmodel', 'integer', 'double precision'], 'stable', 'forecast is STABLE (calendar steps use the time zone)');
+SELECT is_strict('tsforecast', 'forecast', ARRAY['tsmodel', 'integer', 'double precision'], 'forecast is STRICT');
+
+-- behaviour
+CREATE TEMP TABLE s AS SELECT g AS t, sin(g / 7.0) + 0.01 * (g % 13) AS v FROM generate_series(1::bigint, 400) g;
+SELECT is((SELECT count(*) FROM forecast((SELECT ar_fit(t, v) FROM s), 16)), 16::bigint, '16 forecast rows');
+SELECT is((SELECT model_info(ar_fit(t, v, '{"order": 4}'))->>'order' FROM s), '4', 'a fixed order is kept');
+SELECT ok((SELECT (SELECT ar_fit(t, v) FROM s)::text::tsmodel IS NOT NULL), 'text round trip');
+SELECT is((SELECT count(*) FROM (SELECT t % 3 AS k, ar_fit(t, v) FROM s GROUP BY 1) x), 3::bigint,
+          'GROUP BY gives one model per group');
+SELECT is((SELECT r2(v, v) FROM s), 1::float8, 'r2 of a perfect prediction is 1');
+
+-- SQLSTATEs of the errors users meet
+SELECT throws_ok($$SELECT ar_fit(t, v, '{"ordr": 2}') FROM s$$, '22023', 'unrecognized option "ordr"', 'unknown option: 22023');
+SELECT throws_ok($$SELECT ar_fit(t, v, '{"order": 5000}') FROM s$$, '22023', NULL, 'order out of range: 22023');
+SELECT throws_ok($$SELECT ar_fit(t, v, '{"order": 300}') FROM s$$, '22023', 'time series is too short to fit an AR(300) model', 'too short: 22023');
+SELECT throws_ok($$SELECT ar_fit(t, v) FROM (VALUES (1::bigint, 1.0::float8), (1, 2.0), (2, 1.0)) x(t, v)$$, '22000', 'duplicate timestamp in time series', 'duplicates: 22000');
+SELECT throws_ok($$SELECT ar_fit(t, v) FROM s WHERE t <> 17$$, '22000', 'time series has gaps', 'gaps: 22000');
+SELECT throws_ok($$SELECT ar_fit(t, v) FROM (VALUES (0::bigint, 1.0::float8), (2, 2.0), (5, 1.0)) x(t, v)$$, '22000', 'cannot infer the frequency of the time series', 'irregular: 22000');
+SELECT throws_ok($$SELECT ar_fit(t, NULL::float8) FROM s$$, '22004', 'null value in time series', 'NULL value: 22004');
+SELECT throws_ok($$SELECT ar_fit(t, 'NaN'::float8) FROM s$$, '22000', 'NaN not allowed in time series', 'NaN: 22000');
+SELECT throws_ok($$SELECT ar_fit(t, v, '{"transform": "log"}') FROM s$$, '2201E', NULL, 'log of a non-positive value: 2201E');
+SELECT throws_ok($$SELECT 'abc'::tsmodel$$, '22P02', 'invalid input syntax for type tsmodel', 'bad text: 22P02');
+SELECT throws_ok($$SELECT encode('\x5453464d0700'::bytea, 'base64')::tsmodel$$, '22P02', NULL, 'unknown format version: 22P02');
+SELECT throws_ok($$SELECT * FROM forecast((SELECT ar_fit(t, v) FROM s), 0)$$, '22023', 'invalid value for horizon: 0', 'horizon 0: 22023');
+SELECT throws_ok($$SELECT * FROM forecast((SELECT ar_fit(t, v) FROM s), 3, 1.5)$$, '22023', 'invalid value for level: 1.5', 'level 1.5: 22023');
+SELECT throws_ok($$SELECT predict(m, t::int + 0, v) OVER (ORDER BY t) FROM s, (SELECT ar_fit('2020-01-01'::date + t::int, v) m FROM s) x$$,
+                 '42804', NULL, 'ts type mismatch in predict: 42804');
+SELECT throws_ok($$SELECT ar_fit(t, v, '{"fill": "linear"}') FROM (VALUES (1::bigint, 1.0::float8), (2, 2.0), (300000000, 1.0)) x(t, v)$$,
+                 '54000', NULL, 'absurd span: 54000');
+SELECT throws_ok($$SELECT rmse('NaN', 1)$$, '22000', NULL, 'NaN in metrics: 22000');
+
+SELECT * FROM finish();
+ROLLBACK;
