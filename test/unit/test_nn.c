@@ -1,0 +1,918 @@
+/*
+ * test_nn.c
+ *		Unit tests of the network core (src/nn): finite-difference gradient
+ *		checks of every layer and of the whole network, parity with PyTorch
+ *		from committed fixtures, determinism, and a training smoke test.
+ *
+ * Build and run from the repository root:
+ *
+ *	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Isrc -o /tmp/test_nn
+ *		test/unit/test_nn.c src/nn/[a-z]*.c -lm && /tmp/test_nn
+ *
+ * The fixtures are read from test/fixtures/nn/ (or the directory given as
+ * the first argument); test/fixtures/nn/make_nn_fixtures.py writes them.
+ * Tolerances depend on the core's scalar type (double by default, float with
+ * -DTSF_NN_FLOAT) and are printed with each result.
+ */
+#include "nn/nn.h"
+#include "unit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef TSF_NN_FLOAT
+#define GC_EPS		1e-2		/* finite-difference step */
+#define GC_TOL		2e-3		/* gradient check, relative */
+#define PAR_TOL		1e-5		/* parity: forward, loss, gradients */
+#define ADAM_TOL	1e-5		/* parity: parameters after 5 Adam steps */
+#define PRECISION	"float32"
+#else
+#define GC_EPS		1e-6
+#define GC_TOL		1e-6
+#define PAR_TOL		1e-12
+#define ADAM_TOL	1e-12
+#define PRECISION	"float64"
+#endif
+
+static const char *fixture_dir = "test/fixtures/nn";
+
+/* ---- helpers ---- */
+
+/* a (n) ~ U(-scale, scale) from rng */
+static void
+fill_random(tsf_real *a, size_t n, double scale, tsf_rng *rng)
+{
+	for (size_t j = 0; j < n; j++)
+		a[j] = (tsf_real) ((2.0 * tsf_rng_uniform(rng) - 1.0) * scale);
+}
+
+/* calloc that fails the test run loudly */
+static tsf_real *
+alloc_real(size_t n)
+{
+	tsf_real   *p = calloc(n ? n : 1, sizeof(tsf_real));
+
+	if (!p)
+	{
+		printf("out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+/* sum_j r[j] out[j] in double: the scalar the layer checks differentiate */
+static double
+weighted_sum(const tsf_real *out, const tsf_real *r, size_t n)
+{
+	double		s = 0.0;
+
+	for (size_t j = 0; j < n; j++)
+		s += (double) out[j] * (double) r[j];
+	return s;
+}
+
+typedef double (*loss_fn) (void *ctx);
+
+/*
+ * Compare the analytic gradient (n) of f with respect to x (n) against
+ * central differences (f(x + e) - f(x - e)) / 2e, one CHECK per tensor on
+ * the largest error relative to max(1, |numeric|).
+ */
+static void
+gradcheck(const char *what, tsf_real *x, const tsf_real *analytic, size_t n,
+		  loss_fn f, void *ctx)
+{
+	double		maxerr = 0.0;
+
+	for (size_t j = 0; j < n; j++)
+	{
+		tsf_real	save = x[j];
+		tsf_real	xp = (tsf_real) (save + GC_EPS);
+		tsf_real	xm = (tsf_real) (save - GC_EPS);
+		double		lp, lm, num, err;
+
+		x[j] = xp;
+		lp = f(ctx);
+		x[j] = xm;
+		lm = f(ctx);
+		x[j] = save;
+		num = (lp - lm) / ((double) xp - (double) xm);
+		err = fabs(num - (double) analytic[j]) / (fabs(num) > 1.0 ? fabs(num) : 1.0);
+		if (err > maxerr)
+			maxerr = err;
+	}
+	printf("  gradcheck %-28s %4zu values, max rel err %.2e (tol %.0e)\n",
+		   what, n, maxerr, GC_TOL);
+	CHECK(maxerr <= GC_TOL, "gradcheck %s: max rel err %g > %g", what,
+		  maxerr, GC_TOL);
+}
+
+/* ---- per-layer gradient checks ---- */
+
+typedef struct conv_ctx
+{
+	int			T, Cin, Cout, K;
+	tsf_real   *inp, *w, *b, *out, *r;
+} conv_ctx;
+
+static double
+conv_loss(void *p)
+{
+	conv_ctx   *c = p;
+
+	tsf_conv1d_forward(c->out, c->inp, c->w, c->b, c->T, c->Cin, c->Cout, c->K);
+	return weighted_sum(c->out, c->r, (size_t) c->T * c->Cout);
+}
+
+static void
+test_gradcheck_conv(void)
+{
+	conv_ctx	c = {.T = 7,.Cin = 3,.Cout = 4,.K = 3};
+	size_t		nin = (size_t) c.T * c.Cin,
+				nw = (size_t) c.Cout * c.Cin * c.K,
+				nout = (size_t) c.T * c.Cout;
+	tsf_real   *dinp = alloc_real(nin),
+			   *dw = alloc_real(nw),
+			   *db = alloc_real(c.Cout);
+	tsf_rng		rng;
+
+	tsf_rng_seed(&rng, 1);
+	c.inp = alloc_real(nin);
+	c.w = alloc_real(nw);
+	c.b = alloc_real(c.Cout);
+	c.out = alloc_real(nout);
+	c.r = alloc_real(nout);
+	fill_random(c.inp, nin, 1.0, &rng);
+	fill_random(c.w, nw, 0.5, &rng);
+	fill_random(c.b, c.Cout, 0.5, &rng);
+	fill_random(c.r, nout, 1.0, &rng);
+
+	tsf_conv1d_backward(dinp, dw, db, c.r, c.inp, c.w, c.T, c.Cin, c.Cout, c.K);
+	gradcheck("conv1d d(input)", c.inp, dinp, nin, conv_loss, &c);
+	gradcheck("conv1d d(weight)", c.w, dw, nw, conv_loss, &c);
+	gradcheck("conv1d d(bias)", c.b, db, c.Cout, conv_loss, &c);
+
+	/* causality: output at t must not depend on inputs after t */
+	conv_loss(&c);
+	{
+		tsf_real	before = c.out[(size_t) 3 * c.Cout];
+
+		c.inp[(size_t) 4 * c.Cin] += 1;
+		conv_loss(&c);
+		CHECK(c.out[(size_t) 3 * c.Cout] == before, "conv1d is causal");
+	}
+	free(dinp), free(dw), free(db), free(c.inp), free(c.w), free(c.b);
+	free(c.out), free(c.r);
+}
+
+/* two stacked LSTM layers: x (T, I) -> h1 (T, H) -> h2 (T, H) */
+typedef struct lstm_ctx
+{
+	int			T, I, H;
+	tsf_real   *x, *r;
+	tsf_real   *w_ih[2], *w_hh[2], *b_ih[2], *b_hh[2];
+	tsf_real   *h[2], *c[2], *tc[2], *gates[2], *wT;
+} lstm_ctx;
+
+static double
+lstm_loss(void *p)
+{
+	lstm_ctx   *s = p;
+
+	tsf_lstm_forward(s->h[0], s->c[0], s->tc[0], s->gates[0], s->wT, s->x,
+					 s->w_ih[0], s->w_hh[0], s->b_ih[0], s->b_hh[0],
+					 s->T, s->I, s->H);
+	tsf_lstm_forward(s->h[1], s->c[1], s->tc[1], s->gates[1], s->wT, s->h[0],
+					 s->w_ih[1], s->w_hh[1], s->b_ih[1], s->b_hh[1],
+					 s->T, s->H, s->H);
+	return weighted_sum(s->h[1], s->r, (size_t) s->T * s->H);
+}
+
+static void
+test_gradcheck_lstm(void)
+{
+	lstm_ctx	s = {.T = 6,.I = 3,.H = 4};
+	size_t		G = 4 * (size_t) s.H,
+				TH = (size_t) s.T * s.H;
+	tsf_real   *dw_ih[2], *dw_hh[2], *db_ih[2], *db_hh[2];
+	tsf_real   *dx = alloc_real((size_t) s.T * s.I),
+			   *dh1 = alloc_real(TH),
+			   *dgates = alloc_real((size_t) s.T * G),
+			   *scratch = alloc_real(2 * (size_t) s.H);
+	tsf_rng		rng;
+	char		name[64];
+
+	tsf_rng_seed(&rng, 2);
+	s.x = alloc_real((size_t) s.T * s.I);
+	s.r = alloc_real(TH);
+	s.wT = alloc_real((size_t) s.H * G);
+	fill_random(s.x, (size_t) s.T * s.I, 1.0, &rng);
+	fill_random(s.r, TH, 1.0, &rng);
+	for (int l = 0; l < 2; l++)
+	{
+		size_t		I = l == 0 ? (size_t) s.I : (size_t) s.H;
+
+		s.w_ih[l] = alloc_real(G * I);
+		s.w_hh[l] = alloc_real(G * s.H);
+		s.b_ih[l] = alloc_real(G);
+		s.b_hh[l] = alloc_real(G);
+		dw_ih[l] = alloc_real(G * I);
+		dw_hh[l] = alloc_real(G * s.H);
+		db_ih[l] = alloc_real(G);
+		db_hh[l] = alloc_real(G);
+		fill_random(s.w_ih[l], G * I, 0.7, &rng);
+		fill_random(s.w_hh[l], G * s.H, 0.7, &rng);
+		fill_random(s.b_ih[l], G, 0.5, &rng);
+		fill_random(s.b_hh[l], G, 0.5, &rng);
+		s.h[l] = alloc_real(TH);
+		s.c[l] = alloc_real(TH);
+		s.tc[l] = alloc_real(TH);
+		s.gates[l] = alloc_real((size_t) s.T * G);
+	}
+
+	lstm_loss(&s);
+	tsf_lstm_backward(dh1, dw_ih[1], dw_hh[1], db_ih[1], db_hh[1], dgates,
+					  scratch, s.r, s.h[0], s.w_ih[1], s.w_hh[1],
+					  s.h[1], s.c[1], s.tc[1], s.gates[1], s.T, s.H, s.H);
+	tsf_lstm_backward(dx, dw_ih[0], dw_hh[0], db_ih[0], db_hh[0], dgates,
+					  scratch, dh1, s.x, s.w_ih[0], s.w_hh[0],
+					  s.h[0], s.c[0], s.tc[0], s.gates[0], s.T, s.I, s.H);
+
+	gradcheck("lstm(L=2) d(input)", s.x, dx, (size_t) s.T * s.I, lstm_loss, &s);
+	for (int l = 0; l < 2; l++)
+	{
+		size_t		I = l == 0 ? (size_t) s.I : (size_t) s.H;
+
+		snprintf(name, sizeof(name), "lstm d(weight_ih_l%d)", l);
+		gradcheck(name, s.w_ih[l], dw_ih[l], G * I, lstm_loss, &s);
+		snprintf(name, sizeof(name), "lstm d(weight_hh_l%d)", l);
+		gradcheck(name, s.w_hh[l], dw_hh[l], G * s.H, lstm_loss, &s);
+		snprintf(name, sizeof(name), "lstm d(bias_ih_l%d)", l);
+		gradcheck(name, s.b_ih[l], db_ih[l], G, lstm_loss, &s);
+		snprintf(name, sizeof(name), "lstm d(bias_hh_l%d)", l);
+		gradcheck(name, s.b_hh[l], db_hh[l], G, lstm_loss, &s);
+	}
+
+	for (int l = 0; l < 2; l++)
+	{
+		free(s.w_ih[l]), free(s.w_hh[l]), free(s.b_ih[l]), free(s.b_hh[l]);
+		free(dw_ih[l]), free(dw_hh[l]), free(db_ih[l]), free(db_hh[l]);
+		free(s.h[l]), free(s.c[l]), free(s.tc[l]), free(s.gates[l]);
+	}
+	free(dx), free(dh1), free(dgates), free(scratch), free(s.x), free(s.r);
+	free(s.wT);
+}
+
+typedef struct drop_ctx
+{
+	size_t		n;
+	tsf_real   *inp, *mask, *out, *r;
+} drop_ctx;
+
+static double
+drop_loss(void *p)
+{
+	drop_ctx   *d = p;
+
+	tsf_dropout_forward(d->out, d->inp, d->mask, d->n);
+	return weighted_sum(d->out, d->r, d->n);
+}
+
+static void
+test_gradcheck_dropout(void)
+{
+	drop_ctx	d = {.n = 40};
+	tsf_real   *dinp = alloc_real(d.n);
+	tsf_rng		rng;
+	size_t		zeros = 0;
+	int			scale_ok = 1;
+
+	tsf_rng_seed(&rng, 3);
+	d.inp = alloc_real(d.n);
+	d.mask = alloc_real(d.n);
+	d.out = alloc_real(d.n);
+	d.r = alloc_real(d.n);
+	fill_random(d.inp, d.n, 1.0, &rng);
+	fill_random(d.r, d.n, 1.0, &rng);
+	tsf_dropout_mask(d.mask, d.n, 0.4, &rng);	/* fixed from here on */
+	for (size_t j = 0; j < d.n; j++)
+	{
+		zeros += d.mask[j] == 0;
+		if (d.mask[j] != 0 && fabs((double) d.mask[j] - 1.0 / 0.6) > 1e-6)
+			scale_ok = 0;
+	}
+	CHECK(zeros > 0 && zeros < d.n, "dropout mask drops some, keeps some");
+	CHECK(scale_ok, "dropout keeps with scale 1/(1-p)");
+
+	tsf_dropout_backward(dinp, d.r, d.mask, d.n);
+	gradcheck("dropout(fixed mask) d(input)", d.inp, dinp, d.n, drop_loss, &d);
+	free(dinp), free(d.inp), free(d.mask), free(d.out), free(d.r);
+}
+
+typedef struct linear_ctx
+{
+	int			T, Cin, Cout;
+	tsf_real   *inp, *w, *b, *out, *r;
+} linear_ctx;
+
+static double
+linear_loss(void *p)
+{
+	linear_ctx *c = p;
+
+	tsf_linear_forward(c->out, c->inp, c->w, c->b, c->T, c->Cin, c->Cout);
+	return weighted_sum(c->out, c->r, (size_t) c->T * c->Cout);
+}
+
+static void
+test_gradcheck_linear(void)
+{
+	linear_ctx	c = {.T = 5,.Cin = 6,.Cout = 2};
+	size_t		nin = (size_t) c.T * c.Cin,
+				nw = (size_t) c.Cout * c.Cin,
+				nout = (size_t) c.T * c.Cout;
+	tsf_real   *dinp = alloc_real(nin),
+			   *dw = alloc_real(nw),
+			   *db = alloc_real(c.Cout);
+	tsf_rng		rng;
+
+	tsf_rng_seed(&rng, 4);
+	c.inp = alloc_real(nin);
+	c.w = alloc_real(nw);
+	c.b = alloc_real(c.Cout);
+	c.out = alloc_real(nout);
+	c.r = alloc_real(nout);
+	fill_random(c.inp, nin, 1.0, &rng);
+	fill_random(c.w, nw, 0.5, &rng);
+	fill_random(c.b, c.Cout, 0.5, &rng);
+	fill_random(c.r, nout, 1.0, &rng);
+
+	tsf_linear_backward(dinp, dw, db, c.r, c.inp, c.w, c.T, c.Cin, c.Cout);
+	gradcheck("linear d(input)", c.inp, dinp, nin, linear_loss, &c);
+	gradcheck("linear d(weight)", c.w, dw, nw, linear_loss, &c);
+	gradcheck("linear d(bias)", c.b, db, c.Cout, linear_loss, &c);
+	free(dinp), free(dw), free(db), free(c.inp), free(c.w), free(c.b);
+	free(c.out), free(c.r);
+}
+
+typedef struct mse_ctx
+{
+	int			T, t0, t1;
+	tsf_real   *pred, *y;
+} mse_ctx;
+
+static double
+mse_loss(void *p)
+{
+	mse_ctx    *c = p;
+
+	return tsf_mse_forward(c->pred, c->y, c->t0, c->t1);
+}
+
+static void
+test_gradcheck_mse(void)
+{
+	mse_ctx		c = {.T = 9,.t0 = 2,.t1 = 7};
+	tsf_real   *dpred = alloc_real(c.T);
+	tsf_rng		rng;
+	double		want = 0.0;
+
+	tsf_rng_seed(&rng, 5);
+	c.pred = alloc_real(c.T);
+	c.y = alloc_real(c.T);
+	fill_random(c.pred, c.T, 1.0, &rng);
+	fill_random(c.y, c.T, 1.0, &rng);
+	for (int t = c.t0; t < c.t1; t++)
+		want += ((double) c.pred[t] - c.y[t]) * ((double) c.pred[t] - c.y[t]);
+	want /= c.t1 - c.t0;
+	CHECK_CLOSE(mse_loss(&c), want, 1e-12, "mse over [2, 7)");
+
+	tsf_mse_backward(dpred, c.pred, c.y, c.T, c.t0, c.t1);
+	CHECK(dpred[0] == 0 && dpred[1] == 0 && dpred[7] == 0 && dpred[8] == 0,
+		  "mse gradient is zero outside [t0, t1)");
+	gradcheck("mse[2,7) d(pred)", c.pred, dpred, c.T, mse_loss, &c);
+	free(dpred), free(c.pred), free(c.y);
+}
+
+/* ---- the whole network ---- */
+
+/* a network with its own buffers, for the tests */
+typedef struct test_net
+{
+	tsf_nn		nn;
+	tsf_real   *params, *grads, *m, *v;
+	void	   *work;
+} test_net;
+
+static void
+test_net_make(test_net *t, const tsf_nn_config *cfg, int T_max)
+{
+	size_t		P = tsf_nn_param_count(cfg);
+	size_t		wb = tsf_nn_workspace_bytes(cfg, T_max);
+	tsf_nn_error err;
+
+	t->params = alloc_real(P);
+	t->grads = alloc_real(P);
+	t->m = alloc_real(P);
+	t->v = alloc_real(P);
+	t->work = malloc(wb);
+	if (!t->work)
+		exit(2);
+	err = tsf_nn_bind(&t->nn, cfg, t->params, t->grads, t->m, t->v,
+					  t->work, wb, T_max);
+	CHECK(err == TSF_NN_OK, "tsf_nn_bind: %s", tsf_nn_strerror(err));
+	tsf_nn_reset_optimizer(&t->nn);
+}
+
+static void
+test_net_free(test_net *t)
+{
+	free(t->params), free(t->grads), free(t->m), free(t->v), free(t->work);
+}
+
+typedef struct net_ctx
+{
+	test_net   *net;
+	const tsf_real *x, *y;
+	int			T, t0, t1;
+	tsf_rng		rng0;			/* replayed before each forward: fixed mask */
+} net_ctx;
+
+static double
+net_loss(void *p)
+{
+	net_ctx    *c = p;
+	tsf_rng		rng = c->rng0;
+
+	tsf_nn_forward(&c->net->nn, c->x, c->T, &rng);
+	return tsf_mse_forward(c->net->nn.acts.pred, c->y, c->t0, c->t1);
+}
+
+static void
+test_gradcheck_network(void)
+{
+	tsf_nn_config cfg = {.n_in = 3,.conv_kernel = 2,.conv_channels = 3,
+	.hidden = 4,.layers = 2,.dropout = 0.3};
+	test_net	net;
+	net_ctx		c = {.net = &net,.T = 9,.t0 = 1,.t1 = 8};
+	tsf_real   *x = alloc_real((size_t) c.T * cfg.n_in),
+			   *y = alloc_real(c.T);
+	size_t		P = tsf_nn_param_count(&cfg);
+	tsf_real   *g;
+	tsf_rng		rng;
+
+	test_net_make(&net, &cfg, 12);
+	tsf_nn_init_params(&cfg, net.params, 7);
+	tsf_rng_seed(&rng, 6);
+	fill_random(x, (size_t) c.T * cfg.n_in, 1.0, &rng);
+	fill_random(y, c.T, 1.0, &rng);
+	c.x = x;
+	c.y = y;
+	tsf_rng_seed(&c.rng0, 77);
+
+	net_loss(&c);
+	CHECK(net.nn.dropout_on, "network forward with an rng applies dropout");
+	tsf_nn_backward(&net.nn, y, c.t0, c.t1);
+	g = alloc_real(P);
+	memcpy(g, net.grads, P * sizeof(tsf_real));
+	gradcheck("network end to end (all P)", net.params, g, P, net_loss, &c);
+	free(g), free(x), free(y);
+	test_net_free(&net);
+}
+
+/* ---- PyTorch parity from the fixtures ---- */
+
+typedef struct fixture
+{
+	int			T, n_in, kernel, channels, hidden, layers, t0, t1, steps;
+	double		lr;
+	double	   *x, *y, *params, *pred, *loss, *grads, *adam_losses,
+			   *params_after;
+	size_t		n_params;
+} fixture;
+
+/* read the line "name count v..." into a new array; NULL if missing */
+static double *
+fixture_tensor(FILE *f, const char *name, size_t *count)
+{
+	char		key[64];
+	size_t		n;
+	double	   *a;
+
+	rewind(f);
+	for (;;)
+	{
+		int			ch;
+
+		if (fscanf(f, " %63s", key) != 1)
+			return NULL;
+		if (key[0] == '#' || strcmp(key, name) != 0)
+		{
+			while ((ch = fgetc(f)) != '\n' && ch != EOF)
+				;
+			continue;
+		}
+		if (fscanf(f, "%zu", &n) != 1)
+			return NULL;
+		a = calloc(n ? n : 1, sizeof(double));
+		for (size_t j = 0; j < n; j++)
+			if (fscanf(f, "%lf", &a[j]) != 1)
+			{
+				free(a);
+				return NULL;
+			}
+		if (count)
+			*count = n;
+		return a;
+	}
+}
+
+static int
+fixture_load(fixture *fx, const char *name)
+{
+	char		path[512];
+	FILE	   *f;
+	double	   *cfg;
+	size_t		n;
+
+	snprintf(path, sizeof(path), "%s/%s.txt", fixture_dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	cfg = fixture_tensor(f, "config", &n);
+	if (!cfg || n != 10)
+	{
+		fclose(f);
+		return 0;
+	}
+	fx->T = (int) cfg[0];
+	fx->n_in = (int) cfg[1];
+	fx->kernel = (int) cfg[2];
+	fx->channels = (int) cfg[3];
+	fx->hidden = (int) cfg[4];
+	fx->layers = (int) cfg[5];
+	fx->t0 = (int) cfg[6];
+	fx->t1 = (int) cfg[7];
+	fx->lr = cfg[8];
+	fx->steps = (int) cfg[9];
+	free(cfg);
+	fx->x = fixture_tensor(f, "x", NULL);
+	fx->y = fixture_tensor(f, "y", NULL);
+	fx->params = fixture_tensor(f, "params", &fx->n_params);
+	fx->pred = fixture_tensor(f, "pred", NULL);
+	fx->loss = fixture_tensor(f, "loss", NULL);
+	fx->grads = fixture_tensor(f, "grads", NULL);
+	fx->adam_losses = fixture_tensor(f, "adam_losses", NULL);
+	fx->params_after = fixture_tensor(f, "params_after", NULL);
+	fclose(f);
+	return fx->x && fx->y && fx->params && fx->pred && fx->loss &&
+		fx->grads && fx->adam_losses && fx->params_after;
+}
+
+static void
+fixture_free(fixture *fx)
+{
+	free(fx->x), free(fx->y), free(fx->params), free(fx->pred);
+	free(fx->loss), free(fx->grads), free(fx->adam_losses);
+	free(fx->params_after);
+}
+
+/* largest |got - want| / max(1, |want|) over n values */
+static double
+max_rel_err(const tsf_real *got, const double *want, size_t n)
+{
+	double		m = 0.0;
+
+	for (size_t j = 0; j < n; j++)
+	{
+		double		s = fabs(want[j]) > 1.0 ? fabs(want[j]) : 1.0;
+		double		e = fabs((double) got[j] - want[j]) / s;
+
+		if (e > m || e != e)
+			m = e;
+	}
+	return m;
+}
+
+static void
+parity_check(const char *fx_name, const char *what, double err, double tol)
+{
+	printf("  parity %-10s %-22s max rel err %.2e (tol %.0e)\n",
+		   fx_name, what, err, tol);
+	CHECK(err <= tol, "parity %s %s: %g > %g", fx_name, what, err, tol);
+}
+
+static void
+test_parity(const char *name)
+{
+	fixture		fx;
+	tsf_nn_config cfg;
+	test_net	net;
+	tsf_real   *x, *y;
+	size_t		P;
+	double		loss;
+	double		lerr = 0.0;
+	tsf_nn_train_opts opts;
+
+	if (!fixture_load(&fx, name))
+	{
+		CHECK(0, "cannot read fixture %s/%s.txt", fixture_dir, name);
+		return;
+	}
+	cfg = (tsf_nn_config) {
+		.n_in = fx.n_in,.conv_kernel = fx.kernel,.conv_channels = fx.channels,
+			.hidden = fx.hidden,.layers = fx.layers,.dropout = 0.0
+	};
+	P = tsf_nn_param_count(&cfg);
+	CHECK(P == fx.n_params, "parity %s: parameter count %zu, PyTorch %zu",
+		  name, P, fx.n_params);
+	if (P != fx.n_params)
+	{
+		fixture_free(&fx);
+		return;
+	}
+	test_net_make(&net, &cfg, fx.T);
+	x = alloc_real((size_t) fx.T * fx.n_in);
+	y = alloc_real(fx.T);
+	for (size_t j = 0; j < (size_t) fx.T * fx.n_in; j++)
+		x[j] = (tsf_real) fx.x[j];
+	for (int t = 0; t < fx.T; t++)
+		y[t] = (tsf_real) fx.y[t];
+	for (size_t j = 0; j < P; j++)
+		net.params[j] = (tsf_real) fx.params[j];
+
+	/* forward, loss, gradients */
+	tsf_nn_forward(&net.nn, x, fx.T, NULL);
+	parity_check(name, "forward output", max_rel_err(net.nn.acts.pred, fx.pred, fx.T), PAR_TOL);
+	loss = tsf_mse_forward(net.nn.acts.pred, y, fx.t0, fx.t1);
+	parity_check(name, "loss", fabs(loss - fx.loss[0]) / fmax(1.0, fabs(fx.loss[0])), PAR_TOL);
+	tsf_nn_backward(&net.nn, y, fx.t0, fx.t1);
+	parity_check(name, "gradients (all P)", max_rel_err(net.grads, fx.grads, P), PAR_TOL);
+
+	/* Adam, through the per-epoch entry point the SQL glue uses */
+	opts = (tsf_nn_train_opts) {
+		.adam = {.lr = fx.lr,.beta1 = 0.9,.beta2 = 0.999,.eps = 1e-8},
+		.loss_start = fx.t0,.val_start = fx.t1 < fx.T ? fx.t1 : 0
+	};
+	for (int s = 0; s < fx.steps; s++)
+	{
+		double		tl,
+					vl;
+		tsf_nn_error err = tsf_nn_train_epoch(&net.nn, x, y, fx.T, &opts,
+											  NULL, &tl, &vl);
+
+		CHECK(err == TSF_NN_OK, "train_epoch: %s", tsf_nn_strerror(err));
+		lerr = fmax(lerr, fabs(tl - fx.adam_losses[s]) / fmax(1.0, fabs(fx.adam_losses[s])));
+		CHECK((fx.t1 < fx.T) == !isnan(vl), "validation loss iff val_start < T");
+	}
+	parity_check(name, "losses of 5 Adam steps", lerr, PAR_TOL);
+	parity_check(name, "params after 5 Adam", max_rel_err(net.params, fx.params_after, P), ADAM_TOL);
+
+	free(x), free(y);
+	test_net_free(&net);
+	fixture_free(&fx);
+}
+
+/* ---- determinism, API, smoke ---- */
+
+/* train a small network with dropout for a few epochs from a seed */
+static void
+train_from_seed(test_net *net, const tsf_nn_config *cfg, uint64_t seed,
+				const tsf_real *x, const tsf_real *y, int T, int epochs,
+				double *last_loss)
+{
+	tsf_rng		rng;
+	tsf_nn_train_opts opts = {
+		.adam = {.lr = 0.01,.beta1 = 0.9,.beta2 = 0.999,.eps = 1e-8},
+		.loss_start = 0,.val_start = T - 10
+	};
+
+	tsf_nn_init_params(cfg, net->params, seed);
+	tsf_nn_reset_optimizer(&net->nn);
+	tsf_rng_seed(&rng, seed ^ UINT64_C(0x5DEECE66D));
+	for (int e = 0; e < epochs; e++)
+		tsf_nn_train_epoch(&net->nn, x, y, T, &opts, &rng, last_loss, NULL);
+}
+
+static void
+test_determinism(void)
+{
+	tsf_nn_config cfg = {.n_in = 3,.conv_kernel = 3,.conv_channels = 4,
+	.hidden = 8,.layers = 2,.dropout = 0.5};
+	int			T = 50;
+	test_net	a,
+				b;
+	tsf_real   *x = alloc_real((size_t) T * cfg.n_in),
+			   *y = alloc_real(T);
+	size_t		P = tsf_nn_param_count(&cfg);
+	double		la,
+				lb;
+	tsf_rng		rng;
+	tsf_real   *p1 = alloc_real(T),
+			   *p2 = alloc_real(T);
+
+	tsf_rng_seed(&rng, 8);
+	fill_random(x, (size_t) T * cfg.n_in, 1.0, &rng);
+	fill_random(y, T, 1.0, &rng);
+	test_net_make(&a, &cfg, T);
+	test_net_make(&b, &cfg, T);
+
+	train_from_seed(&a, &cfg, 42, x, y, T, 10, &la);
+	train_from_seed(&b, &cfg, 42, x, y, T, 10, &lb);
+	CHECK(memcmp(a.params, b.params, P * sizeof(tsf_real)) == 0 && la == lb,
+		  "same seed gives bit-identical parameters");
+	train_from_seed(&b, &cfg, 43, x, y, T, 10, &lb);
+	CHECK(memcmp(a.params, b.params, P * sizeof(tsf_real)) != 0,
+		  "different seeds give different parameters");
+
+	/* Monte-Carlo dropout: same rng state, same sample; next one differs */
+	tsf_rng_seed(&rng, 9);
+	{
+		tsf_rng		r2 = rng;
+
+		tsf_nn_predict_mc(&a.nn, x, T, &rng, p1);
+		tsf_nn_predict_mc(&a.nn, x, T, &r2, p2);
+		CHECK(memcmp(p1, p2, T * sizeof(tsf_real)) == 0, "MC dropout replays from an rng state");
+		tsf_nn_predict_mc(&a.nn, x, T, &rng, p2);
+		CHECK(memcmp(p1, p2, T * sizeof(tsf_real)) != 0, "MC dropout samples differ");
+		tsf_nn_predict(&a.nn, x, T, p1);
+		tsf_nn_predict(&a.nn, x, T, p2);
+		CHECK(memcmp(p1, p2, T * sizeof(tsf_real)) == 0 && !a.nn.dropout_on,
+			  "predict is deterministic, dropout off");
+	}
+	printf("  determinism: 10 epochs, seed 42 twice identical, seed 43 differs\n");
+	free(x), free(y), free(p1), free(p2);
+	test_net_free(&a);
+	test_net_free(&b);
+}
+
+/*
+ * Stepping the network one step at a time (forecasting) reproduces the
+ * sequence forward, with and without dropout.
+ */
+static void
+test_step(void)
+{
+	tsf_nn_config cfg = {.n_in = 3,.conv_kernel = 3,.conv_channels = 4,
+	.hidden = 6,.layers = 2,.dropout = 0.5};
+	int			T = 30;
+	test_net	net;
+	tsf_real   *x = alloc_real((size_t) T * cfg.n_in),
+			   *pred = alloc_real(T),
+			   *state = alloc_real(tsf_nn_state_count(&cfg));
+	tsf_rng		rng;
+	double		err_plain = 0.0,
+				err_mc = 0.0;
+
+	tsf_rng_seed(&rng, 10);
+	fill_random(x, (size_t) T * cfg.n_in, 1.0, &rng);
+	test_net_make(&net, &cfg, T);
+	tsf_nn_init_params(&cfg, net.params, 11);
+
+	tsf_nn_predict(&net.nn, x, T, pred);
+	tsf_nn_state_reset(&cfg, state);
+	for (int t = 0; t < T; t++)
+	{
+		tsf_real	yt;
+
+		tsf_nn_step(&net.nn, state, x + (size_t) t * cfg.n_in, NULL, &yt);
+		err_plain = fmax(err_plain, fabs((double) yt - pred[t]));
+	}
+
+	tsf_rng_seed(&rng, 12);
+	tsf_nn_predict_mc(&net.nn, x, T, &rng, pred);
+	tsf_rng_seed(&rng, 12);
+	tsf_nn_state_reset(&cfg, state);
+	for (int t = 0; t < T; t++)
+	{
+		tsf_real	yt;
+
+		tsf_nn_step(&net.nn, state, x + (size_t) t * cfg.n_in, &rng, &yt);
+		err_mc = fmax(err_mc, fabs((double) yt - pred[t]));
+	}
+	printf("  step vs forward: max abs err %.2e, with dropout %.2e (tol %.0e)\n",
+		   err_plain, err_mc, PAR_TOL);
+	CHECK(err_plain <= PAR_TOL, "tsf_nn_step matches the forward: %g", err_plain);
+	CHECK(err_mc <= PAR_TOL, "tsf_nn_step matches MC dropout forward: %g", err_mc);
+	free(x), free(pred), free(state);
+	test_net_free(&net);
+}
+
+static void
+test_api(void)
+{
+	tsf_nn_config good = {.n_in = 3,.conv_kernel = 3,.conv_channels = 4,
+	.hidden = 5,.layers = 1,.dropout = 0.5};
+	tsf_nn_config bad;
+	tsf_nn		nn;
+	tsf_nn_offsets off;
+	char		work[64];
+	tsf_real	params[1];
+
+	CHECK(tsf_nn_config_check(&good) == TSF_NN_OK, "valid config accepted");
+	bad = good, bad.hidden = 0;
+	CHECK(tsf_nn_config_check(&bad) == TSF_NN_BAD_HIDDEN, "hidden 0 rejected");
+	bad = good, bad.layers = TSF_NN_MAX_LAYERS + 1;
+	CHECK(tsf_nn_config_check(&bad) == TSF_NN_BAD_LAYERS, "too many layers rejected");
+	bad = good, bad.dropout = 1.0;
+	CHECK(tsf_nn_config_check(&bad) == TSF_NN_BAD_DROPOUT, "dropout 1 rejected");
+	bad = good, bad.dropout = NAN;
+	CHECK(tsf_nn_config_check(&bad) == TSF_NN_BAD_DROPOUT, "dropout NaN rejected");
+	bad = good, bad.conv_channels = 0;
+	CHECK(tsf_nn_config_check(&bad) == TSF_NN_BAD_CHANNELS, "channels 0 with conv rejected");
+	bad.conv_kernel = 0;
+	CHECK(tsf_nn_config_check(&bad) == TSF_NN_OK, "channels ignored without conv");
+	CHECK(tsf_nn_bind(&nn, &good, params, NULL, NULL, NULL, work, sizeof(work), 10)
+		  == TSF_NN_SMALL_WORKSPACE, "small workspace rejected");
+
+	/* the layout of the default model: H = 40, conv 3 x 4, n_in = 3 */
+	good.hidden = 40;
+	tsf_nn_param_offsets(&good, &off);
+	CHECK(off.conv_b == 36 && off.w_ih[0] == 40 && off.w_hh[0] == 40 + 640 &&
+		  off.lin_b == off.total - 1 &&
+		  off.total == 36 + 4 + 160 * 4 + 160 * 40 + 320 + 40 + 1,
+		  "parameter layout follows named_parameters()");
+}
+
+/*
+ * A few hundred epochs on a short sine wave, the seed's inputs (lagged
+ * value, sin/cos of the season), must bring the loss well down.
+ */
+static void
+test_smoke_sine(void)
+{
+	tsf_nn_config cfg = {.n_in = 3,.conv_kernel = 3,.conv_channels = 4,
+	.hidden = 16,.layers = 1,.dropout = 0.1};
+	const int	T = 200,
+				period = 25,
+				epochs = 300;
+	test_net	net;
+	tsf_real   *x = alloc_real((size_t) T * 3),
+			   *y = alloc_real(T);
+	tsf_rng		rng;
+	tsf_nn_train_opts opts = {
+		.adam = {.lr = 0.01,.beta1 = 0.9,.beta2 = 0.999,.eps = 1e-8},
+		.loss_start = 0,.val_start = 160
+	};
+	double		first = 0,
+				tl = 0,
+				vl = 0,
+				vfirst = 0;
+
+	for (int t = 0; t < T; t++)
+	{
+		double		ph = 2.0 * M_PI * t / period;
+
+		y[t] = (tsf_real) (0.5 + 0.4 * sin(ph) + 0.1 * sin(3.0 * ph));
+		x[t * 3 + 0] = t > 0 ? y[t - 1] : 0;
+		x[t * 3 + 1] = (tsf_real) sin(ph);
+		x[t * 3 + 2] = (tsf_real) cos(ph);
+	}
+	test_net_make(&net, &cfg, T);
+	tsf_nn_init_params(&cfg, net.params, 2024);
+	tsf_rng_seed(&rng, 2025);
+	for (int e = 0; e < epochs; e++)
+	{
+		tsf_nn_train_epoch(&net.nn, x, y, T, &opts, &rng, &tl, &vl);
+		if (e == 0)
+			first = tl, vfirst = vl;
+	}
+	printf("  smoke sine: %d epochs, train loss %.4g -> %.4g, validation %.4g -> %.4g\n",
+		   epochs, first, tl, vfirst, vl);
+	CHECK(tl < 0.05 * first, "train loss fell twentyfold: %g -> %g", first, tl);
+	CHECK(vl < 0.05 * vfirst, "validation loss fell twentyfold: %g -> %g", vfirst, vl);
+	free(x), free(y);
+	test_net_free(&net);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 1)
+		fixture_dir = argv[1];
+	printf("test_nn: core in %s; gradient checks: central differences, step %g, "
+		   "tol %g; PyTorch parity (float64 fixtures): tol %g, after Adam %g\n",
+		   PRECISION, GC_EPS, GC_TOL, PAR_TOL, ADAM_TOL);
+
+	printf("layer gradient checks\n");
+	test_gradcheck_conv();
+	test_gradcheck_lstm();
+	test_gradcheck_dropout();
+	test_gradcheck_linear();
+	test_gradcheck_mse();
+	printf("network gradient check\n");
+	test_gradcheck_network();
+
+	printf("PyTorch parity\n");
+	test_parity("conv_l1");
+	test_parity("conv_l2");
+	test_parity("noconv_l1");
+
+	printf("determinism, API, smoke\n");
+	test_determinism();
+	test_step();
+	test_api();
+	test_smoke_sine();
+
+	return unit_done();
+}
