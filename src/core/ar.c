@@ -25,6 +25,7 @@
 #include "ar.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #ifndef M_PI
@@ -36,6 +37,9 @@ extern void dgeqrf_(const int *m, const int *n, double *a, const int *lda,
 					double *tau, double *work, const int *lwork, int *info);
 
 #define QR_LWORK_PER_COL	32
+
+static TsfArStatus ar_fit_ols_qr(const double *y, int n, int p, int intercept,
+								 double *work, TsfArModel *m);
 
 /* rows of the design added per QR block for kc columns */
 static int
@@ -74,9 +78,18 @@ tsf_ar_work_size(int n, int maxp)
 {
 	size_t		kc = (size_t) maxp + 2;		/* intercept, lags, y */
 	size_t		qr = (kc + qr_block_rows((int) kc)) * kc + kc + QR_LWORK_PER_COL * kc;
-	size_t		sel = (size_t) n + kc * kc + 2 * kc;
+	size_t		gram = (size_t) n + kc * kc + 2 * kc;	/* series, Gram, scratch */
 
-	return qr + sel;
+	/* the QR fallback works past the Gram's area */
+	return gram + qr;
+}
+
+/* the OLS fit through the QR path only, for tests of both paths */
+TsfArStatus
+tsf_ar_fit_ols_qr(const double *y, int n, int p, int intercept, double *work,
+				  TsfArModel *m)
+{
+	return ar_fit_ols_qr(y, n, p, intercept, work, m);
 }
 
 /*
@@ -87,8 +100,8 @@ tsf_ar_work_size(int n, int maxp)
  * R = [R11 r12 ; 0 r22]: beta = R11^-1 r12 and SSE = r22^2.
  */
 static TsfArStatus
-ar_fit_ols(const double *y, int n, int p, int intercept, double *work,
-		   TsfArModel *m)
+ar_fit_ols_qr(const double *y, int n, int p, int intercept, double *work,
+			  TsfArModel *m)
 {
 	int			k = p + intercept;
 	int			kc = k + 1;
@@ -107,6 +120,7 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double *work,
 	m->intercept = intercept;
 	m->mean = 0.0;
 	m->nobs = n - p;
+	m->solver = 1;
 	if (n < tsf_ar_min_points(p, intercept))
 		return TSF_AR_TOO_SHORT;
 
@@ -262,38 +276,21 @@ ar_fit_yw(const double *y, int n, int p, int intercept, double *work,
 }
 
 /*
- * OLS order selection on the common sample t = P..n-1 (N = n - P equations).
- *
- * With z the series (centered when there is an intercept, which changes no
- * fit but conditions the Gram matrix), S(i,j) = sum_t z[t-i] z[t-j] and
- * mu(j) = sum_t z[t-j], the Gram matrix of (1, lag 1..P, lag 0) is built
- * from the first row of S and the recurrences
- *		S(i,j) = S(i-1,j-1) + z[P-i] z[P-j] - z[n-i] z[n-j]
- *		mu(j)  = mu(j-1) + z[P-j] - z[n-j]
- * Its Cholesky factor L, with y last, gives SSE(q regressors) =
- * L[k][k]^2 + sum_{a >= q} L[k][a]^2, summed from the tail.
+ * The Gram matrix M (kc, kc; lower triangle, row-major) of the regressors
+ * (1 when intercept, z[t-1], ..., z[t-P]) and the target z[t] last, summed
+ * over t = t0..n-1 (t0 >= P).  With S(i,j) = sum_t z[t-i] z[t-j] and
+ * mu(j) = sum_t z[t-j], the first row S(0, .) is summed directly, O(N P),
+ * and every other entry walks down its diagonal:
+ *		S(i,j) = S(i-1,j-1) + z[t0-i] z[t0-j] - z[n-i] z[n-j]
+ * S0 and mu are scratch of P + 1 doubles each.
  */
-static TsfArStatus
-ar_select_ols(const double *y, int n, int P, int intercept, double *work,
-			  int *p_out)
+static void
+lagged_gram(const double *z, int n, int t0, int P, int intercept, double *M,
+			double *S0, double *mu)
 {
-	int			k = P + intercept;	/* regressors */
-	int			kc = k + 1;		/* plus y */
-	int			N = n - P;
-	double	   *z = work;		/* (n) */
-	double	   *M = z + n;		/* (kc, kc) row-major, lower triangle used */
-	double	   *S0 = M + (size_t) kc * kc;	/* (P + 1): S(0, j) */
-	double	   *mu = S0 + P + 1;	/* (P + 1) */
-	double		xm = intercept ? series_mean(y, n) : 0.0;
-	int			usable = k;		/* regressors before the factor broke down */
-	double		best = INFINITY;
-	int			bestp = 0;
-	double		tail;
-
-	if (n < tsf_ar_min_points(P, intercept))
-		return TSF_AR_TOO_SHORT;
-	for (int t = 0; t < n; t++)
-		z[t] = y[t] - xm;
+	int			k = P + intercept;
+	int			kc = k + 1;
+	int			N = n - t0;
 
 	/* first row of S and the lag sums, directly: O(N P) */
 	for (int j = 0; j <= P; j++)
@@ -301,7 +298,7 @@ ar_select_ols(const double *y, int n, int P, int intercept, double *work,
 		double		s = 0.0,
 					u = 0.0;
 
-		for (int t = P; t < n; t++)
+		for (int t = t0; t < n; t++)
 		{
 			s += z[t] * z[t - j];
 			u += z[t - j];
@@ -335,12 +332,49 @@ ar_select_ols(const double *y, int n, int P, int intercept, double *work,
 				/* walk S(lo, hi) down from S(0, hi - lo) */
 				val = S0[hi - lo];
 				for (int d = 1; d <= lo; d++)
-					val += z[P - d] * z[P - d - (hi - lo)] - z[n - d] * z[n - d - (hi - lo)];
+					val += z[t0 - d] * z[t0 - d - (hi - lo)] - z[n - d] * z[n - d - (hi - lo)];
 			}
 			M[(size_t) a * kc + b] = val;
 		}
 	}
 #undef LAG
+}
+
+/*
+ * OLS order selection on the common sample t = P..n-1 (N = n - P equations).
+ *
+ * With z the series (centered when there is an intercept, which changes no
+ * fit but conditions the Gram matrix), S(i,j) = sum_t z[t-i] z[t-j] and
+ * mu(j) = sum_t z[t-j], the Gram matrix of (1, lag 1..P, lag 0) is built
+ * from the first row of S and the recurrences
+ *		S(i,j) = S(i-1,j-1) + z[P-i] z[P-j] - z[n-i] z[n-j]
+ *		mu(j)  = mu(j-1) + z[P-j] - z[n-j]
+ * Its Cholesky factor L, with y last, gives SSE(q regressors) =
+ * L[k][k]^2 + sum_{a >= q} L[k][a]^2, summed from the tail.
+ */
+static TsfArStatus
+ar_select_ols(const double *y, int n, int P, int intercept, double *work,
+			  int *p_out)
+{
+	int			k = P + intercept;	/* regressors */
+	int			kc = k + 1;		/* plus y */
+	int			N = n - P;
+	double	   *z = work;		/* (n) */
+	double	   *M = z + n;		/* (kc, kc) row-major, lower triangle used */
+	double	   *S0 = M + (size_t) kc * kc;	/* (P + 1): S(0, j) */
+	double	   *mu = S0 + P + 1;	/* (P + 1) */
+	double		xm = intercept ? series_mean(y, n) : 0.0;
+	int			usable = k;		/* regressors before the factor broke down */
+	double		best = INFINITY;
+	int			bestp = 0;
+	double		tail;
+
+	if (n < tsf_ar_min_points(P, intercept))
+		return TSF_AR_TOO_SHORT;
+	for (int t = 0; t < n; t++)
+		z[t] = y[t] - xm;
+
+	lagged_gram(z, n, P, P, intercept, M, S0, mu);
 
 	/* in-place Cholesky, row by row; stop at the first non-positive pivot */
 	for (int a = 0; a < kc; a++)
@@ -428,6 +462,184 @@ ar_select_yw(const double *y, int n, int P, int intercept, double *work,
 		}
 	}
 	return TSF_AR_OK;
+}
+
+/*
+ * Cholesky factor, in place, of the leading k x k block of the row-major
+ * lower triangle A (leading dimension ld).  False on a non-positive pivot.
+ */
+static bool
+cholesky(double *A, int k, int ld)
+{
+	for (int a = 0; a < k; a++)
+	{
+		double	   *ra = A + (size_t) a * ld;
+
+		for (int b = 0; b <= a; b++)
+		{
+			const double *rb = A + (size_t) b * ld;
+			double		s = ra[b];
+
+			for (int c = 0; c < b; c++)
+				s -= ra[c] * rb[c];
+			if (b < a)
+				ra[b] = s / rb[b];
+			else if (!(s > 0.0))
+				return false;
+			else
+				ra[a] = sqrt(s);
+		}
+	}
+	return true;
+}
+
+/* solve L L' x = b in place, L from cholesky() */
+static void
+cholesky_solve(const double *L, int k, int ld, double *b)
+{
+	for (int a = 0; a < k; a++)
+	{
+		const double *ra = L + (size_t) a * ld;
+		double		s = b[a];
+
+		for (int c = 0; c < a; c++)
+			s -= ra[c] * b[c];
+		b[a] = s / ra[a];
+	}
+	for (int a = k - 1; a >= 0; a--)
+	{
+		double		s = b[a];
+
+		for (int c = a + 1; c < k; c++)
+			s -= L[(size_t) c * ld + a] * b[c];
+		b[a] = s / L[(size_t) a * ld + a];
+	}
+}
+
+/*
+ * One pass over the equations t = p..n-1 with coefficients b (intercept
+ * first): h = X' r, the gradient of the residual sum of squares, and
+ * returns SSE = r' r.  O(n p).
+ */
+static double
+residual_pass(const double *z, int n, int p, int intercept, const double *b,
+			  double *h)
+{
+	int			k = p + intercept;
+	const double *phi = b + intercept;
+	double	   *hphi = h + intercept;
+	double		sse = 0.0;
+
+	memset(h, 0, sizeof(double) * k);
+	for (int t = p; t < n; t++)
+	{
+		double		r = z[t] - (intercept ? b[0] : 0.0);
+
+		for (int i = 0; i < p; i++)
+			r -= phi[i] * z[t - 1 - i];
+		if (intercept)
+			h[0] += r;
+		for (int i = 0; i < p; i++)
+			hphi[i] += r * z[t - 1 - i];
+		sse += r * r;
+	}
+	return sse;
+}
+
+/*
+ * Least squares by the corrected semi-normal equations: the Cholesky factor
+ * of the Gram matrix (built in O(n p) by lagged_gram) solves the normal
+ * equations, then two steps of iterative refinement, each with the exact
+ * residual X' (y - X b), restore the accuracy of a QR solution while the
+ * problem is reasonably conditioned.  That costs O(n p) against the QR's
+ * O(n p^2), which is what keeps ar_fit() near avg() on many series.  When
+ * the Gram matrix is ill-conditioned or the second correction is not
+ * negligible, the QR path (ar_fit_ols_qr) decides instead, so the result
+ * always has QR accuracy.  The series is centered first when there is an
+ * intercept: the fit is the same, the Gram matrix better conditioned.
+ */
+static TsfArStatus
+ar_fit_ols(const double *y, int n, int p, int intercept, double *work,
+		   TsfArModel *m)
+{
+	int			k = p + intercept;
+	int			kc = k + 1;
+	double	   *z = work;		/* (n) */
+	double	   *M = z + n;		/* (kc, kc) */
+	double	   *S0 = M + (size_t) kc * kc;	/* (p + 1) */
+	double	   *mu = S0 + p + 1;	/* (p + 1) */
+	double	   *qr_work = mu + p + 1;
+	double		shift = intercept ? series_mean(y, n) : 0.0;
+	double		b[TSF_AR_MAX_ORDER + 1];
+	double		h[TSF_AR_MAX_ORDER + 1];
+	double		sse = 0.0,
+				sphi = 0.0;
+	bool		converged = false;
+
+	if (n < tsf_ar_min_points(p, intercept))
+	{
+		m->p = p;
+		return TSF_AR_TOO_SHORT;
+	}
+	for (int t = 0; t < n; t++)
+		z[t] = y[t] - shift;
+	lagged_gram(z, n, p, p, intercept, M, S0, mu);
+	for (int a = 0; a < k; a++)
+		h[a] = M[(size_t) a * kc + a];
+	if (!cholesky(M, k, kc))
+		return ar_fit_ols_qr(y, n, p, intercept, qr_work, m);
+
+	/*
+	 * The smallest pivot relative to its diagonal entry bounds the condition
+	 * number of the equilibrated Gram matrix from below; refinement needs
+	 * cond * eps well below 1, so hand clearly ill-conditioned fits to QR.
+	 */
+	for (int a = 0; a < k; a++)
+	{
+		double		L = M[(size_t) a * kc + a];
+
+		if (L * L < 1e-8 * h[a])
+			return ar_fit_ols_qr(y, n, p, intercept, qr_work, m);
+	}
+
+	for (int a = 0; a < k; a++)
+		b[a] = M[(size_t) k * kc + a];	/* X' y */
+	cholesky_solve(M, k, kc, b);
+	for (int iter = 0; iter < 2; iter++)
+	{
+		double		bmax = 0.0,
+					hmax = 0.0;
+
+		sse = residual_pass(z, n, p, intercept, b, h);
+		cholesky_solve(M, k, kc, h);
+		for (int a = 0; a < k; a++)
+		{
+			b[a] += h[a];
+			bmax = fabs(b[a]) > bmax ? fabs(b[a]) : bmax;
+			hmax = fabs(h[a]) > hmax ? fabs(h[a]) : hmax;
+		}
+		converged = hmax <= 1e-12 * (bmax > 1.0 ? bmax : 1.0);
+	}
+	if (!converged)
+		return ar_fit_ols_qr(y, n, p, intercept, qr_work, m);
+
+	m->p = p;
+	m->intercept = intercept;
+	m->mean = 0.0;
+	m->nobs = n - p;
+	m->solver = 0;
+	for (int i = 0; i < p; i++)
+	{
+		m->phi[i] = b[intercept + i];
+		sphi += m->phi[i];
+		if (!isfinite(m->phi[i]))
+			return TSF_AR_NOT_FINITE;
+	}
+	/* back from the centered series: y - s = b0 + sum phi (y[t-i] - s) */
+	m->c = intercept ? b[0] + shift * (1.0 - sphi) : 0.0;
+	m->sigma2 = sse / m->nobs;
+	m->aic = m->nobs * (log(2.0 * M_PI) + log(m->sigma2) + 1.0) + 2.0 * (k + 1);
+	return isfinite(m->c) ? TSF_AR_OK : TSF_AR_NOT_FINITE;
 }
 
 TsfArStatus

@@ -47,6 +47,7 @@ typedef struct TsfArModel
 	double		sigma2;			/* innovation variance used for intervals */
 	double		aic;			/* see tsf_ar_fit() for the definition per method */
 	int			nobs;			/* equations used in the final fit */
+	int			solver;			/* OLS: 0 normal equations + refinement, 1 QR */
 	double	   *phi;			/* (p) */
 } TsfArModel;
 
@@ -79,6 +80,10 @@ extern TsfArStatus tsf_ar_fit(const double *y, int n, int p, int intercept,
  */
 extern void tsf_ar_forecast(const TsfArModel *m, const double *hist, int h,
 							double *mean, double *se, double *work);
+
+/* OLS through the blocked QR alone (tsf_ar_fit may take a faster path) */
+extern TsfArStatus tsf_ar_fit_ols_qr(const double *y, int n, int p, int intercept,
+									 double *work, TsfArModel *m);
 
 /* one-step prediction c + sum phi[i] lags[p-i] (lags oldest first) */
 extern double tsf_ar_predict1(const TsfArModel *m, const double *lags);

@@ -29,6 +29,7 @@ typedef struct Ref
 } Ref;
 
 static Ref	refs[MAXROWS];
+static int	fast_path_cases;	/* OLS cases the normal-equation path solved */
 static int	nrefs;
 
 static void
@@ -124,6 +125,8 @@ check_case(const Ref *c)
 	CHECK(p == (int) ref_value(c, "p", 0), "%s: got %d, want %g", what, p, ref_value(c, "p", 0));
 
 	CHECK(tsf_ar_fit(y, n, p, c->intercept, method, work, &m) == TSF_AR_OK, "fit %s", what);
+	if (method == TSF_AR_OLS)
+		fast_path_cases += m.solver == 0;
 	snprintf(what, sizeof(what), "%s %s %s ic=%d", c->series, c->method, c->spec, c->intercept);
 	CHECK_CLOSE(m.c, ref_value(c, "c", 0), RTOL, what);
 	CHECK_CLOSE(m.sigma2, ref_value(c, "sigma2", 0), RTOL, what);
@@ -131,12 +134,56 @@ check_case(const Ref *c)
 	for (int i = 0; i < p; i++)
 		CHECK_CLOSE(m.phi[i], ref_value(c, "phi", i), RTOL, what);
 
+	if (method == TSF_AR_OLS)
+	{
+		/* the QR path alone must agree too (tsf_ar_fit may take the fast path) */
+		double		qphi[TSF_AR_MAX_ORDER];
+		TsfArModel	q = {.phi = qphi};
+		char		qwhat[160];
+
+		snprintf(qwhat, sizeof(qwhat), "%s (QR path)", what);
+		CHECK(tsf_ar_fit_ols_qr(y, n, p, c->intercept, work, &q) == TSF_AR_OK, "QR fit %s", what);
+		CHECK_CLOSE(q.c, ref_value(c, "c", 0), RTOL, qwhat);
+		CHECK_CLOSE(q.sigma2, ref_value(c, "sigma2", 0), RTOL, qwhat);
+		for (int i = 0; i < p; i++)
+			CHECK_CLOSE(q.phi[i], ref_value(c, "phi", i), RTOL, qwhat);
+	}
+
 	tsf_ar_forecast(&m, y + n - p, 16, mean, se, work);
 	for (int k = 0; k < 16; k++)
 	{
 		CHECK_CLOSE(mean[k], ref_value(c, "mean", k), RTOL, what);
 		CHECK_CLOSE(se[k], ref_value(c, "se", k), RTOL, what);
 	}
+	free(work);
+}
+
+/*
+ * A nearly collinear design (a trend with tiny noise): the fast path must
+ * notice and hand over to QR, and agree with it.
+ */
+static void
+test_ill_conditioned(void)
+{
+	int			n = 300;
+	double		y[300];
+	double		phi[4],
+				qphi[4];
+	TsfArModel	m = {.phi = phi},
+				q = {.phi = qphi};
+	double	   *work = malloc(sizeof(double) * tsf_ar_work_size(n, 4));
+	unsigned	s = 12345;
+
+	for (int t = 0; t < n; t++)
+	{
+		s = s * 1103515245u + 12345u;
+		y[t] = 0.5 * t + 1e-7 * ((double) (s >> 8) / (1 << 24) - 0.5);
+	}
+	CHECK(tsf_ar_fit(y, n, 2, 1, TSF_AR_OLS, work, &m) == TSF_AR_OK, "ill-conditioned fit");
+	CHECK(m.solver == 1, "ill-conditioned fit went to QR (solver %d)", m.solver);
+	CHECK(tsf_ar_fit_ols_qr(y, n, 2, 1, work, &q) == TSF_AR_OK, "ill-conditioned QR fit");
+	for (int i = 0; i < 2; i++)
+		CHECK(m.phi[i] == q.phi[i], "ill-conditioned: same phi[%d] as QR", i);
 	free(work);
 }
 
@@ -204,7 +251,10 @@ main(void)
 			cases++;
 		}
 	}
-	printf("# %d reference cases compared at rtol %g\n", cases, RTOL);
+	printf("# %d reference cases compared at rtol %g; %d OLS fits took the fast path\n",
+		   cases, RTOL, fast_path_cases);
+	CHECK(fast_path_cases >= 10, "the fast OLS path is exercised (%d cases)", fast_path_cases);
+	test_ill_conditioned();
 	test_qnorm();
 	test_min_points();
 	test_constant();
