@@ -78,7 +78,7 @@ tsf_ar_work_size(int n, int maxp)
 {
 	size_t		kc = (size_t) maxp + 2;		/* intercept, lags, y */
 	size_t		qr = (kc + qr_block_rows((int) kc)) * kc + kc + QR_LWORK_PER_COL * kc;
-	size_t		gram = (size_t) n + kc * kc + 2 * kc;	/* series, Gram, scratch */
+	size_t		gram = 2 * (size_t) n + kc * kc + 2 * kc;	/* series, Gram, scratch, residuals */
 
 	/* the QR fallback works past the Gram's area */
 	return gram + qr;
@@ -239,6 +239,32 @@ series_mean(const double *y, int n)
 }
 
 /*
+ * sum a[i] b[i] with four partial sums: the compiler vectorizes it without
+ * -ffast-math, and the order of additions is fixed, so results are the same
+ * on every run.
+ */
+static double
+dot(const double *restrict a, const double *restrict b, int n)
+{
+	double		s0 = 0.0,
+				s1 = 0.0,
+				s2 = 0.0,
+				s3 = 0.0;
+	int			i = 0;
+
+	for (; i + 4 <= n; i += 4)
+	{
+		s0 += a[i] * b[i];
+		s1 += a[i + 1] * b[i + 1];
+		s2 += a[i + 2] * b[i + 2];
+		s3 += a[i + 3] * b[i + 3];
+	}
+	for (; i < n; i++)
+		s0 += a[i] * b[i];
+	return (s0 + s1) + (s2 + s3);
+}
+
+/*
  * Yule-Walker fit of order p (R's ar.yw with aic = FALSE, order.max = p).
  * work: (p + 1) autocovariances, (p, p) coefficients, (p + 1) variances.
  */
@@ -292,20 +318,14 @@ lagged_gram(const double *z, int n, int t0, int P, int intercept, double *M,
 	int			kc = k + 1;
 	int			N = n - t0;
 
-	/* first row of S and the lag sums, directly: O(N P) */
+	/* first row of S directly, O(N P); the lag sums by their recurrence */
 	for (int j = 0; j <= P; j++)
-	{
-		double		s = 0.0,
-					u = 0.0;
-
-		for (int t = t0; t < n; t++)
-		{
-			s += z[t] * z[t - j];
-			u += z[t - j];
-		}
-		S0[j] = s;
-		mu[j] = u;
-	}
+		S0[j] = dot(z + t0, z + t0 - j, N);
+	mu[0] = 0.0;
+	for (int t = t0; t < n; t++)
+		mu[0] += z[t];
+	for (int j = 1; j <= P; j++)
+		mu[j] = mu[j - 1] + z[t0 - j] - z[n - j];
 
 	/*
 	 * Fill M.  Regressor a (0-based) is the constant when intercept && a == 0,
@@ -518,43 +538,49 @@ cholesky_solve(const double *L, int k, int ld, double *b)
 
 /*
  * One pass over the equations t = p..n-1 with coefficients b (intercept
- * first): h = X' r, the gradient of the residual sum of squares, and
- * returns SSE = r' r.  O(n p).
+ * first): the residuals r (n - p), h = X' r (the negative half-gradient of
+ * the residual sum of squares), and returns SSE = r' r.  O(n p), as
+ * column-wise axpys and dot products that vectorize.
  */
 static double
 residual_pass(const double *z, int n, int p, int intercept, const double *b,
-			  double *h)
+			  double *h, double *r)
 {
-	int			k = p + intercept;
+	int			N = n - p;
 	const double *phi = b + intercept;
-	double	   *hphi = h + intercept;
-	double		sse = 0.0;
+	double		b0 = intercept ? b[0] : 0.0;
+	double		sum = 0.0;
 
-	memset(h, 0, sizeof(double) * k);
-	for (int t = p; t < n; t++)
+	for (int t = 0; t < N; t++)
+		r[t] = z[p + t] - b0;
+	for (int i = 0; i < p; i++)
 	{
-		double		r = z[t] - (intercept ? b[0] : 0.0);
+		const double *lag = z + p - 1 - i;	/* lag i+1 of equation t */
+		double		f = phi[i];
 
-		for (int i = 0; i < p; i++)
-			r -= phi[i] * z[t - 1 - i];
-		if (intercept)
-			h[0] += r;
-		for (int i = 0; i < p; i++)
-			hphi[i] += r * z[t - 1 - i];
-		sse += r * r;
+		for (int t = 0; t < N; t++)
+			r[t] -= f * lag[t];
 	}
-	return sse;
+	if (intercept)
+	{
+		for (int t = 0; t < N; t++)
+			sum += r[t];
+		h[0] = sum;
+	}
+	for (int i = 0; i < p; i++)
+		h[intercept + i] = dot(r, z + p - 1 - i, N);
+	return dot(r, r, N);
 }
 
 /*
  * Least squares by the corrected semi-normal equations: the Cholesky factor
  * of the Gram matrix (built in O(n p) by lagged_gram) solves the normal
- * equations, then two steps of iterative refinement, each with the exact
- * residual X' (y - X b), restore the accuracy of a QR solution while the
- * problem is reasonably conditioned.  That costs O(n p) against the QR's
+ * equations, then iterative refinement with the exact residual X' (y - X b)
+ * restores the accuracy of a QR solution while the problem is reasonably
+ * conditioned.  That costs O(n p) against the QR's
  * O(n p^2), which is what keeps ar_fit() near avg() on many series.  When
- * the Gram matrix is ill-conditioned or the second correction is not
- * negligible, the QR path (ar_fit_ols_qr) decides instead, so the result
+ * the Gram matrix is ill-conditioned or the refinement does not settle
+ * within three passes, the QR path (ar_fit_ols_qr) decides instead, so the result
  * always has QR accuracy.  The series is centered first when there is an
  * intercept: the fit is the same, the Gram matrix better conditioned.
  */
@@ -568,10 +594,12 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double *work,
 	double	   *M = z + n;		/* (kc, kc) */
 	double	   *S0 = M + (size_t) kc * kc;	/* (p + 1) */
 	double	   *mu = S0 + p + 1;	/* (p + 1) */
-	double	   *qr_work = mu + p + 1;
+	double	   *r = mu + p + 1; /* (n - p) residuals */
+	double	   *qr_work = r + n;
 	double		shift = intercept ? series_mean(y, n) : 0.0;
 	double		b[TSF_AR_MAX_ORDER + 1];
 	double		h[TSF_AR_MAX_ORDER + 1];
+	double		d[TSF_AR_MAX_ORDER + 1];
 	double		sse = 0.0,
 				sphi = 0.0;
 	bool		converged = false;
@@ -605,22 +633,33 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double *work,
 	for (int a = 0; a < k; a++)
 		b[a] = M[(size_t) k * kc + a];	/* X' y */
 	cholesky_solve(M, k, kc, b);
-	for (int iter = 0; iter < 2; iter++)
+
+	/*
+	 * Refine: d = G^-1 X' (y - X b), b += d.  A correction below 1e-10 of b
+	 * means b was already that close, and the next one would be smaller by
+	 * another factor cond(G) eps, so one pass normally suffices.  The sum of
+	 * squares follows exactly: SSE(b + d) = SSE(b) - d' X' r.
+	 */
+	for (int iter = 0; iter < 3 && !converged; iter++)
 	{
 		double		bmax = 0.0,
-					hmax = 0.0;
+					dmax = 0.0,
+					dh = 0.0;
 
-		sse = residual_pass(z, n, p, intercept, b, h);
-		cholesky_solve(M, k, kc, h);
+		sse = residual_pass(z, n, p, intercept, b, h, r);
+		memcpy(d, h, sizeof(double) * k);
+		cholesky_solve(M, k, kc, d);
 		for (int a = 0; a < k; a++)
 		{
-			b[a] += h[a];
+			b[a] += d[a];
+			dh += d[a] * h[a];
 			bmax = fabs(b[a]) > bmax ? fabs(b[a]) : bmax;
-			hmax = fabs(h[a]) > hmax ? fabs(h[a]) : hmax;
+			dmax = fabs(d[a]) > dmax ? fabs(d[a]) : dmax;
 		}
-		converged = hmax <= 1e-12 * (bmax > 1.0 ? bmax : 1.0);
+		sse -= dh;
+		converged = dmax <= 1e-10 * (bmax > 1.0 ? bmax : 1.0);
 	}
-	if (!converged)
+	if (!converged || !(sse >= 0.0))
 		return ar_fit_ols_qr(y, n, p, intercept, qr_work, m);
 
 	m->p = p;
