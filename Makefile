@@ -12,8 +12,9 @@ EXTENSION = tsforecast
 MODULE_big = tsforecast
 
 CORE_SRCS = $(wildcard src/core/*.c)
+NN_SRCS = $(wildcard src/nn/*.c)
 GLUE_SRCS = $(wildcard src/*.c)
-OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
+OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o) $(NN_SRCS:.c=.o)
 
 # the full install script of each release plus every upgrade script
 DATA = $(wildcard install/tsforecast--*.sql)
@@ -23,7 +24,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-Wno-sign-compare -Wno-cast-function-type
 SHLIB_LINK = -llapack -lm
 
-REGRESS = setup tsmodel ar_fit forecast frequency predict metrics parallel errors
+REGRESS = setup tsmodel ar_fit forecast frequency predict metrics parallel errors lstm upgrade
 REGRESS_OPTS = --inputdir=. --outputdir=test/results
 
 # no JIT bitcode: the extension gains nothing from it, and it would need clang
@@ -35,12 +36,20 @@ include $(PGXS)
 
 EXTRA_CLEAN = test/results test/unit/bin
 
+# The network core relies on no signed wrap-around; PostgreSQL's -fwrapv
+# (needed by its own code) blocks the loop optimizations of its kernels and
+# costs a third of the training speed (12.0 vs 7.9 ms per epoch at T = 1650)
+$(NN_SRCS:.c=.o): CFLAGS += -fno-wrapv
+
+# PGXS tracks no header dependencies: a changed struct must rebuild its users
+$(GLUE_SRCS:.c=.o): src/tsforecast.h $(wildcard src/core/*.h) src/nn/nn.h
+$(CORE_SRCS:.c=.o): $(wildcard src/core/*.h)
+$(NN_SRCS:.c=.o): src/nn/nn.h src/nn/nn_kernels.h
+
 # ---- C unit tests of the numerical core (no server) ----
 
 UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc -Itest/unit
 UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/bin/%,$(wildcard test/unit/test_*.c))
-
-NN_SRCS = $(wildcard src/nn/*.c)
 
 test/unit/bin/%: test/unit/%.c $(CORE_SRCS) $(NN_SRCS) $(wildcard src/core/*.h src/nn/*.h) test/unit/unit.h
 	@mkdir -p test/unit/bin
