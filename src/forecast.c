@@ -1,7 +1,8 @@
 /*
  * forecast.c
- *		forecast(model, horizon [, level]): the next periods after the
- *		training data, with prediction intervals.
+ *		forecast(model, horizon [, level]) and forecast(model, horizon,
+ *		level, future_covariates): the next periods after the training data,
+ *		with prediction intervals.
  *
  * For an AR model the point forecast is the recursion of the fitted
  * equation and the interval mean +/- z se, se[h] = sqrt(sigma2 *
@@ -9,13 +10,34 @@
  * of (1 + level) / 2 (statsmodels' AutoReg and R's predict.ar).  Under the
  * log transform the three values are exponentiated: the point forecast is
  * then the median, not the mean, of the forecast distribution.
+ *
+ * For an LSTM model the point forecast is the network run recursively from
+ * its state after the training data, without dropout: the prediction of
+ * each step is the next step's lagged input, the season inputs come from the
+ * future steps' timestamps, the covariates from future_covariates.  The
+ * interval is Monte Carlo: TSF_MC_SAMPLES sample paths, each with dropout
+ * on (Monte Carlo dropout, the model's uncertainty) and a Gaussian
+ * innovation of the training residuals' standard deviation added to every
+ * step (the noise), each sample fed back as the next lag, so the spread
+ * compounds with the horizon as it does for AR.  lo and hi are the sample
+ * quantiles (1 -/+ level) / 2 of each step (type 7, linear interpolation),
+ * back-scaled and back-transformed (quantiles commute with both).  The
+ * sampler is seeded from the model's seed: the same model gives the same
+ * intervals.
  */
 #include "tsforecast.h"
 
+#include "catalog/pg_type_d.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/tuplestore.h"
 
 PG_FUNCTION_INFO_V1(tsf_forecast);
+
+/* Monte Carlo sample paths behind an LSTM forecast's interval */
+#define TSF_MC_SAMPLES		200
+/* the forecast sampler's seed is the model's seed ^ this */
+#define MC_SEED_XOR			UINT64CONST(0x2545F4914F6CDD1D)
 
 void
 tsf_check_level(double level)
@@ -27,6 +49,155 @@ tsf_check_level(double level)
 				 errdetail("Level must be between 0 and 1, exclusive, e.g. 0.95 for a 95%% interval.")));
 }
 
+void
+tsf_check_horizon(int32 horizon)
+{
+	if (horizon < 1 || horizon > TSF_MAX_HORIZON)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for horizon: %d", horizon),
+				 errdetail("Horizon must be between 1 and %d.", TSF_MAX_HORIZON)));
+}
+
+/* a standard normal draw (Box-Muller, one of the pair) */
+static double
+gauss(tsf_rng *rng)
+{
+	double		u1 = 1.0 - tsf_rng_uniform(rng);	/* (0, 1] */
+	double		u2 = tsf_rng_uniform(rng);
+
+	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	/* NaN (from a hostile but valid model) sorts last, consistently */
+	if (isnan(x) || isnan(y))
+		return isnan(x) - isnan(y);
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* the q-quantile of sorted v (n), type 7 */
+static double
+quantile(const double *v, int n, double q)
+{
+	double		h = (n - 1) * q;
+	int			lo = (int) floor(h);
+
+	if (lo >= n - 1)
+		return v[n - 1];
+	return v[lo] + (h - lo) * (v[lo + 1] - v[lo]);
+}
+
+/*
+ * Check future_covariates against the model and return them as a
+ * (horizon, n_cov) row-major array.  A 2-D array must be exactly
+ * [horizon][n_cov]; a model with one covariate also takes a 1-D array of
+ * horizon values.
+ */
+static const double *
+future_covariates(const TsfModel *m, ArrayType *a, int horizon)
+{
+	int			ndim = ARR_NDIM(a);
+	int			rows = ndim >= 1 ? ARR_DIMS(a)[0] : 0;
+	int			cols = ndim == 2 ? ARR_DIMS(a)[1] : 1;
+	double	   *v = (double *) ARR_DATA_PTR(a);
+
+	if (m->kind != TSF_KIND_LSTM || m->n_cov == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model was trained without covariates"),
+				 errhint("Call forecast(model, horizon, level) without future_covariates.")));
+	if (ARR_ELEMTYPE(a) != FLOAT8OID)
+		elog(ERROR, "future_covariates is not float8[]");
+	if (!(ndim == 2 || (ndim == 1 && m->n_cov == 1)) || rows != horizon || cols != m->n_cov)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("future_covariates must have one row of %d covariate%s per forecast step",
+						m->n_cov, m->n_cov == 1 ? "" : "s"),
+				 errdetail("The horizon is %d; the array has %d dimension%s, [%d][%d].",
+						   horizon, ndim, ndim == 1 ? "" : "s", rows, ndim == 2 ? cols : 0),
+				 errhint("Pass a %d x %d float8[][]: one row per step, one column per covariate.", horizon, m->n_cov)));
+	if (array_contains_nulls(a))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("null element in future_covariates")));
+	for (int i = 0; i < rows * cols; i++)
+		if (!isfinite(v[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("%s not allowed in future_covariates", isnan(v[i]) ? "NaN" : "infinite value")));
+	return v;
+}
+
+/*
+ * An LSTM model's forecast into mean, lo, hi (horizon; transformed scale):
+ * the deterministic recursion, then the Monte Carlo paths.
+ */
+static void
+forecast_lstm(TsfModel *m, int horizon, double level, const double *fcov,
+			  double *mean, double *lo, double *hi)
+{
+	tsf_nn		nn;
+	size_t		S = tsf_nn_state_count(&m->nn);
+	tsf_real   *state = palloc(sizeof(tsf_real) * S);
+	tsf_real   *x = palloc(sizeof(tsf_real) * m->nn.n_in);
+	double	   *paths = palloc_extended(sizeof(double) * TSF_MC_SAMPLES * (size_t) horizon,
+										MCXT_ALLOC_HUGE);	/* (horizon, samples) */
+	tsf_rng		rng;
+	double		lag;
+
+	tsf_lstm_bind(&nn, m);
+
+	/* the point forecast: no dropout, no noise */
+	memcpy(state, m->state, sizeof(tsf_real) * S);
+	lag = m->last_y;
+	for (int h = 0; h < horizon; h++)
+	{
+		tsf_real	out;
+
+		tsf_lstm_input(m, m->n + h, lag, fcov ? fcov + (size_t) h * m->n_cov : NULL, x);
+		tsf_nn_step(&nn, state, x, NULL, &out);
+		lag = tsf_lstm_output(m, out, lag);
+		mean[h] = tsf_lstm_unscale(m, lag);
+		if ((h & 0x3FF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+
+	/* sample paths: dropout masks and innovations from one seeded stream */
+	tsf_rng_seed(&rng, (uint64) m->seed ^ MC_SEED_XOR);
+	for (int s = 0; s < TSF_MC_SAMPLES; s++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		memcpy(state, m->state, sizeof(tsf_real) * S);
+		lag = m->last_y;
+		for (int h = 0; h < horizon; h++)
+		{
+			tsf_real	out;
+			double		v;
+
+			tsf_lstm_input(m, m->n + h, lag, fcov ? fcov + (size_t) h * m->n_cov : NULL, x);
+			tsf_nn_step(&nn, state, x, &rng, &out);
+			v = tsf_lstm_output(m, out, lag) + m->resid_sigma * gauss(&rng);
+			paths[(size_t) h * TSF_MC_SAMPLES + s] = v;
+			lag = v;
+		}
+	}
+	for (int h = 0; h < horizon; h++)
+	{
+		double	   *v = paths + (size_t) h * TSF_MC_SAMPLES;
+
+		qsort(v, TSF_MC_SAMPLES, sizeof(double), cmp_double);
+		lo[h] = tsf_lstm_unscale(m, quantile(v, TSF_MC_SAMPLES, (1.0 - level) / 2.0));
+		hi[h] = tsf_lstm_unscale(m, quantile(v, TSF_MC_SAMPLES, (1.0 + level) / 2.0));
+	}
+	pfree(paths);
+}
+
 Datum
 tsf_forecast(PG_FUNCTION_ARGS)
 {
@@ -34,25 +205,43 @@ tsf_forecast(PG_FUNCTION_ARGS)
 	TsfModel   *m = tsf_model_from_datum(PG_GETARG_DATUM(0));
 	int32		horizon = PG_GETARG_INT32(1);
 	double		level = PG_NARGS() > 2 ? PG_GETARG_FLOAT8(2) : 0.95;
+	const double *fcov = NULL;
 	double	   *mean,
-			   *se,
-			   *work;
-	double		z;
+			   *lo,
+			   *hi;
 
-	if (horizon < 1 || horizon > TSF_MAX_HORIZON)
+	tsf_check_horizon(horizon);
+	tsf_check_level(level);
+	if (PG_NARGS() > 3)
+		fcov = future_covariates(m, PG_GETARG_ARRAYTYPE_P(3), horizon);
+	else if (m->kind == TSF_KIND_LSTM && m->n_cov > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for horizon: %d", horizon),
-				 errdetail("Horizon must be between 1 and %d.", TSF_MAX_HORIZON)));
-	tsf_check_level(level);
-	z = tsf_qnorm(0.5 + level / 2.0);
+				 errmsg("model was trained with %d covariate%s: forecasting it needs their future values",
+						m->n_cov, m->n_cov == 1 ? "" : "s"),
+				 errhint("Use forecast(model, horizon, level, future_covariates), with a row of %d covariate%s per step.",
+						 m->n_cov, m->n_cov == 1 ? "" : "s")));
 
 	InitMaterializedSRF(fcinfo, 0);
 
 	mean = palloc(sizeof(double) * horizon);
-	se = palloc(sizeof(double) * horizon);
-	work = palloc(sizeof(double) * (m->ar.p + 2 * horizon));
-	tsf_ar_forecast(&m->ar, m->ar_hist, horizon, mean, se, work);
+	lo = palloc(sizeof(double) * horizon);
+	hi = palloc(sizeof(double) * horizon);
+	if (m->kind == TSF_KIND_AR)
+	{
+		double	   *se = palloc(sizeof(double) * horizon);
+		double	   *work = palloc(sizeof(double) * (m->ar.p + 2 * horizon));
+		double		z = tsf_qnorm(0.5 + level / 2.0);
+
+		tsf_ar_forecast(&m->ar, m->ar_hist, horizon, mean, se, work);
+		for (int h = 0; h < horizon; h++)
+		{
+			lo[h] = mean[h] - z * se[h];
+			hi[h] = mean[h] + z * se[h];
+		}
+	}
+	else
+		forecast_lstm(m, horizon, level, fcov, mean, lo, hi);
 
 	for (int h = 0; h < horizon; h++)
 	{
@@ -63,8 +252,8 @@ tsf_forecast(PG_FUNCTION_ARGS)
 		values[0] = Int32GetDatum(h + 1);
 		values[1] = tsf_ts_to_timestamptz(m->ts_type, ts, &nulls[1]);
 		values[2] = Float8GetDatum(tsf_back_transform(m->transform, mean[h]));
-		values[3] = Float8GetDatum(tsf_back_transform(m->transform, mean[h] - z * se[h]));
-		values[4] = Float8GetDatum(tsf_back_transform(m->transform, mean[h] + z * se[h]));
+		values[3] = Float8GetDatum(tsf_back_transform(m->transform, lo[h]));
+		values[4] = Float8GetDatum(tsf_back_transform(m->transform, hi[h]));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

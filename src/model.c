@@ -32,6 +32,45 @@
  * searched (4, 0 when fixed), order p (4), nobs (8), c, mean, sigma2, aic
  * (4 x float8), phi[p] (float8), last p transformed values (float8, oldest
  * first).
+ *
+ * LSTM payload (the inputs and scaling are described in lstm_model.c; the
+ * parameter block's layout in src/nn/README.md):
+ *
+ *	offset	size	field
+ *	68		4		n_in, inputs per step (1 + 2 if seasonal + n_cov)
+ *	72		4		conv kernel K (0: no convolution)
+ *	76		4		conv channels C (0 when K = 0)
+ *	80		4		hidden size H
+ *	84		4		LSTM layers L
+ *	88		4		n_cov, user covariates per step
+ *	92		4		residual: 1 if the prediction is lag + network output
+ *	96		8		dropout (float8)
+ *	104		8		learning rate (float8)
+ *	112		8		decay of the weights' moving average (float8, 0: none)
+ *	120		4		epochs asked for
+ *	124		4		epochs run (fewer after an early stop)
+ *	128		4		best epoch on the validation part (0 without one)
+ *	132		4		patience (0: no early stopping)
+ *	136		8		seed
+ *	144		8		validation fraction (float8)
+ *	152		8		n_train, grid points before the validation part
+ *	160		8		season period in steps (float8, 0: no season inputs)
+ *	168		8		season phase at the first training timestamp, [0, 1)
+ *	176		8		scaling: min of the transformed training values
+ *	184		8		scaling: max
+ *	192		8		training loss of the last epoch (MSE, scaled, with dropout)
+ *	200		8		validation loss of the kept weights (NaN without one)
+ *	208		8		RMS of the one-step residuals on the training part (scaled)
+ *	216		8		the scaled value at the last training timestamp
+ *	224		8 n_cov	covariate scaling minima, then
+ *			8 n_cov	maxima (float8)
+ *			8 P		the parameter block (float8; P = tsf_nn_param_count)
+ *			8 S		the network's state after the training data (float8;
+ *					S = tsf_nn_state_count: conv window, then h, c per layer)
+ *
+ * Every count is bounded and the payload's length must be exactly what the
+ * counts imply before anything is allocated, so a hostile value can neither
+ * over-read nor ask for a huge allocation.
  */
 #include "tsforecast.h"
 
@@ -44,11 +83,13 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
+#include "utils/memutils.h"
 #include "common/shortest_dec.h"
 
 #include <ctype.h>
 
 #define HEADER_SIZE		68
+#define LSTM_FIXED_SIZE	156		/* the LSTM payload before its arrays */
 
 PG_FUNCTION_INFO_V1(tsf_model_in);
 PG_FUNCTION_INFO_V1(tsf_model_out);
@@ -241,6 +282,55 @@ tsf_model_serialize(const TsfModel *m)
 			for (int i = 0; i < m->ar.p; i++)
 				put_f64(&b, m->ar_hist[i]);
 			break;
+		case TSF_KIND_LSTM:
+			{
+				size_t		P = tsf_nn_param_count(&m->nn);
+				size_t		S = tsf_nn_state_count(&m->nn);
+				int			start = b.len;
+
+				put_u32(&b, (uint32) m->nn.n_in);
+				put_u32(&b, (uint32) m->nn.conv_kernel);
+				put_u32(&b, (uint32) m->nn.conv_channels);
+				put_u32(&b, (uint32) m->nn.hidden);
+				put_u32(&b, (uint32) m->nn.layers);
+				put_u32(&b, (uint32) m->n_cov);
+				put_u32(&b, (uint32) m->residual);
+				put_f64(&b, m->nn.dropout);
+				put_f64(&b, m->lr);
+				put_f64(&b, m->ema);
+				put_u32(&b, (uint32) m->epochs);
+				put_u32(&b, (uint32) m->epochs_run);
+				put_u32(&b, (uint32) m->best_epoch);
+				put_u32(&b, (uint32) m->patience);
+				put_i64(&b, m->seed);
+				put_f64(&b, m->validation);
+				put_i64(&b, m->n_train);
+				put_f64(&b, m->season_period);
+				put_f64(&b, m->season_s0);
+				put_f64(&b, m->y_min);
+				put_f64(&b, m->y_max);
+				put_f64(&b, m->train_loss);
+				put_f64(&b, m->val_loss);
+				put_f64(&b, m->resid_sigma);
+				put_f64(&b, m->last_y);
+				Assert(b.len - start == LSTM_FIXED_SIZE);
+				(void) start;
+				if ((Size) b.len + 8 * (2 * (Size) m->n_cov + P + S) > MaxAllocSize - 64)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("LSTM model is too large to store"),
+							 errdetail("The network has %zu parameters.", P),
+							 errhint("Use a smaller \"hidden\" or fewer \"layers\".")));
+				for (int i = 0; i < m->n_cov; i++)
+					put_f64(&b, m->cov_min[i]);
+				for (int i = 0; i < m->n_cov; i++)
+					put_f64(&b, m->cov_max[i]);
+				for (size_t i = 0; i < P; i++)
+					put_f64(&b, (double) m->params[i]);
+				for (size_t i = 0; i < S; i++)
+					put_f64(&b, (double) m->state[i]);
+				break;
+			}
 		default:
 			elog(ERROR, "unexpected model kind %d", m->kind);
 	}
@@ -248,6 +338,97 @@ tsf_model_serialize(const TsfModel *m)
 	result = (bytea *) b.data;
 	SET_VARSIZE(result, b.len);
 	return result;
+}
+
+/* a u32 field that must lie in [lo, hi] */
+static int
+get_bounded(Reader *r, uint32 lo, uint32 hi, const char *what)
+{
+	uint32		v = get_u32(r);
+
+	if (v < lo || v > hi)
+		corrupt(r, psprintf("Field \"%s\" is out of range.", what));
+	return (int) v;
+}
+
+/* the LSTM payload: every field checked, arrays sized by the exact length */
+static void
+read_lstm(Reader *r, TsfModel *m)
+{
+	size_t		P,
+				S;
+	bool		has_val;
+
+	m->nn.n_in = get_bounded(r, 1, TSF_NN_MAX_WIDTH, "n_in");
+	m->nn.conv_kernel = get_bounded(r, 0, TSF_NN_MAX_KERNEL, "conv_kernel");
+	m->nn.conv_channels = get_bounded(r, m->nn.conv_kernel > 0 ? 1 : 0,
+									  m->nn.conv_kernel > 0 ? TSF_NN_MAX_WIDTH : 0,
+									  "conv_channels");
+	m->nn.hidden = get_bounded(r, 1, TSF_NN_MAX_WIDTH, "hidden");
+	m->nn.layers = get_bounded(r, 1, TSF_NN_MAX_LAYERS, "layers");
+	m->n_cov = get_bounded(r, 0, TSF_MAX_COVARIATES, "n_cov");
+	m->residual = get_bounded(r, 0, 1, "residual");
+	m->nn.dropout = get_f64(r);
+	if (tsf_nn_config_check(&m->nn) != TSF_NN_OK)
+		corrupt(r, "Invalid network configuration.");
+	m->lr = get_finite(r, "lr");
+	m->ema = get_finite(r, "ema");
+	m->epochs = get_bounded(r, 1, TSF_LSTM_MAX_EPOCHS, "epochs");
+	m->epochs_run = get_bounded(r, 1, m->epochs, "epochs_run");
+	m->best_epoch = get_bounded(r, 0, m->epochs_run, "best_epoch");
+	m->patience = get_bounded(r, 0, TSF_LSTM_MAX_EPOCHS, "patience");
+	m->seed = get_i64(r);
+	m->validation = get_finite(r, "validation");
+	m->n_train = get_i64(r);
+	m->season_period = get_finite(r, "season_period");
+	m->season_s0 = get_finite(r, "season_phase");
+	m->y_min = get_finite(r, "y_min");
+	m->y_max = get_finite(r, "y_max");
+	m->train_loss = get_finite(r, "loss");
+	m->val_loss = get_f64(r);
+	m->resid_sigma = get_finite(r, "residual_sd");
+	m->last_y = get_finite(r, "last_value");
+
+	has_val = m->validation > 0;
+	if (!(m->lr > 0) || !(m->ema >= 0 && m->ema < 1) ||
+		m->seed < 0 || m->seed > PG_INT32_MAX ||
+		m->validation < 0 || m->validation > 0.9 ||
+		m->train_loss < 0 || m->resid_sigma < 0)
+		corrupt(r, "Invalid LSTM training settings.");
+	if (m->n < 3 || m->n_train < 3 || m->n_train > m->n ||
+		has_val != (m->n_train < m->n) || has_val != (m->best_epoch > 0) ||
+		has_val == isnan(m->val_loss) || (has_val && !(m->val_loss >= 0 && isfinite(m->val_loss))) ||
+		(m->patience > 0 && !has_val))
+		corrupt(r, "Invalid LSTM validation part.");
+	if (!(m->season_period == 0 || (m->season_period >= 2 && m->season_period <= 1e9)) ||
+		!(m->season_s0 >= 0 && m->season_s0 < 1) ||
+		m->nn.n_in != tsf_lstm_n_in(m->season_period, m->n_cov))
+		corrupt(r, "Invalid LSTM inputs.");
+	if (!(m->y_min <= m->y_max) || !isfinite(m->y_max - m->y_min))
+		corrupt(r, "Invalid LSTM scaling.");
+
+	/* sizes are bounded above, so this cannot overflow; compare before allocating */
+	P = tsf_nn_param_count(&m->nn);
+	S = tsf_nn_state_count(&m->nn);
+	if (r->left != 8 * (2 * (size_t) m->n_cov + P + S))
+		corrupt(r, "The LSTM payload has the wrong length.");
+
+	m->cov_min = palloc(sizeof(double) * (m->n_cov + 1));
+	m->cov_max = palloc(sizeof(double) * (m->n_cov + 1));
+	for (int i = 0; i < m->n_cov; i++)
+		m->cov_min[i] = get_finite(r, "covariates_min");
+	for (int i = 0; i < m->n_cov; i++)
+	{
+		m->cov_max[i] = get_finite(r, "covariates_max");
+		if (!(m->cov_min[i] <= m->cov_max[i]) || !isfinite(m->cov_max[i] - m->cov_min[i]))
+			corrupt(r, "Invalid covariate scaling.");
+	}
+	m->params = palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE);
+	for (size_t i = 0; i < P; i++)
+		m->params[i] = (tsf_real) get_finite(r, "params");
+	m->state = palloc_extended(sizeof(tsf_real) * S, MCXT_ALLOC_HUGE);
+	for (size_t i = 0; i < S; i++)
+		m->state[i] = (tsf_real) get_finite(r, "state");
 }
 
 /*
@@ -343,6 +524,9 @@ tsf_model_deserialize(const char *data, Size len, TsfModel *m, int sqlstate)
 					m->ar_hist[i] = get_finite(&r, "history");
 				break;
 			}
+		case TSF_KIND_LSTM:
+			read_lstm(&r, m);
+			break;
 		default:
 			corrupt(&r, psprintf("Unknown model kind %d.", m->kind));
 	}
@@ -501,6 +685,110 @@ json_array(StringInfo b, const double *v, int n)
 	appendStringInfoChar(b, ']');
 }
 
+static void
+json_int(StringInfo b, const char *key, int64 v)
+{
+	json_key(b, key);
+	appendStringInfo(b, INT64_FORMAT, v);
+}
+
+static void
+json_real_array(StringInfo b, const tsf_real *v, size_t n)
+{
+	appendStringInfoChar(b, '[');
+	for (size_t i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(b, ',');
+		json_num(b, (double) v[i]);
+	}
+	appendStringInfoChar(b, ']');
+}
+
+/* an LSTM model's own keys; with full, also its scaling, state and weights */
+static void
+lstm_to_json(StringInfo b, const TsfModel *m, bool full)
+{
+	json_key(b, "hyperparameters");
+	appendStringInfoChar(b, '{');
+	json_int(b, "hidden", m->nn.hidden);
+	json_int(b, "layers", m->nn.layers);
+	json_key(b, "dropout");
+	json_num(b, m->nn.dropout);
+	json_key(b, "lr");
+	json_num(b, m->lr);
+	json_int(b, "epochs", m->epochs);
+	json_int(b, "conv_kernel", m->nn.conv_kernel);
+	json_int(b, "conv_channels", m->nn.conv_channels);
+	json_int(b, "seed", m->seed);
+	json_key(b, "validation");
+	json_num(b, m->validation);
+	json_int(b, "patience", m->patience);
+	json_key(b, "ema");
+	json_num(b, m->ema);
+	json_key(b, "residual");
+	appendStringInfoString(b, m->residual ? "true" : "false");
+	json_key(b, "season_length");
+	if (m->season_period > 0)
+		json_num(b, m->season_period);
+	else
+		appendStringInfoString(b, "null");
+	appendStringInfoChar(b, '}');
+
+	json_key(b, "inputs");
+	appendStringInfoChar(b, '[');
+	json_str(b, "lag");
+	if (m->season_period > 0)
+	{
+		appendStringInfoChar(b, ',');
+		json_str(b, "season_sin");
+		appendStringInfoChar(b, ',');
+		json_str(b, "season_cos");
+	}
+	for (int i = 0; i < m->n_cov; i++)
+	{
+		appendStringInfoChar(b, ',');
+		json_str(b, psprintf("covariate_%d", i + 1));
+	}
+	appendStringInfoChar(b, ']');
+	json_int(b, "n_covariates", m->n_cov);
+	json_int(b, "n_params", (int64) tsf_nn_param_count(&m->nn));
+	json_int(b, "n_train", m->n_train);
+	json_int(b, "epochs_run", m->epochs_run);
+	if (m->validation > 0)
+		json_int(b, "best_epoch", m->best_epoch);
+	json_key(b, "loss");
+	json_num(b, m->train_loss);
+	json_key(b, "val_loss");
+	json_num(b, m->val_loss);
+	json_key(b, "residual_sd");
+	json_num(b, m->resid_sigma);
+	json_key(b, "intervals");
+	json_str(b, "monte_carlo_dropout");
+	if (full)
+	{
+		json_key(b, "scaling");
+		appendStringInfoChar(b, '{');
+		json_key(b, "min");
+		json_num(b, m->y_min);
+		json_key(b, "max");
+		json_num(b, m->y_max);
+		json_key(b, "covariates_min");
+		json_array(b, m->cov_min, m->n_cov);
+		json_key(b, "covariates_max");
+		json_array(b, m->cov_max, m->n_cov);
+		appendStringInfoChar(b, '}');
+		json_key(b, "season_phase");
+		json_num(b, m->season_s0);
+		json_key(b, "last_value");
+		json_num(b, m->last_y);
+		json_key(b, "state");
+		json_real_array(b, m->state, tsf_nn_state_count(&m->nn));
+		json_key(b, "params");
+		json_real_array(b, m->params, tsf_nn_param_count(&m->nn));
+	}
+}
+
 /*
  * The summary model_info() returns; with full = true (the jsonb cast) also
  * the format version and the stored history, i.e. everything in the value.
@@ -581,6 +869,8 @@ model_to_jsonb(const TsfModel *m, bool full)
 			json_array(&b, m->ar_hist, m->ar.p);
 		}
 	}
+	else
+		lstm_to_json(&b, m, full);
 	appendStringInfoChar(&b, '}');
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 }

@@ -15,6 +15,16 @@
  * for the row at step k uses only the values at steps k-1, k-2, ...  A row
  * whose lags are missing (the first p rows, a gap, a NULL value) gets NULL.
  * The row's own value is never used for its own prediction.
+ *
+ * An LSTM model runs its network over the partition one step at a time
+ * from a zero state (as in training), with the actual value of each step
+ * as the next step's lag (teacher forcing): the first row gets NULL, every
+ * later row the network's output for its step.  Across a gap or a NULL
+ * value the network goes on stepping with its own predictions as lags (and
+ * the last covariates seen), so its state stays on the time grid; the row
+ * whose lag was such a stand-in gets NULL, like AR.  A model trained with
+ * covariates takes them as a fourth argument, predict(model, ts, value,
+ * covariates), the same covariates as in training on each row.
  */
 #include "tsforecast.h"
 
@@ -55,6 +65,98 @@ ts_type_of_oid(Oid t)
 		t == DATEOID ? TSF_TS_DATE : TSF_TS_INT8;
 }
 
+/* the window's covariates argument must match the model */
+static void
+check_covariates_arg(const TsfModel *m, bool has_cov)
+{
+	int			n_cov = m->kind == TSF_KIND_LSTM ? m->n_cov : 0;
+
+	if (has_cov && n_cov == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model was trained without covariates"),
+				 errhint("Call predict(model, ts, value) without covariates.")));
+	if (!has_cov && n_cov > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model was trained with %d covariate%s: predicting needs them",
+						n_cov, n_cov == 1 ? "" : "s"),
+				 errhint("Use predict(model, ts, value, covariates), with the covariates of each row.")));
+}
+
+/*
+ * The LSTM's one-step-ahead predictions over the partition's rows: grid
+ * steps k (rows), transformed values y (rows; ynull where missing),
+ * covariates cov (rows, n_cov) or NULL; see the header comment.
+ */
+static void
+predict_lstm(TsfModel *m, int64 rows, const int64 *k, const double *y,
+			 const bool *ynull, const double *cov, PredictCache *c)
+{
+	tsf_nn		nn;
+	tsf_real   *state = palloc(sizeof(tsf_real) * tsf_nn_state_count(&m->nn));
+	tsf_real   *x = palloc(sizeof(tsf_real) * m->nn.n_in);
+	bool		started = false;
+	bool		lag_actual = false;
+	double		lag = 0;
+	int64		steps = 0;
+	const double *cprev = NULL;
+
+	tsf_lstm_bind(&nn, m);
+	tsf_nn_state_reset(&m->nn, state);
+	for (int64 i = 0; i < rows; i++)
+	{
+		tsf_real	out;
+		double		pred;
+		const double *ci = cov ? cov + i * m->n_cov : NULL;
+
+		c->isnull[i] = true;
+		if (!started)
+		{
+			/* the sequence starts at the first row with a value */
+			if (!ynull[i])
+			{
+				started = true;
+				lag = tsf_lstm_scale(m, y[i]);
+				lag_actual = true;
+				cprev = ci;
+			}
+			continue;
+		}
+		if (k[i] - k[i - 1] > TSF_MAX_POINTS - steps)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("time series spans too many steps"),
+					 errdetail("The window's rows span more than %d steps of the model's time grid.",
+							   TSF_MAX_POINTS)));
+		/* step through a gap on the network's own predictions */
+		for (int64 j = k[i - 1] + 1; j < k[i]; j++)
+		{
+			tsf_lstm_input(m, j, lag, cprev, x);
+			tsf_nn_step(&nn, state, x, NULL, &out);
+			lag = tsf_lstm_output(m, out, lag);
+			lag_actual = false;
+			if ((++steps & 0x3FFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+		tsf_lstm_input(m, k[i], lag, ci, x);
+		tsf_nn_step(&nn, state, x, NULL, &out);
+		pred = tsf_lstm_output(m, out, lag);
+		if ((++steps & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (lag_actual)
+		{
+			c->isnull[i] = false;
+			c->pred[i] = tsf_back_transform(m->transform, tsf_lstm_unscale(m, pred));
+		}
+		lag_actual = !ynull[i];
+		lag = lag_actual ? tsf_lstm_scale(m, y[i]) : pred;
+		cprev = ci;
+	}
+	pfree(state);
+	pfree(x);
+}
+
 /* all rows' predictions of one partition, into c (allocated in cxt) */
 static void
 predict_partition(WindowObject win, FunctionCallInfo fcinfo, PredictCache *c,
@@ -62,11 +164,13 @@ predict_partition(WindowObject win, FunctionCallInfo fcinfo, PredictCache *c,
 {
 	int64		rows = WinGetPartitionRowCount(win);
 	int			ts_type = ts_type_of_oid(get_fn_expr_argtype(fcinfo->flinfo, 1));
+	bool		has_cov = PG_NARGS() > 3;
 	Datum		model0 = (Datum) 0;
 	TsfModel   *m = NULL;
 	int64	   *k = palloc(sizeof(int64) * Max(rows, 1));	/* grid index */
 	double	   *y = palloc(sizeof(double) * Max(rows, 1));	/* transformed */
 	bool	   *ynull = palloc(sizeof(bool) * Max(rows, 1));
+	double	   *cov = NULL;		/* (rows, n_cov) */
 	int			p;
 
 	c->pred = MemoryContextAlloc(cxt, sizeof(double) * Max(rows, 1));
@@ -95,6 +199,10 @@ predict_partition(WindowObject win, FunctionCallInfo fcinfo, PredictCache *c,
 						 errmsg("model was trained on %s timestamps, not %s",
 								tsf_ts_type_name(m->ts_type), tsf_ts_type_name(ts_type)),
 						 errhint("Cast the ts argument to %s.", tsf_ts_type_name(m->ts_type))));
+			check_covariates_arg(m, has_cov);
+			if (has_cov)
+				cov = palloc_extended(sizeof(double) * m->n_cov * (Size) Max(rows, 1),
+									  MCXT_ALLOC_HUGE);
 		}
 		else if (!datumIsEqual(md, model0, false, -1))
 			ereport(ERROR,
@@ -139,8 +247,36 @@ predict_partition(WindowObject win, FunctionCallInfo fcinfo, PredictCache *c,
 			y[i] = tsf_apply_transform(m->transform, v);
 			ynull[i] = !isfinite(y[i]);
 		}
+		if (has_cov)
+		{
+			Datum		cd = WinGetFuncArgInPartition(win, 3, i, WINDOW_SEEK_HEAD, false,
+												  &isnull, &isout);
+			int			nc;
+			double	   *c;
+
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("null covariates in time series")));
+			c = tsf_read_covariates(DatumGetArrayTypeP(cd), &nc);
+			if (nc != m->n_cov)
+				ereport(ERROR,
+						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+						 errmsg("model was trained with %d covariate%s, not %d",
+								m->n_cov, m->n_cov == 1 ? "" : "s", nc)));
+			memcpy(cov + i * m->n_cov, c, sizeof(double) * nc);
+		}
 		if ((i & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
+	}
+
+	if (m != NULL && m->kind == TSF_KIND_LSTM)
+	{
+		predict_lstm(m, rows, k, y, ynull, cov, c);
+		pfree(k);
+		pfree(y);
+		pfree(ynull);
+		return;
 	}
 
 	p = m ? m->ar.p : 0;

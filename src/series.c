@@ -3,11 +3,15 @@
  *		The state of the training aggregates: collecting (ts, value) pairs
  *		in any order, and turning them into a regular series for the core.
  *
- * Every training aggregate (ar_fit, later lstm_train) shares this state.
- * The transition function only appends; sorting, validation, frequency
+ * Every training aggregate (ar_fit, lstm_train) shares this state.  The
+ * transition function only appends; sorting, validation, frequency
  * inference, gap filling and the transform happen once, in the final
  * function, so input order never matters.  Combine, serialize and
  * deserialize let PostgreSQL run the aggregate in parallel workers.
+ *
+ * lstm_train's covariates (a float8[] per row, the same length on every
+ * row) ride along with their points: cov holds ncov values per point, in
+ * the points' order, and every step that moves points moves them too.
  */
 #include "tsforecast.h"
 
@@ -31,6 +35,7 @@ new_state(MemoryContext cxt, int ts_type)
 	TsfSeriesState *st = MemoryContextAllocZero(cxt, sizeof(TsfSeriesState));
 
 	st->ts_type = ts_type;
+	st->ncov = -1;
 	return st;
 }
 
@@ -57,6 +62,15 @@ reserve(TsfSeriesState *st, int64 extra)
 											 sizeof(TsfPoint) * cap);
 		else
 			st->pts = repalloc_huge(st->pts, sizeof(TsfPoint) * cap);
+		if (st->ncov > 0)
+		{
+			Size		bytes = sizeof(double) * st->ncov * (Size) cap;
+
+			if (st->cov == NULL)
+				st->cov = MemoryContextAllocHuge(GetMemoryChunkContext(st), bytes);
+			else
+				st->cov = repalloc_huge(st->cov, bytes);
+		}
 		st->cap = cap;
 	}
 }
@@ -81,30 +95,108 @@ arg_ts_type(FunctionCallInfo fcinfo)
 }
 
 /*
+ * Check a covariates array: one-dimensional (or empty) float8, no NULLs, no
+ * NaN or infinity, at most TSF_MAX_COVARIATES elements.  Returns a pointer
+ * to its elements (inside the array) and their count in *n.
+ */
+double *
+tsf_read_covariates(ArrayType *a, int *n)
+{
+	double	   *v;
+	int			len;
+
+	if (ARR_NDIM(a) == 0)
+	{
+		*n = 0;
+		return NULL;
+	}
+	if (ARR_NDIM(a) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("covariates must be a one-dimensional array"),
+				 errdetail("The array has %d dimensions.", ARR_NDIM(a))));
+	if (ARR_ELEMTYPE(a) != FLOAT8OID)
+		elog(ERROR, "covariates array is not float8[]");
+	len = ARR_DIMS(a)[0];
+	if (len > TSF_MAX_COVARIATES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many covariates: %d", len),
+				 errdetail("At most %d covariates are allowed.", TSF_MAX_COVARIATES)));
+	if (array_contains_nulls(a))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("null element in covariates")));
+	v = (double *) ARR_DATA_PTR(a);
+	for (int i = 0; i < len; i++)
+		if (!isfinite(v[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("%s not allowed in covariates", isnan(v[i]) ? "NaN" : "infinite value")));
+	*n = len;
+	return v;
+}
+
+/* two pieces of a series disagree on the number of covariates */
+static void
+covariate_mismatch(int a, int b)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+			 errmsg("covariates arrays differ in length"),
+			 errdetail("Every row must carry the same number of covariates; found %d and %d.",
+					   a, b)));
+}
+
+/*
  * The transition function behind every training aggregate:
- * (state, ts, value [, covariates...] [, options jsonb]).  validate checks
- * the options once, on the first row that has them, and returns the fill
- * mode, which decides whether a NULL value is an error or a missing point.
+ * (state, ts, value [, covariates float8[]] [, options jsonb]), the optional
+ * arguments told apart by type.  validate checks the options once, on the
+ * first row that has them, and returns the fill mode, which decides whether
+ * a NULL value is an error or a missing point.
  */
 Datum
 tsf_series_accum(FunctionCallInfo fcinfo, int (*validate) (Jsonb *opts))
 {
 	MemoryContext aggcxt;
 	TsfSeriesState *st;
-	int			optarg = PG_NARGS() - 1;
+	int		   *argpos = (int *) fcinfo->flinfo->fn_extra;	/* options, covariates */
+	int			optarg;
+	int			covarg;
+	double	   *cov = NULL;
+	int			ncov = 0;
 	double		v;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "training aggregate called in non-aggregate context");
+	if (argpos == NULL)
+	{
+		/* where the optional arguments are, looked up once per query */
+		argpos = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, 2 * sizeof(int));
+		argpos[0] = argpos[1] = -1;
+		for (int a = 3; a < PG_NARGS(); a++)
+		{
+			Oid			t = get_fn_expr_argtype(fcinfo->flinfo, a);
+
+			if (t == JSONBOID)
+				argpos[0] = a;
+			else if (t == FLOAT8ARRAYOID)
+				argpos[1] = a;
+			else
+				elog(ERROR, "unexpected argument type %u", t);
+		}
+		fcinfo->flinfo->fn_extra = argpos;
+	}
+	optarg = argpos[0];
+	covarg = argpos[1];
 
 	if (PG_ARGISNULL(0))
 	{
-		Jsonb	   *opts = NULL;
-
 		st = new_state(aggcxt, arg_ts_type(fcinfo));
-		if (PG_NARGS() > 3 && !PG_ARGISNULL(optarg))
+		if (optarg >= 0 && !PG_ARGISNULL(optarg))
 		{
-			opts = PG_GETARG_JSONB_P(optarg);
+			Jsonb	   *opts = PG_GETARG_JSONB_P(optarg);
+
 			st->options = MemoryContextAlloc(aggcxt, VARSIZE(opts));
 			memcpy(st->options, opts, VARSIZE(opts));
 		}
@@ -112,6 +204,24 @@ tsf_series_accum(FunctionCallInfo fcinfo, int (*validate) (Jsonb *opts))
 	}
 	else
 		st = (TsfSeriesState *) PG_GETARG_POINTER(0);
+
+	if (covarg >= 0)
+	{
+		if (PG_ARGISNULL(covarg))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("null covariates in time series"),
+					 errhint("Pass an array of the covariates' values on every row.")));
+		cov = tsf_read_covariates(PG_GETARG_ARRAYTYPE_P(covarg), &ncov);
+		if (st->ncov < 0)
+		{
+			if (st->n > 0)		/* cannot happen: all rows or none have them */
+				elog(ERROR, "covariates appeared mid-series");
+			st->ncov = ncov;
+		}
+		else if (ncov != st->ncov)
+			covariate_mismatch(st->ncov, ncov);
+	}
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -157,6 +267,8 @@ tsf_series_accum(FunctionCallInfo fcinfo, int (*validate) (Jsonb *opts))
 			st->pts[st->n].ts = PG_GETARG_INT64(1);
 	}
 	st->pts[st->n].value = v;
+	if (ncov > 0)
+		memcpy(st->cov + st->n * ncov, cov, sizeof(double) * ncov);
 	st->n++;
 	PG_RETURN_POINTER(st);
 }
@@ -183,18 +295,35 @@ tsf_series_combinefn(PG_FUNCTION_ARGS)
 		memcpy(a->options, b->options, VARSIZE(b->options));
 		a->fill = b->fill;
 	}
+	if (b->ncov >= 0)
+	{
+		if (a->ncov < 0)
+		{
+			if (a->n > 0)
+				elog(ERROR, "combining series states with and without covariates");
+			a->ncov = b->ncov;
+		}
+		else if (a->ncov != b->ncov)
+			covariate_mismatch(a->ncov, b->ncov);
+	}
+	else if (b->n > 0 && a->ncov >= 0)
+		elog(ERROR, "combining series states with and without covariates");
 	if (b->n > 0)
 	{
 		reserve(a, b->n);
 		memcpy(a->pts + a->n, b->pts, sizeof(TsfPoint) * b->n);
+		if (a->ncov > 0)
+			memcpy(a->cov + a->n * a->ncov, b->cov, sizeof(double) * a->ncov * b->n);
 		a->n += b->n;
 	}
 	PG_RETURN_POINTER(a);
 }
 
 /*
- * Serialized state: ts_type (int32), fill (int32), n (int64), n points
- * (int64 ts, float8 value), options length (int32, 0 if none), options.
+ * Serialized state: ts_type (int32), fill (int32), ncov (int32, -1 if no
+ * covariates were seen), n (int64), n points (int64 ts, float8 value), then
+ * n * max(ncov, 0) covariate values (float8, point by point), options
+ * length (int32, 0 if none), options.
  */
 Datum
 tsf_series_serialfn(PG_FUNCTION_ARGS)
@@ -202,10 +331,11 @@ tsf_series_serialfn(PG_FUNCTION_ARGS)
 	TsfSeriesState *st = (TsfSeriesState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
 	int			optlen = st->options ? VARSIZE(st->options) : 0;
+	int			ncov = Max(st->ncov, 0);
 
 	if (!AggCheckCallContext(fcinfo, NULL))
 		elog(ERROR, "aggregate function called in non-aggregate context");
-	if ((Size) st->n * 16 + optlen > MaxAllocSize - 64)
+	if ((Size) st->n * (16 + 8 * ncov) + optlen > MaxAllocSize - 64)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("time series is too large to pass between parallel workers"),
@@ -213,12 +343,15 @@ tsf_series_serialfn(PG_FUNCTION_ARGS)
 	pq_begintypsend(&buf);
 	pq_sendint32(&buf, st->ts_type);
 	pq_sendint32(&buf, st->fill);
+	pq_sendint32(&buf, st->ncov);
 	pq_sendint64(&buf, st->n);
 	for (int64 i = 0; i < st->n; i++)
 	{
 		pq_sendint64(&buf, st->pts[i].ts);
 		pq_sendfloat8(&buf, st->pts[i].value);
 	}
+	for (int64 i = 0; i < st->n * ncov; i++)
+		pq_sendfloat8(&buf, st->cov[i]);
 	pq_sendint32(&buf, optlen);
 	if (optlen > 0)
 		pq_sendbytes(&buf, (char *) st->options, optlen);
@@ -233,6 +366,7 @@ tsf_series_deserialfn(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	TsfSeriesState *st;
 	int			ts_type;
+	int			ncov;
 	int64		n;
 	int			optlen;
 
@@ -246,8 +380,13 @@ tsf_series_deserialfn(PG_FUNCTION_ARGS)
 		elog(ERROR, "invalid serialized series state");
 	st = new_state(aggcxt, ts_type);
 	st->fill = pq_getmsgint(&buf, 4);
+	ncov = (int32) pq_getmsgint(&buf, 4);
+	if (ncov < -1 || ncov > TSF_MAX_COVARIATES)
+		elog(ERROR, "invalid serialized series state");
+	st->ncov = ncov;
+	ncov = Max(ncov, 0);
 	n = pq_getmsgint64(&buf);
-	if (n < 0 || n > (buf.len - buf.cursor) / 16)
+	if (n < 0 || n > (buf.len - buf.cursor) / (16 + 8 * ncov))
 		elog(ERROR, "invalid serialized series state");
 	reserve(st, n);
 	for (int64 i = 0; i < n; i++)
@@ -255,6 +394,8 @@ tsf_series_deserialfn(PG_FUNCTION_ARGS)
 		st->pts[i].ts = pq_getmsgint64(&buf);
 		st->pts[i].value = pq_getmsgfloat8(&buf);
 	}
+	for (int64 i = 0; i < n * ncov; i++)
+		st->cov[i] = pq_getmsgfloat8(&buf);
 	st->n = n;
 	optlen = pq_getmsgint(&buf, 4);
 	if (optlen < 0 || optlen != buf.len - buf.cursor)
@@ -277,6 +418,21 @@ cmp_point(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/* order indexes into a point array by their points' ts, then by index */
+static int
+cmp_perm(const void *a, const void *b, void *arg)
+{
+	const TsfPoint *pts = (const TsfPoint *) arg;
+	int64		i = *(const int64 *) a;
+	int64		j = *(const int64 *) b;
+	int64		x = pts[i].ts;
+	int64		y = pts[j].ts;
+
+	if (x != y)
+		return x < y ? -1 : 1;
+	return i < j ? -1 : i > j ? 1 : 0;
+}
+
 /*
  * Sort, validate and regularize the collected points into out (arrays in the
  * current memory context): one value per grid step from the first to the
@@ -287,6 +443,7 @@ tsf_series_prepare(TsfSeriesState *st, int transform, int fill, TsfSeries *out)
 {
 	TsfPoint   *pts = st->pts;
 	int64		n = st->n;
+	int			ncov = Max(st->ncov, 0);
 	int64		total;
 	int64	   *ts;
 	int64	   *idx;
@@ -302,8 +459,29 @@ tsf_series_prepare(TsfSeriesState *st, int transform, int fill, TsfSeries *out)
 	/* data usually arrives in order: sort only when it did not */
 	for (int64 i = 1; i < n && sorted; i++)
 		sorted = pts[i - 1].ts <= pts[i].ts;
-	if (!sorted)
+	if (!sorted && ncov == 0)
 		qsort(pts, n, sizeof(TsfPoint), cmp_point);
+	else if (!sorted)
+	{
+		/* sort a permutation, then move points and covariates by it */
+		int64	   *perm = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
+		TsfPoint   *p2 = palloc_extended(sizeof(TsfPoint) * n, MCXT_ALLOC_HUGE);
+		double	   *c2 = palloc_extended(sizeof(double) * ncov * n, MCXT_ALLOC_HUGE);
+
+		for (int64 i = 0; i < n; i++)
+			perm[i] = i;
+		qsort_arg(perm, n, sizeof(int64), cmp_perm, pts);
+		for (int64 i = 0; i < n; i++)
+		{
+			p2[i] = pts[perm[i]];
+			memcpy(c2 + i * ncov, st->cov + perm[i] * ncov, sizeof(double) * ncov);
+		}
+		memcpy(pts, p2, sizeof(TsfPoint) * n);
+		memcpy(st->cov, c2, sizeof(double) * ncov * n);
+		pfree(perm);
+		pfree(p2);
+		pfree(c2);
+	}
 	CHECK_FOR_INTERRUPTS();
 
 	ts = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
@@ -367,21 +545,36 @@ tsf_series_prepare(TsfSeriesState *st, int transform, int fill, TsfSeries *out)
 	out->n = total;
 	out->n_filled = total - n;
 	out->y = palloc_extended(sizeof(double) * total, MCXT_ALLOC_HUGE);
+	out->ncov = ncov;
+	out->cov = ncov > 0 ?
+		palloc_extended(sizeof(double) * ncov * total, MCXT_ALLOC_HUGE) : NULL;
 	for (int64 i = 0; i < n; i++)
 	{
 		double		v = tsf_apply_transform(transform, pts[i].value);
 
 		out->y[idx[i]] = v;
+		for (int j = 0; j < ncov; j++)
+			out->cov[idx[i] * ncov + j] = st->cov[i * ncov + j];
 		/* fill the steps between the previous point and this one */
 		if (i > 0 && idx[i] > idx[i - 1] + 1)
 		{
-			double		a = out->y[idx[i - 1]];
 			int64		span = idx[i] - idx[i - 1];
 
 			for (int64 k = idx[i - 1] + 1; k < idx[i]; k++)
-				out->y[k] = fill == TSF_FILL_LINEAR
-					? a + (v - a) * (double) (k - idx[i - 1]) / (double) span
-					: a;
+			{
+				double		w = (double) (k - idx[i - 1]) / (double) span;
+				double		a = out->y[idx[i - 1]];
+
+				out->y[k] = fill == TSF_FILL_LINEAR ? a + (v - a) * w : a;
+				for (int j = 0; j < ncov; j++)
+				{
+					double		ca = out->cov[idx[i - 1] * ncov + j];
+					double		cb = out->cov[idx[i] * ncov + j];
+
+					out->cov[k * ncov + j] = fill == TSF_FILL_LINEAR ?
+						ca + (cb - ca) * w : ca;
+				}
+			}
 		}
 	}
 	pfree(idx);

@@ -4,8 +4,10 @@
  *
  * The SQL-facing code is split by concept: model.c (the tsmodel type),
  * series.c and freq.c (collecting and regularizing a series), options.c,
- * ar_fit.c, forecast.c, predict.c and metrics.c.  The numerical core lives
- * in src/core and includes no PostgreSQL header.
+ * ar_fit.c, lstm_train.c and lstm_model.c (the LSTM's training and its
+ * inputs), forecast.c, predict.c and metrics.c.  The numerical cores live
+ * in src/core (AR) and src/nn (the network) and include no PostgreSQL
+ * header.
  */
 #include "tsforecast.h"
 

@@ -15,12 +15,14 @@
 #include <math.h>
 
 #include "fmgr.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 #include "core/ar.h"
+#include "nn/nn.h"
 
-#define TSF_VERSION_STR		"0.1.0"
+#define TSF_VERSION_STR		"0.2.0"
 
 /* ---- time axis ---- */
 
@@ -117,13 +119,24 @@ typedef struct TsfPoint
 	double		value;
 } TsfPoint;
 
+/* most covariates a point may carry */
+#define TSF_MAX_COVARIATES	256
+
+/*
+ * The state every training aggregate shares.  Covariates (lstm_train's
+ * float8[] argument) are kept beside the points, ncov per point, in the
+ * order the points arrived; ncov is -1 until the first row with covariates
+ * fixes it, and every later row must carry as many.
+ */
 typedef struct TsfSeriesState
 {
 	int32		ts_type;		/* TsfTsType, fixed by the first row */
 	int32		fill;			/* TsfFill, from the options */
+	int32		ncov;			/* covariates per point; -1: none seen yet */
 	int64		n;				/* points collected */
 	int64		cap;
 	TsfPoint   *pts;			/* (cap) */
+	double	   *cov;			/* (cap, ncov) or NULL */
 	Jsonb	   *options;		/* first non-NULL options seen, or NULL */
 } TsfSeriesState;
 
@@ -137,12 +150,15 @@ typedef struct TsfSeries
 	int64		n;				/* grid points, first..last */
 	int64		n_filled;		/* of which filled in */
 	double	   *y;				/* (n) transformed values */
+	int32		ncov;			/* covariates per point (0 if none) */
+	double	   *cov;			/* (n, ncov) filled like y, or NULL */
 } TsfSeries;
 
 extern Datum tsf_series_accum(FunctionCallInfo fcinfo,
 							  int (*validate) (Jsonb *opts));
 extern void tsf_series_prepare(TsfSeriesState *st, int transform, int fill,
 							   TsfSeries *out);
+extern double *tsf_read_covariates(ArrayType *a, int *n);
 
 /* ---- the model ---- */
 
@@ -171,6 +187,32 @@ typedef struct TsfModel
 	int32		ar_max_order;	/* bound searched by AIC; 0 if the order was fixed */
 	TsfArModel	ar;				/* ar.phi: (p) */
 	double	   *ar_hist;		/* (p) last transformed values, oldest first */
+
+	/* kind LSTM (see lstm_model.c for the inputs and scaling) */
+	tsf_nn_config nn;			/* the network's shape */
+	int32		n_cov;			/* user covariates per step */
+	int32		residual;		/* 1: output = lag + network, 0: network */
+	double		lr;				/* Adam learning rate */
+	double		ema;			/* decay of the weights' moving average; 0 = off */
+	int32		epochs;			/* epochs asked for */
+	int32		epochs_run;		/* epochs trained (fewer on an early stop) */
+	int32		best_epoch;		/* epoch of the lowest validation loss; 0 if none */
+	int32		patience;		/* early-stopping patience; 0 = off */
+	int64		seed;
+	double		validation;		/* fraction of the steps held out */
+	int64		n_train;		/* grid points before the validation part */
+	double		season_period;	/* season length in steps; 0 = no season inputs */
+	double		season_s0;		/* season phase at first_ts, in [0, 1) */
+	double		y_min;			/* min-max scaling of the transformed value */
+	double		y_max;
+	double		train_loss;		/* MSE (scaled) of the last epoch, with dropout */
+	double		val_loss;		/* validation MSE of the kept weights; NaN if none */
+	double		resid_sigma;	/* RMS of one-step residuals (scaled), training part */
+	double		last_y;			/* scaled value at last_ts: the next step's lag */
+	double	   *cov_min;		/* (n_cov) covariate scaling */
+	double	   *cov_max;		/* (n_cov) */
+	tsf_real   *params;			/* (tsf_nn_param_count) the parameter block */
+	tsf_real   *state;			/* (tsf_nn_state_count) after the training data */
 } TsfModel;
 
 #define TSF_MODEL_MAGIC		0x4D465354	/* "TSFM" little-endian */
@@ -182,7 +224,31 @@ extern void tsf_model_deserialize(const char *data, Size len, TsfModel *m,
 extern TsfModel *tsf_model_from_datum(Datum d);
 
 extern void tsf_check_level(double level);
+extern void tsf_check_horizon(int32 horizon);
 extern double tsf_back_transform(int transform, double v);
 extern double tsf_apply_transform(int transform, double v);
+
+/* ---- LSTM models (lstm_model.c) ---- */
+
+/* most epochs a training may ask for */
+#define TSF_LSTM_MAX_EPOCHS	10000000
+
+/* the defaults of lstm_train, chosen on the Verde River's training weeks */
+#define TSF_LSTM_DEFAULT_EPOCHS	200
+#define TSF_LSTM_DEFAULT_EMA	0.98
+
+/* default seasons: a year for daily to monthly data, a day below daily */
+#define TSF_DAYS_PER_YEAR	365.25
+
+extern double tsf_season_period(int ts_type, const TsfFreq *f);
+extern double tsf_season_phase(int ts_type, const TsfFreq *f, int64 ts,
+							   double period);
+extern int	tsf_lstm_n_in(double season_period, int n_cov);
+extern double tsf_lstm_scale(const TsfModel *m, double y);
+extern double tsf_lstm_unscale(const TsfModel *m, double s);
+extern void tsf_lstm_input(const TsfModel *m, int64 k, double lag,
+						   const double *cov, tsf_real *x);
+extern double tsf_lstm_output(const TsfModel *m, tsf_real out, double lag);
+extern void tsf_lstm_bind(tsf_nn *nn, TsfModel *m);
 
 #endif							/* TSFORECAST_H */

@@ -10,7 +10,7 @@ CREATE EXTENSION IF NOT EXISTS tsforecast;
 SET search_path = tsforecast, public;
 
 BEGIN;
-SELECT plan(48);
+SELECT plan(80);
 
 -- the type and its views
 SELECT has_type('tsforecast', 'tsmodel', 'type tsmodel exists');
@@ -28,6 +28,12 @@ SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['bigint', 'double precision', 
 SELECT is_aggregate('tsforecast', m, ARRAY['double precision', 'double precision'], m || '(actual, predicted)')
   FROM unnest(ARRAY['r2', 'nse', 'rmse', 'mae', 'mape', 'smape', 'kge']) m;
 
+-- lstm_train, every signature (0.2.0)
+SELECT is_aggregate('tsforecast', 'lstm_train', ARRAY[t, 'double precision'] || extra, format('lstm_train(%s)', array_to_string(ARRAY[t, 'float8'] || extra, ', ')))
+  FROM unnest(ARRAY['timestamp with time zone', 'date', 'bigint']) t,
+       (VALUES (ARRAY[]::text[]), (ARRAY['jsonb']), (ARRAY['double precision[]', 'jsonb'])) e(extra);
+SELECT function_returns('tsforecast', 'lstm_train', ARRAY['date', 'double precision', 'jsonb'], 'tsmodel', 'lstm_train returns tsmodel');
+
 -- forecast and predict
 SELECT has_function('tsforecast', 'forecast', ARRAY['tsmodel', 'integer', 'double precision'], 'forecast(model, horizon, level)');
 SELECT function_returns('tsforecast', 'forecast', ARRAY['tsmodel', 'integer', 'double precision'], 'setof record', 'forecast returns a set');
@@ -43,6 +49,15 @@ SELECT is((SELECT pg_get_function_arguments('tsforecast.forecast(tsforecast.tsmo
           'model tsmodel, horizon integer, level double precision DEFAULT 0.95', 'level defaults to 0.95');
 SELECT is((SELECT prokind FROM pg_proc WHERE oid = 'tsforecast.predict(tsforecast.tsmodel, date, double precision)'::regprocedure),
           'w'::"char", 'predict is a window function');
+SELECT has_function('tsforecast', 'forecast', ARRAY['tsmodel', 'integer', 'double precision', 'double precision[]'],
+                    'forecast(model, horizon, level, future_covariates)');
+SELECT is((SELECT pg_get_function_result('tsforecast.forecast(tsforecast.tsmodel, integer, double precision, double precision[])'::regprocedure)),
+          (SELECT pg_get_function_result('tsforecast.forecast(tsforecast.tsmodel, integer, double precision)'::regprocedure)),
+          'forecast with covariates returns the same columns');
+SELECT is((SELECT prokind FROM pg_proc WHERE oid = format('tsforecast.predict(tsforecast.tsmodel, %s, double precision, double precision[])', t)::regprocedure),
+          'w'::"char", format('predict(model, %s, value, covariates) is a window function', t))
+  FROM unnest(ARRAY['timestamptz', 'date', 'bigint']) t;
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'tsforecast'), '0.2.0', 'installs version 0.2.0');
 
 -- properties every function must have
 SELECT is((SELECT count(*) FROM pg_proc WHERE pronamespace = 'tsforecast'::regnamespace AND proparallel <> 's'),
@@ -84,6 +99,29 @@ SELECT throws_ok($$SELECT predict(m, t::int + 0, v) OVER (ORDER BY t) FROM s, (S
 SELECT throws_ok($$SELECT ar_fit(t, v, '{"fill": "linear"}') FROM (VALUES (1::bigint, 1.0::float8), (2, 2.0), (300000000, 1.0)) x(t, v)$$,
                  '54000', NULL, 'absurd span: 54000');
 SELECT throws_ok($$SELECT rmse('NaN', 1)$$, '22000', NULL, 'NaN in metrics: 22000');
+
+-- lstm_train's SQLSTATEs
+CREATE TEMP TABLE lm AS SELECT lstm_train(t, v, '{"epochs": 2, "hidden": 4}') AS m FROM s;
+CREATE TEMP TABLE lmc AS SELECT lstm_train(t, v, ARRAY[v * v], '{"epochs": 2, "hidden": 4}') AS m FROM s;
+SELECT is((SELECT model_info(m)->>'kind' FROM lm), 'lstm', 'lstm_train trains an LSTM');
+SELECT is((SELECT count(*) FROM lm, forecast(m, 5)), 5::bigint, 'an LSTM forecasts');
+SELECT is((SELECT count(p) FROM (SELECT predict(m, t, v) OVER (ORDER BY t) AS p FROM s, lm) x), 399::bigint,
+          'an LSTM predicts every row but the first');
+SELECT throws_ok($$SELECT lstm_train(t, v, '{"hiden": 8}') FROM s$$, '22023', 'unrecognized option "hiden"', 'lstm: unknown option: 22023');
+SELECT throws_ok($$SELECT lstm_train(t, v, '{"hidden": 0}') FROM s$$, '22023', 'invalid value for option "hidden": 0', 'lstm: hidden 0: 22023');
+SELECT throws_ok($$SELECT lstm_train(t, v, '{"patience": 5}') FROM s$$, '22023', 'option "patience" needs a validation part', 'lstm: patience without validation: 22023');
+SELECT throws_ok($$SELECT lstm_train(t, v, '{"validation": 0.9}') FROM s WHERE t < 5$$, '22023', NULL, 'lstm: validation too short: 22023');
+SELECT throws_ok($$SELECT lstm_train(t, v, CASE WHEN t = 3 THEN ARRAY[1.0, 2.0] ELSE ARRAY[1.0] END, '{"epochs": 1}') FROM s$$,
+                 '2202E', 'covariates arrays differ in length', 'lstm: covariates of different lengths: 2202E');
+SELECT throws_ok($$SELECT lstm_train(t, v, NULL::float8[], '{"epochs": 1}') FROM s$$, '22004', 'null covariates in time series', 'lstm: NULL covariates: 22004');
+SELECT throws_ok($$SELECT lstm_train(t, v, ARRAY['NaN'::float8], '{"epochs": 1}') FROM s$$, '22000', 'NaN not allowed in covariates', 'lstm: NaN covariate: 22000');
+SELECT throws_ok($$SELECT * FROM lmc, forecast(m, 3)$$, '22023', NULL, 'forecast of a covariate model without them: 22023');
+SELECT throws_ok($$SELECT * FROM lmc, forecast(m, 3, 0.9, ARRAY[[1.0], [2.0]])$$, '2202E', NULL, 'future_covariates of the wrong shape: 2202E');
+SELECT throws_ok($$SELECT * FROM lm, forecast(m, 2, 0.9, ARRAY[[1.0], [2.0]])$$, '22023', 'model was trained without covariates', 'future_covariates for a model without: 22023');
+SELECT throws_ok($$SELECT predict(m, t, v) OVER (ORDER BY t) FROM s, lmc$$, '22023', NULL, 'predict of a covariate model without them: 22023');
+SELECT throws_ok($$SELECT encode(substr(decode(m::text, 'base64'), 1, 200), 'base64')::tsmodel FROM lm$$, '22P02', 'invalid input syntax for type tsmodel', 'truncated LSTM model: 22P02');
+SELECT throws_ok($$SELECT encode(overlay(decode(m::text, 'base64') PLACING '\x00100000'::bytea FROM 81 FOR 4), 'base64')::tsmodel FROM lm$$,
+                 '22P02', NULL, 'LSTM model claiming hidden 4096: 22P02');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,197 @@
+/*
+ * lstm_model.c
+ *		What an LSTM model's inputs are, shared by training (lstm_train.c),
+ *		forecasting (forecast.c) and one-step-ahead prediction (predict.c).
+ *
+ * The network sees one input row per grid step k (k = 0 at the first
+ * training timestamp; the training sequence runs over k = 1 .. n-1, since
+ * the first point has no lag):
+ *
+ *	x_k = [ lag, sin 2πs_k, cos 2πs_k, cov_k[0], ..., cov_k[n_cov-1] ]
+ *
+ *	lag		the scaled, transformed value at step k-1: (y - y_min) / (y_max - y_min)
+ *	s_k		the season's phase at step k, frac(s_0 + k / period), in [0, 1);
+ *			the two season inputs are left out when period = 0
+ *	cov_k	the user's covariates at step k (same time as the target),
+ *			each min-max scaled like the value
+ *
+ * and its output at step k is the scaled, transformed value at step k.  The
+ * scaling (min and max of the training part, validation excluded) and the
+ * season (period in steps, phase at the first training timestamp) are stored
+ * in the model, so predict() and forecast() build exactly the same rows.
+ *
+ * The season's period is inferred from the frequency: a year (365.25 days)
+ * for data from daily to monthly (52.18 steps for weekly data, 12 for
+ * monthly), a day for sub-daily data (24 steps for hourly); none for an
+ * integer index, or when a season would be shorter than two steps (yearly
+ * data).  The "season_length" option overrides it.  Its phase is measured
+ * from 2000-01-01 (index 0 for bigint series), so two models of the same
+ * series agree on it whatever their training window.
+ */
+#include "tsforecast.h"
+
+#include "utils/datetime.h"
+
+#define USECS_PER_DAY_F		86400000000.0
+
+/* season length in steps inferred from the frequency; 0 for none */
+double
+tsf_season_period(int ts_type, const TsfFreq *f)
+{
+	double		p;
+	double		step = (double) f->step;
+
+	switch (f->unit)
+	{
+		case TSF_FREQ_MONTHS:
+			p = 12.0 / step;
+			break;
+		case TSF_FREQ_DAYS:
+			p = TSF_DAYS_PER_YEAR / step;
+			break;
+		default:
+			if (ts_type == TSF_TS_INT8)
+				return 0.0;
+			if (ts_type == TSF_TS_DATE)
+				p = TSF_DAYS_PER_YEAR / step;
+			else if (f->step >= USECS_PER_DAY)
+				p = TSF_DAYS_PER_YEAR * USECS_PER_DAY_F / step;
+			else
+				p = USECS_PER_DAY_F / step;
+	}
+	return p >= 2.0 ? p : 0.0;
+}
+
+/* position of ts in grid steps since 2000-01-01 (or index 0) */
+static double
+steps_since_epoch(int ts_type, const TsfFreq *f, int64 ts)
+{
+	double		step = (double) f->step;
+
+	switch (f->unit)
+	{
+		case TSF_FREQ_MONTHS:
+			{
+				int			year,
+							month,
+							day;
+
+				if (ts_type == TSF_TS_DATE)
+					j2date((int) ts + POSTGRES_EPOCH_JDATE, &year, &month, &day);
+				else
+				{
+					struct pg_tm tm;
+					fsec_t		fsec;
+					int			tz;
+
+					if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, NULL) != 0)
+						ereport(ERROR,
+								(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+								 errmsg("timestamp out of range")));
+					year = tm.tm_year;
+					month = tm.tm_mon;
+				}
+				return ((double) (year - 2000) * 12.0 + (month - 1)) / step;
+			}
+		case TSF_FREQ_DAYS:
+			return (double) ts / USECS_PER_DAY_F / step;
+		default:
+			return (double) ts / step;
+	}
+}
+
+/* the season's phase in [0, 1) at timestamp ts, for a period in steps */
+double
+tsf_season_phase(int ts_type, const TsfFreq *f, int64 ts, double period)
+{
+	double		x;
+
+	if (period <= 0)
+		return 0.0;
+	x = steps_since_epoch(ts_type, f, ts) / period;
+	x -= floor(x);
+	return x >= 0.0 && x < 1.0 ? x : 0.0;
+}
+
+/* inputs per step: the lag, two season inputs if any, the covariates */
+int
+tsf_lstm_n_in(double season_period, int n_cov)
+{
+	return 1 + (season_period > 0 ? 2 : 0) + n_cov;
+}
+
+/* (y - min) / (max - min); a constant training series is only shifted */
+static double
+scale(double v, double lo, double hi)
+{
+	double		range = hi - lo;
+
+	return range > 0 ? (v - lo) / range : v - lo;
+}
+
+double
+tsf_lstm_scale(const TsfModel *m, double y)
+{
+	return scale(y, m->y_min, m->y_max);
+}
+
+double
+tsf_lstm_unscale(const TsfModel *m, double s)
+{
+	double		range = m->y_max - m->y_min;
+
+	return (range > 0 ? s * range : s) + m->y_min;
+}
+
+/*
+ * The input row x (n_in) of grid step k: lag is the scaled value of step
+ * k-1, cov the raw covariates of step k (NULL when the model has none).
+ */
+void
+tsf_lstm_input(const TsfModel *m, int64 k, double lag, const double *cov,
+			   tsf_real *x)
+{
+	int			j = 0;
+
+	x[j++] = (tsf_real) lag;
+	if (m->season_period > 0)
+	{
+		double		s = m->season_s0 + fmod((double) k, m->season_period) / m->season_period;
+		double		a;
+
+		s -= floor(s);
+		a = 2.0 * M_PI * s;
+		x[j++] = (tsf_real) (0.5 + 0.5 * sin(a));
+		x[j++] = (tsf_real) (0.5 + 0.5 * cos(a));
+	}
+	for (int c = 0; c < m->n_cov; c++)
+		x[j++] = (tsf_real) scale(cov[c], m->cov_min[c], m->cov_max[c]);
+}
+
+/*
+ * The model's prediction (scaled) from the network's output for a step
+ * whose lag input was lag: the output itself, or with the residual
+ * connection lag + output (the network then models the change).
+ */
+double
+tsf_lstm_output(const TsfModel *m, tsf_real out, double lag)
+{
+	return m->residual ? lag + (double) out : (double) out;
+}
+
+/*
+ * Bind the model's network for inference one step at a time
+ * (tsf_nn_step): parameters from the model, no gradients, a workspace for
+ * one step, allocated in the current memory context.
+ */
+void
+tsf_lstm_bind(tsf_nn *nn, TsfModel *m)
+{
+	size_t		wbytes = tsf_nn_workspace_bytes(&m->nn, 1);
+	void	   *work = palloc_extended(wbytes, MCXT_ALLOC_HUGE);
+	tsf_nn_error err = tsf_nn_bind(nn, &m->nn, m->params, NULL, NULL, NULL,
+								   work, wbytes, 1);
+
+	if (err != TSF_NN_OK)
+		elog(ERROR, "could not bind the LSTM network: %s", tsf_nn_strerror(err));
+}
