@@ -36,10 +36,11 @@ include $(PGXS)
 
 EXTRA_CLEAN = test/results test/unit/bin
 
-# The network core relies on no signed wrap-around; PostgreSQL's -fwrapv
-# (needed by its own code) blocks the loop optimizations of its kernels and
-# costs a third of the training speed (12.0 vs 7.9 ms per epoch at T = 1650)
-$(NN_SRCS:.c=.o): CFLAGS += -fno-wrapv
+# The numerical cores rely on no signed wrap-around; PostgreSQL's -fwrapv
+# (needed by its own code) blocks the loop optimizations of their kernels:
+# it costs a third of the training speed (12.0 vs 7.9 ms per epoch at
+# T = 1650) and 40% of an AR(30) fit on 1,000 points (39 vs 26 us)
+$(CORE_SRCS:.c=.o) $(NN_SRCS:.c=.o): CFLAGS += -fno-wrapv
 
 # PGXS tracks no header dependencies: a changed struct must rebuild its users
 $(GLUE_SRCS:.c=.o): src/tsforecast.h $(wildcard src/core/*.h) src/nn/nn.h

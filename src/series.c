@@ -246,7 +246,8 @@ tsf_series_accum(FunctionCallInfo fcinfo, int (*validate) (Jsonb *opts))
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("infinite value not allowed in time series")));
 
-	reserve(st, 1);
+	if (st->n >= st->cap)
+		reserve(st, 1);
 	switch (st->ts_type)
 	{
 		case TSF_TS_DATE:
@@ -271,6 +272,70 @@ tsf_series_accum(FunctionCallInfo fcinfo, int (*validate) (Jsonb *opts))
 		memcpy(st->cov + st->n * ncov, cov, sizeof(double) * ncov);
 	st->n++;
 	PG_RETURN_POINTER(st);
+}
+
+static bool
+points_sorted(const TsfPoint *pts, int64 n)
+{
+	for (int64 i = 1; i < n; i++)
+		if (pts[i - 1].ts > pts[i].ts)
+			return false;
+	return true;
+}
+
+/*
+ * Add b's points (and covariates) to a.  A parallel scan hands each worker
+ * runs of the table, so the partial states of one series are each in order
+ * but interleave: two sorted runs are merged here in O(n), and the final
+ * function then finds the series sorted instead of sorting it.
+ */
+static void
+append_points(TsfSeriesState *a, TsfSeriesState *b)
+{
+	int			ncov = Max(a->ncov, 0);
+	int64		na = a->n;
+
+	if (na > 0 && a->pts[na - 1].ts > b->pts[0].ts &&
+		points_sorted(a->pts, na) && points_sorted(b->pts, b->n))
+	{
+		MemoryContext cxt = GetMemoryChunkContext(a);
+		int64		n = na + b->n;
+		int64		cap = Max(a->cap, n);
+		TsfPoint   *pts = MemoryContextAllocHuge(cxt, sizeof(TsfPoint) * cap);
+		double	   *cov = ncov > 0 ?
+			MemoryContextAllocHuge(cxt, sizeof(double) * ncov * cap) : NULL;
+		int64		i = 0,
+					j = 0;
+
+		for (int64 k = 0; k < n; k++)
+		{
+			/* ties keep a's point first, as an append would */
+			bool		from_a = j >= b->n || (i < na && a->pts[i].ts <= b->pts[j].ts);
+			const TsfPoint *src = from_a ? &a->pts[i] : &b->pts[j];
+
+			pts[k] = *src;
+			if (ncov > 0)
+				memcpy(cov + k * ncov, from_a ? a->cov + i * ncov : b->cov + j * ncov,
+					   sizeof(double) * ncov);
+			if (from_a)
+				i++;
+			else
+				j++;
+		}
+		pfree(a->pts);
+		if (a->cov)
+			pfree(a->cov);
+		a->pts = pts;
+		a->cov = cov;
+		a->cap = cap;
+		a->n = n;
+		return;
+	}
+	reserve(a, b->n);
+	memcpy(a->pts + na, b->pts, sizeof(TsfPoint) * b->n);
+	if (ncov > 0)
+		memcpy(a->cov + na * ncov, b->cov, sizeof(double) * ncov * b->n);
+	a->n += b->n;
 }
 
 Datum
@@ -309,103 +374,113 @@ tsf_series_combinefn(PG_FUNCTION_ARGS)
 	else if (b->n > 0 && a->ncov >= 0)
 		elog(ERROR, "combining series states with and without covariates");
 	if (b->n > 0)
-	{
-		reserve(a, b->n);
-		memcpy(a->pts + a->n, b->pts, sizeof(TsfPoint) * b->n);
-		if (a->ncov > 0)
-			memcpy(a->cov + a->n * a->ncov, b->cov, sizeof(double) * a->ncov * b->n);
-		a->n += b->n;
-	}
+		append_points(a, b);
 	PG_RETURN_POINTER(a);
 }
 
 /*
- * Serialized state: ts_type (int32), fill (int32), ncov (int32, -1 if no
- * covariates were seen), n (int64), n points (int64 ts, float8 value), then
- * n * max(ncov, 0) covariate values (float8, point by point), options
- * length (int32, 0 if none), options.
+ * Serialized state, for the trip from a parallel worker to the leader of
+ * the same server, so in native byte order and copied in bulk:
+ *
+ *	SerialHeader, n TsfPoint, n * ncov float8 covariates, optlen bytes of
+ *	options (a jsonb varlena)
  */
+typedef struct SerialHeader
+{
+	int32		ts_type;
+	int32		fill;
+	int32		ncov;			/* -1 when no row had covariates */
+	int32		optlen;
+	int64		n;
+} SerialHeader;
+
 Datum
 tsf_series_serialfn(PG_FUNCTION_ARGS)
 {
 	TsfSeriesState *st = (TsfSeriesState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
-	int			optlen = st->options ? VARSIZE(st->options) : 0;
-	int			ncov = Max(st->ncov, 0);
+	SerialHeader h;
+	Size		ptbytes,
+				covbytes,
+				total;
+	bytea	   *out;
+	char	   *p;
 
 	if (!AggCheckCallContext(fcinfo, NULL))
 		elog(ERROR, "aggregate function called in non-aggregate context");
-	if ((Size) st->n * (16 + 8 * ncov) + optlen > MaxAllocSize - 64)
+	h.ts_type = st->ts_type;
+	h.fill = st->fill;
+	h.ncov = st->ncov;
+	h.optlen = st->options ? VARSIZE(st->options) : 0;
+	h.n = st->n;
+	ptbytes = sizeof(TsfPoint) * (Size) st->n;
+	covbytes = sizeof(double) * (Size) st->n * Max(st->ncov, 0);
+	total = VARHDRSZ + sizeof(h) + ptbytes + covbytes + h.optlen;
+	if (total > MaxAllocSize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("time series is too large to pass between parallel workers"),
 				 errhint("Set max_parallel_workers_per_gather to 0 for this query.")));
-	pq_begintypsend(&buf);
-	pq_sendint32(&buf, st->ts_type);
-	pq_sendint32(&buf, st->fill);
-	pq_sendint32(&buf, st->ncov);
-	pq_sendint64(&buf, st->n);
-	for (int64 i = 0; i < st->n; i++)
-	{
-		pq_sendint64(&buf, st->pts[i].ts);
-		pq_sendfloat8(&buf, st->pts[i].value);
-	}
-	for (int64 i = 0; i < st->n * ncov; i++)
-		pq_sendfloat8(&buf, st->cov[i]);
-	pq_sendint32(&buf, optlen);
-	if (optlen > 0)
-		pq_sendbytes(&buf, (char *) st->options, optlen);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+	out = palloc(total);
+	SET_VARSIZE(out, total);
+	p = VARDATA(out);
+	memcpy(p, &h, sizeof(h));
+	p += sizeof(h);
+	if (ptbytes > 0)
+		memcpy(p, st->pts, ptbytes);
+	p += ptbytes;
+	if (covbytes > 0)
+		memcpy(p, st->cov, covbytes);
+	p += covbytes;
+	if (h.optlen > 0)
+		memcpy(p, st->options, h.optlen);
+	PG_RETURN_BYTEA_P(out);
 }
 
 Datum
 tsf_series_deserialfn(PG_FUNCTION_ARGS)
 {
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	const char *p = VARDATA_ANY(b);
+	Size		len = VARSIZE_ANY_EXHDR(b);
 	MemoryContext aggcxt;
-	StringInfoData buf;
 	TsfSeriesState *st;
-	int			ts_type;
-	int			ncov;
-	int64		n;
-	int			optlen;
+	SerialHeader h;
+	Size		ptbytes,
+				covbytes;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "aggregate function called in non-aggregate context");
 
-	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
-	ts_type = pq_getmsgint(&buf, 4);
-	if (ts_type < TSF_TS_TIMESTAMPTZ || ts_type > TSF_TS_INT8)
+	/* check that the lengths add up before trusting any of them */
+	if (len < sizeof(h))
 		elog(ERROR, "invalid serialized series state");
-	st = new_state(aggcxt, ts_type);
-	st->fill = pq_getmsgint(&buf, 4);
-	ncov = (int32) pq_getmsgint(&buf, 4);
-	if (ncov < -1 || ncov > TSF_MAX_COVARIATES)
+	memcpy(&h, p, sizeof(h));
+	p += sizeof(h);
+	if (h.ts_type < TSF_TS_TIMESTAMPTZ || h.ts_type > TSF_TS_INT8 ||
+		h.ncov < -1 || h.ncov > TSF_MAX_COVARIATES || h.optlen < 0 ||
+		h.n < 0 || h.n > TSF_MAX_POINTS)
 		elog(ERROR, "invalid serialized series state");
-	st->ncov = ncov;
-	ncov = Max(ncov, 0);
-	n = pq_getmsgint64(&buf);
-	if (n < 0 || n > (buf.len - buf.cursor) / (16 + 8 * ncov))
+	ptbytes = sizeof(TsfPoint) * (Size) h.n;
+	covbytes = sizeof(double) * (Size) h.n * Max(h.ncov, 0);
+	if (len != sizeof(h) + ptbytes + covbytes + h.optlen)
 		elog(ERROR, "invalid serialized series state");
-	reserve(st, n);
-	for (int64 i = 0; i < n; i++)
+
+	st = new_state(aggcxt, h.ts_type);
+	st->fill = h.fill;
+	st->ncov = h.ncov;
+	reserve(st, h.n);
+	if (ptbytes > 0)
+		memcpy(st->pts, p, ptbytes);
+	p += ptbytes;
+	if (covbytes > 0)
+		memcpy(st->cov, p, covbytes);
+	p += covbytes;
+	st->n = h.n;
+	if (h.optlen > 0)
 	{
-		st->pts[i].ts = pq_getmsgint64(&buf);
-		st->pts[i].value = pq_getmsgfloat8(&buf);
+		st->options = MemoryContextAlloc(aggcxt, h.optlen);
+		memcpy(st->options, p, h.optlen);
 	}
-	for (int64 i = 0; i < n * ncov; i++)
-		st->cov[i] = pq_getmsgfloat8(&buf);
-	st->n = n;
-	optlen = pq_getmsgint(&buf, 4);
-	if (optlen < 0 || optlen != buf.len - buf.cursor)
-		elog(ERROR, "invalid serialized series state");
-	if (optlen > 0)
-	{
-		st->options = MemoryContextAlloc(aggcxt, optlen);
-		memcpy(st->options, pq_getmsgbytes(&buf, optlen), optlen);
-	}
-	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
 }
 
@@ -507,14 +582,23 @@ tsf_series_prepare(TsfSeriesState *st, int transform, int fill, TsfSeries *out)
 	out->first_ts = ts[0];
 	out->last_ts = ts[n - 1];
 
-	/* grid position of every point */
+	/* grid position of every point: i itself when a fixed step has no gaps */
 	idx = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
-	for (int64 i = 0; i < n; i++)
+	if (out->freq.unit == TSF_FREQ_FIXED &&
+		(ts[n - 1] - ts[0]) / out->freq.step == n - 1)
 	{
-		if (!tsf_freq_index(st->ts_type, &out->freq, ts[0], ts[i], &idx[i]))
-			elog(ERROR, "timestamp off the inferred grid");
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
+		for (int64 i = 0; i < n; i++)
+			idx[i] = i;
+	}
+	else
+	{
+		for (int64 i = 0; i < n; i++)
+		{
+			if (!tsf_freq_index(st->ts_type, &out->freq, ts[0], ts[i], &idx[i]))
+				elog(ERROR, "timestamp off the inferred grid");
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
 	}
 	total = idx[n - 1] + 1;
 	if (total > TSF_MAX_POINTS)
