@@ -295,14 +295,14 @@ CREATE AGGREGATE lstm_train(ts bigint, value float8, covariates float8[], option
     PARALLEL = SAFE
 );
 
-COMMENT ON AGGREGATE lstm_train(timestamptz, float8) IS 'train an LSTM network (conv, LSTM 40, dropout 0.5, Adam, 4000 epochs) on the lagged value and the season';
-COMMENT ON AGGREGATE lstm_train(timestamptz, float8, jsonb) IS 'train an LSTM network; options: hidden, layers, dropout, lr, epochs, conv_kernel, conv_channels, seed, transform, validation, patience, progress, fill, season_length';
+COMMENT ON AGGREGATE lstm_train(timestamptz, float8) IS 'train an LSTM network (causal conv, LSTM 40, dropout 0.5, Adam, 200 epochs) on the lagged value and the season';
+COMMENT ON AGGREGATE lstm_train(timestamptz, float8, jsonb) IS 'train an LSTM network; options: hidden, layers, dropout, lr, epochs, conv_kernel, conv_channels, seed, transform, validation, patience, progress, fill, season_length, ema, residual';
 COMMENT ON AGGREGATE lstm_train(timestamptz, float8, float8[], jsonb) IS 'train an LSTM network with covariates (one float8[] per row, the same length on every row); options as lstm_train(ts, value, options)';
-COMMENT ON AGGREGATE lstm_train(date, float8) IS 'train an LSTM network (conv, LSTM 40, dropout 0.5, Adam, 4000 epochs) on the lagged value and the season';
-COMMENT ON AGGREGATE lstm_train(date, float8, jsonb) IS 'train an LSTM network; options: hidden, layers, dropout, lr, epochs, conv_kernel, conv_channels, seed, transform, validation, patience, progress, fill, season_length';
+COMMENT ON AGGREGATE lstm_train(date, float8) IS 'train an LSTM network (causal conv, LSTM 40, dropout 0.5, Adam, 200 epochs) on the lagged value and the season';
+COMMENT ON AGGREGATE lstm_train(date, float8, jsonb) IS 'train an LSTM network; options: hidden, layers, dropout, lr, epochs, conv_kernel, conv_channels, seed, transform, validation, patience, progress, fill, season_length, ema, residual';
 COMMENT ON AGGREGATE lstm_train(date, float8, float8[], jsonb) IS 'train an LSTM network with covariates (one float8[] per row, the same length on every row); options as lstm_train(ts, value, options)';
-COMMENT ON AGGREGATE lstm_train(bigint, float8) IS 'train an LSTM network on an integer-indexed series (conv, LSTM 40, dropout 0.5, Adam, 4000 epochs) on the lagged value and the season';
-COMMENT ON AGGREGATE lstm_train(bigint, float8, jsonb) IS 'train an LSTM network on an integer-indexed series; options: hidden, layers, dropout, lr, epochs, conv_kernel, conv_channels, seed, transform, validation, patience, progress, fill, season_length';
+COMMENT ON AGGREGATE lstm_train(bigint, float8) IS 'train an LSTM network on an integer-indexed series (causal conv, LSTM 40, dropout 0.5, Adam, 200 epochs) on the lagged value and the season';
+COMMENT ON AGGREGATE lstm_train(bigint, float8, jsonb) IS 'train an LSTM network on an integer-indexed series; options: hidden, layers, dropout, lr, epochs, conv_kernel, conv_channels, seed, transform, validation, patience, progress, fill, season_length, ema, residual';
 COMMENT ON AGGREGATE lstm_train(bigint, float8, float8[], jsonb) IS 'train an LSTM network on an integer-indexed series with covariates (one float8[] per row, the same length on every row); options as lstm_train(ts, value, options)';
 
 -- ---------------------------------------------------------------------------

@@ -79,6 +79,32 @@ SELECT s.model, model_info(s.m)->>'order' AS p, p.period,
                  GROUP BY period) p
  ORDER BY s.model, p.period DESC;
 
+-- the seed notebook's table: weeks from 2010-02-01, the first 67% train,
+-- the rest test; the default LSTM against the one-lag AR on the same split
+CREATE TABLE verde10 AS
+SELECT week_start, flow, ln(flow) AS logflow,
+       CASE WHEN row_number() OVER (ORDER BY week_start) <= floor(0.67 * count(*) OVER ())
+            THEN 'train' ELSE 'test' END AS period
+  FROM verde WHERE week_start >= '2010-02-01';
+CREATE TABLE seed_models AS
+SELECT 'LSTM (lstm_train defaults)'::text AS model,
+       lstm_train(week_start, flow) AS m FROM verde10 WHERE period = 'train'
+UNION ALL
+SELECT 'AR(1)', ar_fit(week_start, flow, '{"order": 1, "transform": "log"}')
+  FROM verde10 WHERE period = 'train';
+
+\echo
+\echo 'The seed notebook''s table: one-step-ahead r2 of log flow, 2010-2020 (67% train / 33% test)'
+SELECT s.model, p.period, p.r2, p.weeks,
+       round((model_info(s.m)->>'fit_seconds')::numeric, 2) AS fit_seconds
+  FROM seed_models s,
+       LATERAL (SELECT period, round(r2(logflow, ln(pred))::numeric, 3) AS r2, count(pred) AS weeks
+                  FROM (SELECT period, logflow,
+                               predict(s.m, week_start, flow) OVER (ORDER BY week_start) AS pred
+                          FROM verde10) x
+                 GROUP BY period) p
+ ORDER BY s.model DESC, p.period DESC;
+
 -- the plot's data: two years of history, then the forecast
 \copy (SELECT week_start, flow, NULL, NULL, NULL FROM verde WHERE week_start > '2018-08-01' UNION ALL SELECT f.ts::date, NULL, f.value, f.lo, f.hi FROM models, forecast(model, 16) f ORDER BY 1) TO 'out/verde_forecast.dat' WITH (FORMAT text, NULL '?')
 SQL
