@@ -37,16 +37,18 @@
  *
  * Memory, all in a "lstm_train" context deleted at the end (an error or a
  * cancel frees it with the transaction); P parameters, H hidden, L layers,
- * C conv channels, I_0 = C (or n_in without the conv), T steps:
- *	parameters, gradients, Adam m and v	4 P doubles, +1 P for ema, +1 P
- *											for patience (the best weights)
- *	activations and their gradients		T (7 H L + 9 H + 2 C + 2)
- *											+ 4 H max(I_0, H) + 7 H + C doubles
- *	inputs and targets					T (n_in + 1) doubles
+ * C conv channels, I_0 = C (or n_in without the conv), T steps, in
+ * elements of the core's scalar (float32 by default, 4 bytes; 8 in a
+ * float64 build, src/nn/README.md):
+ *	parameters, gradients, Adam m and v	4 P, +1 P for ema, +1 P for
+ *											patience (the best weights)
+ *	activations and their gradients		T (7 H L + 9 H + 2 C + 2) + about
+ *											4 H max(I_0, H) + 7 H + C
+ *	inputs and targets					T (n_in + 1)
  *	the prepared series					n (1 + n_cov) doubles
  * The default network (H 40, L 1, C 4, K 3, 3 inputs) has P = 7,441, i.e.
- * 0.3 MB of parameter blocks and 5.2 KB of workspace per step: 2.9 MB for
- * 550 weekly points, 8.6 MB for 1650.
+ * 0.15 MB of parameter blocks and 2.6 KB of workspace per step: 1.6 MB for
+ * 550 weekly points, 4.5 MB for 1650 (twice that in float64).
  *
  * The loop checks for interrupts once per epoch, so statement_timeout and
  * pg_cancel_backend stop a training within one epoch's time.
@@ -294,8 +296,15 @@ fit(TsfModel *m, const TsfSeries *s, int T_train, int progress,
 	adam_v = palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE);
 	if (m->patience > 0)
 		best = palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE);
+	/*
+	 * The workspace starts on a cache line: the core carves it into buffers
+	 * of whole 64-byte lines, and its AVX-512 kernels load a line at a time
+	 * (a workspace 16 bytes off a line, as palloc gives, made an epoch 17%
+	 * to 22% slower at H = 128 and 256)
+	 */
 	err = tsf_nn_bind(&nn, &m->nn, m->params, grads, adam_m, adam_v,
-					  palloc_extended(wbytes, MCXT_ALLOC_HUGE), wbytes, T);
+					  (void *) TYPEALIGN(64, palloc_extended(wbytes + 63, MCXT_ALLOC_HUGE)),
+					  wbytes, T);
 	if (err != TSF_NN_OK)
 		nn_failed(err);
 	tsf_nn_init_params(&m->nn, m->params, (uint64) m->seed);

@@ -13,13 +13,31 @@
  *
  * The input projection W_ih x_t does not depend on the recurrence, so it is
  * one matrix product over all T steps before the loop; inside the loop only
- * W_hh h_{t-1} remains.  Both products run on transposed copies of the
- * weights (wT scratch) so that they are sums of contiguous rows (axpy) that
- * the compiler vectorizes; the backward pass uses the weights as stored.
- * Weight gradients are likewise one product over all steps after the
+ * W_hh h_{t-1} remains.  Both products run on rearranged copies of the
+ * weights (wT scratch): W_ih^T for the projection, and W_hh^T packed in
+ * column panels for the recurrence, so that each step streams the weights
+ * in address order (tsf_mv_panel); the backward recurrence packs W_hh the
+ * same way.  Weight gradients are one product over all steps after the
  * backward recurrence.
  */
 #include "nn_kernels.h"
+
+/*
+ * Elements of the wT scratch of tsf_lstm_forward / tsf_lstm_backward for a
+ * layer of input width I and hidden size H: W_ih^T (I, 4H), or W_hh^T
+ * (H, 4H) or W_hh (4H, H) in panels, whichever is largest.
+ */
+size_t
+tsf_lstm_scratch_count(int I, int H)
+{
+	size_t		n = (size_t) I * 4 * H;
+
+	if (tsf_panel_count(H, 4 * H) > n)
+		n = tsf_panel_count(H, 4 * H);
+	if (tsf_panel_count(4 * H, H) > n)
+		n = tsf_panel_count(4 * H, H);
+	return n;
+}
 
 /*
  * Forward.
@@ -29,7 +47,7 @@
  *	c     (T, H)    out: cell states
  *	tc    (T, H)    out: tanh(c), kept for the backward pass
  *	gates (T, 4H)   out: activated gates i, f, g, o
- *	wT    (max(I, H), 4H) scratch
+ *	wT    (tsf_lstm_scratch_count(I, H)) scratch
  */
 void
 tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
@@ -52,7 +70,7 @@ tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
 	tsf_transpose(wT, w_ih, G, I);	/* (I, 4H) */
 	tsf_mm_nn(gates, inp, wT, T, G, I);
 
-	tsf_transpose(wT, w_hh, G, H);	/* (H, 4H) */
+	tsf_pack_panels(wT, w_hh, H, G, 1);	/* W_hh^T (H, 4H) in panels */
 	for (int t = 0; t < T; t++)
 	{
 		tsf_real   *a = gates + (size_t) t * G;	/* (4H) */
@@ -63,29 +81,13 @@ tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
 
 		/* a_t += W_hh h_{t-1}: (1, 4H) += (1, H) (H, 4H) */
 		if (t > 0)
-			tsf_mm_nn(a, h + (size_t) (t - 1) * H, wT, 1, G, H);
+			tsf_mv_panel(a, h + (size_t) (t - 1) * H, wT, G, H);
 
-		for (int k = 0; k < H; k++)
-		{
-			tsf_real	ig = tsf_sigmoid(a[k]);
-			tsf_real	fg = tsf_sigmoid(a[H + k]);
-			tsf_real	gg = TSF_TANH(a[2 * H + k]);
-			tsf_real	og = tsf_sigmoid(a[3 * H + k]);
-			tsf_real	cc;
-
-			/* c_t = f c_{t-1} + i g;  h_t = o tanh(c_t) */
-			cc = ig * gg;
-			if (cprev)
-				cc += fg * cprev[k];
-			ct[k] = cc;
-			tct[k] = TSF_TANH(cc);
-			ht[k] = og * tct[k];
-
-			a[k] = ig;
-			a[H + k] = fg;
-			a[2 * H + k] = gg;
-			a[3 * H + k] = og;
-		}
+		/*
+		 * i, f, g, o from a_t in place; c_t = f c_{t-1} + i g;
+		 * h_t = o tanh(c_t) (tsf_lstm_cell, vectorized over the units)
+		 */
+		tsf_lstm_cell(a, cprev, ct, tct, ht, H);
 	}
 }
 
@@ -93,8 +95,9 @@ tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
  * Backward.  Given dh (T, H) = dL/dh_t from above (the layer's output
  * gradient only; the recurrent part is added here), accumulate into
  * dw_ih (4H, I), dw_hh (4H, H), db_ih (4H), db_hh (4H) and, unless NULL,
- * dinp (T, I).  dgates (T, 4H) receives dL/da_t; scratch holds (2H).
- * The other arguments are the forward's inputs and caches.
+ * dinp (T, I).  dgates (T, 4H) receives dL/da_t; scratch holds (2H), wT
+ * (tsf_lstm_scratch_count(I, H)) the packed W_hh.  The other arguments are
+ * the forward's inputs and caches.
  *
  * Going back from t = T-1 with dh_next = dc_next = 0:
  *	dh   = dh_t + dh_next
@@ -111,7 +114,7 @@ tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
 void
 tsf_lstm_backward(tsf_real *dinp, tsf_real *dw_ih, tsf_real *dw_hh,
 				  tsf_real *db_ih, tsf_real *db_hh, tsf_real *dgates,
-				  tsf_real *scratch, const tsf_real *dh,
+				  tsf_real *scratch, tsf_real *wT, const tsf_real *dh,
 				  const tsf_real *inp,
 				  const tsf_real *w_ih, const tsf_real *w_hh,
 				  const tsf_real *h, const tsf_real *c,
@@ -124,6 +127,7 @@ tsf_lstm_backward(tsf_real *dinp, tsf_real *dw_ih, tsf_real *dw_hh,
 
 	tsf_zero(dh_next, H);
 	tsf_zero(dc_next, H);
+	tsf_pack_panels(wT, w_hh, G, H, 0);	/* W_hh (4H, H) in panels */
 
 	for (int t = T - 1; t >= 0; t--)
 	{
@@ -133,30 +137,13 @@ tsf_lstm_backward(tsf_real *dinp, tsf_real *dw_ih, tsf_real *dw_hh,
 		const tsf_real *cprev = t > 0 ? c + (size_t) (t - 1) * H : NULL;
 		tsf_real   *da = dgates + (size_t) t * G;	/* (4H) */
 
-		for (int k = 0; k < H; k++)
-		{
-			tsf_real	ig = a[k],
-						fg = a[H + k],
-						gg = a[2 * H + k],
-						og = a[3 * H + k];
-			tsf_real	dhk = dht[k] + dh_next[k];
-			tsf_real	dog = dhk * tct[k];
-			tsf_real	dc = dc_next[k] + dhk * og * (1 - tct[k] * tct[k]);
-			tsf_real	dig = dc * gg;
-			tsf_real	dgg = dc * ig;
-			tsf_real	dfg = cprev ? dc * cprev[k] : 0;
-
-			dc_next[k] = dc * fg;
-			da[k] = dig * ig * (1 - ig);
-			da[H + k] = dfg * fg * (1 - fg);
-			da[2 * H + k] = dgg * (1 - gg * gg);
-			da[3 * H + k] = dog * og * (1 - og);
-		}
+		/* da_t and dc_next from dh_t + dh_next (tsf_lstm_cell_back) */
+		tsf_lstm_cell_back(da, dc_next, a, tct, dht, dh_next, cprev, H);
 
 		/* dh_next = W_hh^T da_t: (1, H) = (1, 4H) (4H, H) */
 		tsf_zero(dh_next, H);
 		if (t > 0)
-			tsf_mm_nn(dh_next, da, w_hh, 1, H, G);
+			tsf_mv_panel(dh_next, da, wT, H, G);
 	}
 
 	/* dW_ih (4H, I) += da^T (4H, T) x (T, I) */

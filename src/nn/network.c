@@ -160,7 +160,7 @@ workspace_layout(const tsf_nn_config *cfg, size_t T, tsf_real *base,
 	CARVE(acts->mask, T * H);
 	CARVE(acts->drop_out, T * H);
 	CARVE(acts->pred, T);
-	CARVE(acts->wT, (I0 > H ? I0 : H) * G);
+	CARVE(acts->wT, tsf_lstm_scratch_count((int) (I0 > H ? I0 : H), (int) H));
 	CARVE(acts->dpred, T);
 	CARVE(acts->ddrop, T * H);
 	CARVE(acts->dh[0], T * H);
@@ -390,7 +390,7 @@ tsf_nn_backward(tsf_nn *nn, const tsf_real *y, int t0, int t1)
 		}
 		tsf_lstm_backward(dinp, g + off->w_ih[l], g + off->w_hh[l],
 						  g + off->b_ih[l], g + off->b_hh[l], a->dgates,
-						  a->scratch, dtop, inp,
+						  a->scratch, a->wT, dtop, inp,
 						  p + off->w_ih[l], p + off->w_hh[l],
 						  a->h[l], a->c[l], a->tc[l], a->gates[l], T, I, H);
 		dtop = dinp;

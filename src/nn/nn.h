@@ -33,8 +33,9 @@
 #include <stdint.h>
 
 /*
- * The scalar type.  double by default (see src/nn/README.md for why);
- * compile everything with -DTSF_NN_FLOAT for a float32 build.
+ * The scalar type: float with -DTSF_NN_FLOAT, which the Makefile passes to
+ * every file (core and caller) unless NN_PRECISION=float64; double
+ * otherwise (see src/nn/README.md, "Precision").
  */
 #ifdef TSF_NN_FLOAT
 typedef float tsf_real;
@@ -125,7 +126,8 @@ typedef struct tsf_nn_acts
 	tsf_real   *mask;			/* (T, H)  dropout scale, 0 or 1/(1-p) */
 	tsf_real   *drop_out;		/* (T, H)  dropout output */
 	tsf_real   *pred;			/* (T)     network output */
-	tsf_real   *wT;				/* (max(H, I_0), 4H) transposed weights */
+	tsf_real   *wT;				/* (tsf_lstm_scratch_count(max(I_0, H), H))
+								 * rearranged weights */
 	/* backward */
 	tsf_real   *dpred;			/* (T) */
 	tsf_real   *ddrop;			/* (T, H)  grad of the dropout output */
@@ -189,12 +191,15 @@ extern void tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
 extern void tsf_lstm_backward(tsf_real *dinp, tsf_real *dw_ih,
 							  tsf_real *dw_hh, tsf_real *db_ih,
 							  tsf_real *db_hh, tsf_real *dgates,
-							  tsf_real *scratch, const tsf_real *dh,
+							  tsf_real *scratch, tsf_real *wT,
+							  const tsf_real *dh,
 							  const tsf_real *inp,
 							  const tsf_real *w_ih, const tsf_real *w_hh,
 							  const tsf_real *h, const tsf_real *c,
 							  const tsf_real *tc, const tsf_real *gates,
 							  int T, int I, int H);
+
+extern size_t tsf_lstm_scratch_count(int I, int H);
 
 extern void tsf_dropout_mask(tsf_real *mask, size_t n, double p,
 							 tsf_rng *rng);

@@ -8,7 +8,7 @@
  * seed on any platform (the generator uses only 64-bit integer arithmetic).
  * Reference: Blackman and Vigna, https://prng.di.unimi.it/.
  */
-#include "nn.h"
+#include "nn_kernels.h"
 
 /* splitmix64: one step, used to expand a 64-bit seed into the state */
 static uint64_t
@@ -21,12 +21,6 @@ splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static inline uint64_t
-rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
 /* Seed the generator; any seed (0 included) gives a valid non-zero state */
 void
 tsf_rng_seed(tsf_rng *rng, uint64_t seed)
@@ -37,26 +31,16 @@ tsf_rng_seed(tsf_rng *rng, uint64_t seed)
 		rng->s[i] = splitmix64(&x);
 }
 
-/* Next 64 random bits (xoshiro256**) */
+/* Next 64 random bits (xoshiro256**, nn_kernels.h) */
 uint64_t
 tsf_rng_next(tsf_rng *rng)
 {
-	uint64_t   *s = rng->s;
-	uint64_t	result = rotl(s[1] * 5, 7) * 9;
-	uint64_t	t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
+	return tsf_rng_next_inline(rng);
 }
 
 /* Uniform double in [0, 1) with 53 random bits */
 double
 tsf_rng_uniform(tsf_rng *rng)
 {
-	return (double) (tsf_rng_next(rng) >> 11) * 0x1.0p-53;
+	return tsf_rng_uniform_inline(rng);
 }

@@ -105,17 +105,12 @@ tsf_nn_step(tsf_nn *nn, tsf_real *state, const tsf_real *x_t,
 				acc += wh[j] * h[j];
 			a[r] = acc;
 		}
-		/* c_t = f c_{t-1} + i g;  h_t = o tanh(c_t) */
-		for (int k = 0; k < H; k++)
-		{
-			tsf_real	ig = tsf_sigmoid(a[k]);
-			tsf_real	fg = tsf_sigmoid(a[H + k]);
-			tsf_real	gg = TSF_TANH(a[2 * H + k]);
-			tsf_real	og = tsf_sigmoid(a[3 * H + k]);
-
-			c[k] = fg * c[k] + ig * gg;
-			h[k] = og * TSF_TANH(c[k]);
-		}
+		/*
+		 * c_t = f c_{t-1} + i g;  h_t = o tanh(c_t): the same vectorized
+		 * cell as the sequence forward, so stepping gives its values (hd is
+		 * free until the dropout below: it takes tanh(c_t))
+		 */
+		tsf_lstm_cell(a, c, c, hd, h, H);
 		inp = h;
 		I = H;
 	}

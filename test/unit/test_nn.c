@@ -15,6 +15,7 @@
  * -DTSF_NN_FLOAT) and are printed with each result.
  */
 #include "nn/nn.h"
+#include "nn/nn_kernels.h"
 #include "unit.h"
 
 #include <stdlib.h>
@@ -25,12 +26,14 @@
 #define GC_TOL		2e-3		/* gradient check, relative */
 #define PAR_TOL		1e-5		/* parity: forward, loss, gradients */
 #define ADAM_TOL	1e-5		/* parity: parameters after 5 Adam steps */
+#define CELL_TOL	1e-6		/* the cell's exp, sigmoid, tanh vs libm */
 #define PRECISION	"float32"
 #else
 #define GC_EPS		1e-6
 #define GC_TOL		1e-6
 #define PAR_TOL		1e-12
 #define ADAM_TOL	1e-12
+#define CELL_TOL	1e-15
 #define PRECISION	"float64"
 #endif
 
@@ -205,7 +208,7 @@ test_gradcheck_lstm(void)
 	tsf_rng_seed(&rng, 2);
 	s.x = alloc_real((size_t) s.T * s.I);
 	s.r = alloc_real(TH);
-	s.wT = alloc_real((size_t) s.H * G);
+	s.wT = alloc_real(tsf_lstm_scratch_count(s.H > s.I ? s.H : s.I, s.H));
 	fill_random(s.x, (size_t) s.T * s.I, 1.0, &rng);
 	fill_random(s.r, TH, 1.0, &rng);
 	for (int l = 0; l < 2; l++)
@@ -232,10 +235,10 @@ test_gradcheck_lstm(void)
 
 	lstm_loss(&s);
 	tsf_lstm_backward(dh1, dw_ih[1], dw_hh[1], db_ih[1], db_hh[1], dgates,
-					  scratch, s.r, s.h[0], s.w_ih[1], s.w_hh[1],
+					  scratch, s.wT, s.r, s.h[0], s.w_ih[1], s.w_hh[1],
 					  s.h[1], s.c[1], s.tc[1], s.gates[1], s.T, s.H, s.H);
 	tsf_lstm_backward(dx, dw_ih[0], dw_hh[0], db_ih[0], db_hh[0], dgates,
-					  scratch, dh1, s.x, s.w_ih[0], s.w_hh[0],
+					  scratch, s.wT, dh1, s.x, s.w_ih[0], s.w_hh[0],
 					  s.h[0], s.c[0], s.tc[0], s.gates[0], s.T, s.I, s.H);
 
 	gradcheck("lstm(L=2) d(input)", s.x, dx, (size_t) s.T * s.I, lstm_loss, &s);
@@ -673,6 +676,161 @@ test_parity(const char *name)
 	fixture_free(&fx);
 }
 
+/*
+ * tsf_lstm_cell's own exp (kernels_isa.h) against libm: sigmoid and tanh of
+ * the gates and tanh of the cell, over [-40, 40] and beyond the clamps, to
+ * CELL_TOL relative to max(1, |value|); NaN must pass through (it is how a
+ * diverged training is caught).
+ */
+static void
+test_cell(void)
+{
+	const int	H = 1001;
+	tsf_real   *a = alloc_real(4 * H),
+			   *a0 = alloc_real(4 * H),
+			   *cprev = alloc_real(H),
+			   *c = alloc_real(H),
+			   *tc = alloc_real(H),
+			   *h = alloc_real(H);
+	double		maxerr = 0.0;
+
+	for (int k = 0; k < H; k++)
+	{
+		double		u = -40.0 + 80.0 * k / (H - 1);	/* includes 0 */
+
+		a0[k] = (tsf_real) u;
+		a0[H + k] = (tsf_real) (u / 3);
+		a0[2 * H + k] = (tsf_real) (u / 7);
+		a0[3 * H + k] = (tsf_real) (-u);
+		cprev[k] = (tsf_real) (u / 11);
+	}
+	a0[0] = (tsf_real) -1e6;	/* beyond the clamps */
+	a0[3 * H] = (tsf_real) 1e6;
+	a0[2 * H + 1] = (tsf_real) 1e-9;	/* tanh near 0 */
+	memcpy(a, a0, sizeof(tsf_real) * 4 * H);
+	tsf_lstm_cell(a, cprev, c, tc, h, H);
+	for (int k = 0; k < H; k++)
+	{
+		double		ig = 1 / (1 + exp(-(double) a0[k])),
+					fg = 1 / (1 + exp(-(double) a0[H + k])),
+					gg = tanh((double) a0[2 * H + k]),
+					og = 1 / (1 + exp(-(double) a0[3 * H + k])),
+					cc = fg * cprev[k] + ig * gg,
+					want[] = {ig, fg, gg, og, cc, tanh(cc), og * tanh(cc)},
+					got[] = {a[k], a[H + k], a[2 * H + k], a[3 * H + k], c[k], tc[k], h[k]};
+
+		for (int q = 0; q < 7; q++)
+		{
+			double		e = fabs(got[q] - want[q]) / (fabs(want[q]) > 1 ? fabs(want[q]) : 1);
+
+			if (e > maxerr || e != e)
+				maxerr = e;
+		}
+	}
+	printf("  lstm cell (own exp) vs libm: %d units, max rel err %.2e (tol %.0e)\n",
+		   H, maxerr, CELL_TOL);
+	CHECK(maxerr <= CELL_TOL, "lstm cell vs libm: %g > %g", maxerr, CELL_TOL);
+
+	memcpy(a, a0, sizeof(tsf_real) * 4 * H);
+	a[5] = (tsf_real) NAN;
+	tsf_lstm_cell(a, cprev, c, tc, h, H);
+	CHECK(isnan(h[5]) && !isnan(h[4]) && !isnan(h[6]), "lstm cell passes NaN through");
+	free(a), free(a0), free(cprev), free(c), free(tc), free(h);
+}
+
+/* ---- dense kernels: every instruction set gives the reference's bits ---- */
+
+/*
+ * The reference formula of kernels_isa.h for one element: acc plus
+ * sum_k x[k] y[k] over K terms (strides sx, sy), in groups of four
+ * ((x0 y0 + x1 y1) + x2 y2) + x3 y3, then single terms.
+ */
+static tsf_real
+ref_sum(tsf_real acc, const tsf_real *x, size_t sx, const tsf_real *y,
+		size_t sy, int K)
+{
+	int			k = 0;
+
+	for (; k + 4 <= K; k += 4)
+		acc += x[k * sx] * y[k * sy] + x[(k + 1) * sx] * y[(k + 1) * sy] +
+			x[(k + 2) * sx] * y[(k + 2) * sy] + x[(k + 3) * sx] * y[(k + 3) * sy];
+	for (; k < K; k++)
+		acc += x[k * sx] * y[k * sy];
+	return acc;
+}
+
+/*
+ * tsf_mm_nn, tsf_mm_tn and tsf_mv_panel (the versions this CPU runs: SSE2,
+ * AVX2 or AVX-512) against the reference formula, bit for bit, on shapes
+ * that exercise every edge: partial vectors and register blocks, K not a
+ * multiple of 4 or of tsf_mm_tn's time blocks of 64, a narrow C (the
+ * transposed path), a partial weight panel.
+ */
+static void
+test_kernels(void)
+{
+	static const int shapes[][3] = {	/* M, N, K */
+		{1, 160, 40}, {3, 37, 11}, {1, 1024, 256}, {7, 4, 133},
+		{512, 4, 197}, {160, 40, 130}, {5, 90, 3}, {1, 41, 1}, {9, 256, 64},
+	};
+	tsf_rng		rng;
+	int			bad_nn = 0,
+				bad_tn = 0,
+				bad_mv = 0;
+
+	tsf_rng_seed(&rng, 5);
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+	{
+		int			M = shapes[s][0],
+					N = shapes[s][1],
+					K = shapes[s][2];
+		size_t		nmax = (size_t) (M > K ? M : K) * (N > K ? N : K);
+		tsf_real   *A = alloc_real(nmax),
+				   *B = alloc_real(nmax),
+				   *C = alloc_real((size_t) M * N),
+				   *C0 = alloc_real((size_t) M * N),
+				   *P = alloc_real(tsf_panel_count(K, N));
+
+		fill_random(A, nmax, 1.0, &rng);
+		fill_random(B, nmax, 1.0, &rng);
+		fill_random(C0, (size_t) M * N, 1.0, &rng);
+
+		/* C (M, N) += A (M, K) B (K, N) */
+		memcpy(C, C0, sizeof(tsf_real) * M * N);
+		tsf_mm_nn(C, A, B, M, N, K);
+		for (int m = 0; m < M; m++)
+			for (int j = 0; j < N; j++)
+				bad_nn += C[(size_t) m * N + j] !=
+					ref_sum(C0[(size_t) m * N + j], A + (size_t) m * K, 1, B + j, N, K);
+
+		/* C (M, N) += A^T B, A (K, M), B (K, N) */
+		memcpy(C, C0, sizeof(tsf_real) * M * N);
+		tsf_mm_tn(C, A, B, M, N, K);
+		for (int m = 0; m < M; m++)
+			for (int j = 0; j < N; j++)
+				bad_tn += C[(size_t) m * N + j] !=
+					ref_sum(C0[(size_t) m * N + j], A + m, M, B + j, N, K);
+
+		/* y (N) += x (K) B (K, N), B packed in panels, as stored and as B^T */
+		for (int trans = 0; trans < 2; trans++)
+		{
+			memcpy(C, C0, sizeof(tsf_real) * N);
+			tsf_pack_panels(P, B, K, N, trans);
+			tsf_mv_panel(C, A, P, N, K);
+			for (int j = 0; j < N; j++)
+				bad_mv += C[j] != (trans ? ref_sum(C0[j], A, 1, B + (size_t) j * K, 1, K)
+								   : ref_sum(C0[j], A, 1, B + j, N, K));
+		}
+		free(A), free(B), free(C), free(C0), free(P);
+	}
+	printf("  kernels vs the reference order of additions, %zu shapes: "
+		   "mm_nn %d, mm_tn %d, mv_panel %d elements differ (want 0)\n",
+		   sizeof(shapes) / sizeof(shapes[0]), bad_nn, bad_tn, bad_mv);
+	CHECK(bad_nn == 0, "tsf_mm_nn is bit-identical to the reference");
+	CHECK(bad_tn == 0, "tsf_mm_tn is bit-identical to the reference");
+	CHECK(bad_mv == 0, "tsf_mv_panel is bit-identical to the reference");
+}
+
 /* ---- determinism, API, smoke ---- */
 
 /* train a small network with dropout for a few epochs from a seed */
@@ -909,6 +1067,8 @@ main(int argc, char **argv)
 	test_parity("noconv_l1");
 
 	printf("determinism, API, smoke\n");
+	test_kernels();
+	test_cell();
 	test_determinism();
 	test_step();
 	test_api();
