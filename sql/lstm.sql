@@ -88,6 +88,30 @@ SELECT model::text::tsmodel::text = model::text AS text_same,
      = (SELECT array_agg(f ORDER BY step) FROM forecast(model::text::tsmodel, 4) f) AS forecast_same
   FROM lstm_models WHERE name = 'verde';
 
+-- prediction intervals on weeks no model saw: 15 rolling origins, every
+-- 26 weeks from 2013-01-06; at each, an LSTM (50 epochs, to keep this
+-- quick) and an AR(p) of log flow trained on 2010-02-01 .. origin forecast
+-- 16 weeks, scored against what happened (bench/lstm_coverage.sh runs 96
+-- origins with the defaults and prints the coverage by horizon)
+CREATE TEMP TABLE coverage AS
+SELECT k.model, f80.step, v.flow BETWEEN f80.lo AND f80.hi AS in80, v.flow BETWEEN f95.lo AND f95.hi AS in95
+  FROM generate_series('2013-01-06'::date, '2020-04-19'::date, interval '26 weeks') o(origin),
+       LATERAL (SELECT lstm_train(week_start, flow, '{"epochs": 50}') AS lstm,
+                       ar_fit(week_start, flow, '{"transform": "log"}') AS ar
+                  FROM verde WHERE week_start >= '2010-02-01' AND week_start <= o.origin) m,
+       LATERAL (VALUES ('LSTM', m.lstm), ('AR', m.ar)) k(model, tm),
+       LATERAL forecast(k.tm, 16, 0.8) f80,
+       LATERAL forecast(k.tm, 16, 0.95) f95,
+       verde v
+ WHERE f95.step = f80.step AND v.week_start = f80.ts::date;
+-- the actual falls inside the 95% interval 85% to 100% of the time, inside
+-- the 80% one 65% to 95% of the time, more often inside the wider one
+SELECT model, count(*) AS forecasts,
+       avg(in95::int) BETWEEN 0.85 AND 1.0 AS covers_95,
+       avg(in80::int) BETWEEN 0.65 AND 0.95 AS covers_80,
+       avg(in95::int) > avg(in80::int) AS nested
+  FROM coverage GROUP BY model ORDER BY model DESC;
+
 -- ---- predict ----
 
 -- the first row has no lag; a gap or a NULL makes the next row's lag a
