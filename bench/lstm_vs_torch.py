@@ -18,8 +18,8 @@ defaults of lstm_train:
 
 PyTorch's initialization and dropout streams differ from tsforecast's, so the
 weights differ; the comparison is of time per epoch and of r2.  PyTorch runs
-on one thread (lstm_train is single-threaded), in float64 (the core's float64 build's
-precision) and float32.  A second table times 20 epochs on the whole
+on one thread (lstm_train is single-threaded), in float32 (the core's
+default precision) and float64 (its NN_PRECISION=float64 build).  A second table times 20 epochs on the whole
 1989-2020 series (T = 1649).
 
 tsforecast runs in a throwaway cluster started with scripts/tsf (port 54332,
