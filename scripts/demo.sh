@@ -15,7 +15,7 @@ PSQL=(psql -X -q -v ON_ERROR_STOP=1 -d tsf_demo -P footer=off)
 
 "${PSQL[@]}" <<SQL
 CREATE EXTENSION tsforecast;
-SET search_path = tsforecast, public;
+SET search_path = public, tsforecast;
 
 -- USGS 09506000 Verde River near Camp Verde, AZ: weekly mean flow (cfs)
 CREATE TABLE verde (week_start date PRIMARY KEY, flow float8 NOT NULL);

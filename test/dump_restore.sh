@@ -14,7 +14,7 @@ done
 "${PSQL[@]}" -d postgres -c "CREATE DATABASE tsf_dump"
 "${PSQL[@]}" -d tsf_dump <<'SQL'
 CREATE EXTENSION tsforecast;
-SET search_path = tsforecast, public;
+SET search_path = public, tsforecast;
 CREATE TABLE verde (week_start date PRIMARY KEY, flow float8 NOT NULL);
 \copy verde FROM 'test/fixtures/verde_weekly.csv' WITH (FORMAT csv, HEADER true)
 CREATE TABLE models (name text PRIMARY KEY, model tsmodel);
@@ -23,7 +23,7 @@ INSERT INTO models SELECT 'yw', ar_fit(week_start, flow, '{"method": "yule_walke
 SQL
 
 digest() {
-    "${PSQL[@]}" -d "$1" -c "SET search_path = tsforecast, public" -c "
+    "${PSQL[@]}" -d "$1" -c "SET search_path = public, tsforecast" -c "
         SELECT md5(string_agg(name || ':' || model::text || ':' ||
                    (SELECT string_agg(format('%s %s %s %s %s', step, ts, float8send(value),
                                              float8send(lo), float8send(hi)), ';' ORDER BY step)
