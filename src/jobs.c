@@ -155,15 +155,24 @@ tsf_jobs_init(void)
 {
 	BackgroundWorker bgw;
 
+	/*
+	 * PostgreSQL allows PGC_POSTMASTER variables only at preload time.
+	 * Loaded later there is no worker, and these two are defined as
+	 * PGC_SIGHUP, only so that their lines in postgresql.conf are accepted
+	 * silently under the reserved prefix.
+	 */
+	GucContext	postmaster = process_shared_preload_libraries_in_progress ?
+		PGC_POSTMASTER : PGC_SIGHUP;
+
 	DefineCustomStringVariable("tsforecast.database",
 							   "Database in which the tsforecast background worker runs training jobs.",
 							   NULL, &tsf_jobs_database, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							   postmaster, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("tsforecast.max_workers",
 							"Largest number of training jobs run at once, one worker process each.",
 							"Each also takes one of max_worker_processes.",
 							&tsf_jobs_max_workers, 2, 1, 64,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							postmaster, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("tsforecast.naptime",
 							"Time between the launcher's checks for queued jobs.",
 							"The launcher is also woken whenever a job is submitted or ends.",

@@ -880,12 +880,20 @@ tsf_job_worker_main(Datum arg)
 	{
 		train_job();
 		CommitTransactionCommand();
+		/* a cancel that comes now is too late: the models are in */
+		HOLD_CANCEL_INTERRUPTS();
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 		bool		cancel;
 
+		/*
+		 * From here on a cancel (cancel_job's SIGINT may arrive after its
+		 * flag stopped the job) must not interrupt the recording, and even
+		 * the LOG below checks for interrupts
+		 */
+		HOLD_CANCEL_INTERRUPTS();
 		tsf_epoch_hook = NULL;
 		MemoryContextSwitchTo(keep);
 		edata = CopyErrorData();
@@ -908,8 +916,7 @@ tsf_job_worker_main(Datum arg)
 	}
 	PG_END_TRY();
 
-	/* a cancel that comes now is too late: the outcome is recorded as is */
-	HOLD_CANCEL_INTERRUPTS();
+	/* the outcome is recorded as it is, whatever cancel comes now */
 	QueryCancelPending = false;
 	record_outcome(state, error);
 	RESUME_CANCEL_INTERRUPTS();
