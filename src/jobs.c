@@ -729,7 +729,8 @@ tsf_wait_job(PG_FUNCTION_ARGS)
 	TimestampTz deadline = 0;
 	bool		has_deadline = false;
 	JobRow		row;
-	text	   *result;
+	MemoryContext callercxt = CurrentMemoryContext;
+	char	   *state;
 
 	if (PG_ARGISNULL(0))
 		null_argument("job id");
@@ -785,9 +786,10 @@ tsf_wait_job(PG_FUNCTION_ARGS)
 					 errmsg("job " INT64_FORMAT " does not exist", id),
 					 errdetail("It was deleted while waiting.")));
 	}
-	result = cstring_to_text(row.state);
+	/* SPI's memory goes with SPI_finish: the result lives in the caller's */
+	state = MemoryContextStrdup(callercxt, row.state);
 	SPI_finish();
-	PG_RETURN_TEXT_P(result);
+	PG_RETURN_TEXT_P(cstring_to_text(state));
 }
 
 /*

@@ -17,7 +17,8 @@
  *	  worker for it;
  *	- it sleeps on its latch, set by train_async() at commit, by the
  *	  postmaster when one of its workers stops, or after tsforecast.naptime.
- * It restarts 5 s after an error; a job worker is never restarted.
+ * It restarts 5 s after an error, a crash or being terminated; a job
+ * worker is never restarted.
  *
  * A job worker connects as the job's owner
  * (BackgroundWorkerInitializeConnectionByOid), so the source query runs
@@ -356,7 +357,13 @@ tsf_launcher_main(Datum arg)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-	proc_exit(0);
+
+	/*
+	 * Exit 1, not 0: a background worker that exits 0 is unregistered,
+	 * while this one should come back 5 s after a pg_terminate_backend (at
+	 * shutdown the postmaster restarts nothing anyway).
+	 */
+	proc_exit(1);
 }
 
 /* ---- a job worker ---- */

@@ -18,6 +18,7 @@
 #      started in submission order
 #   6. pg_ctl restart -m immediate while a job trains: the job is failed
 #      ("server restarted while the job was running"), and new jobs run
+#   7. the launcher terminated comes back and runs the job queued meanwhile
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -215,6 +216,15 @@ check "... and left no model" "$(q "SELECT count(*) FROM models WHERE job_id = $
 nid=$(q "SELECT train_async('after_restart', 'SELECT week_start, flow FROM verde', '{\"kind\": \"ar\", \"transform\": \"log\"}')")
 check "the worker serves new jobs after the restart" "$(q "SELECT wait_job($nid, '30s')")" succeeded
 check "... and the model forecasts" "$(q "SELECT count(*) FROM models m, forecast(m.model, 16) WHERE job_id = $nid")" 16
+
+# ---- 7. the launcher terminated: it comes back, queued jobs wait for it ----
+lpid=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'tsforecast launcher'")
+q "SELECT pg_terminate_backend($lpid)" >/dev/null
+tid=$(q "SELECT train_async('while_down', 'SELECT week_start, flow FROM verde', '{\"kind\": \"ar\"}')")
+check "a job submitted while the launcher is terminated runs when it comes back" \
+    "$(q "SELECT wait_job($tid, '30s')")" succeeded
+check "... a new launcher" \
+    "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'tsforecast launcher' AND pid <> $lpid")" 1
 
 echo "# jobs.sh took $(($(date +%s) - t0)) s"
 echo "$passed passed, $failed failed"
