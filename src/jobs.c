@@ -578,7 +578,7 @@ tsf_train_async(PG_FUNCTION_ARGS)
 typedef struct JobRow
 {
 	Oid			owner;
-	char	   *state;
+	char		state[16];
 	TransactionId xmin;
 } JobRow;
 
@@ -604,10 +604,15 @@ job_lookup(int64 id, JobRow *row)
 		HeapTuple	t = SPI_tuptable->vals[0];
 		TupleDesc	d = SPI_tuptable->tupdesc;
 
+		char	   *state = SPI_getvalue(t, d, 2);
+
 		row->owner = DatumGetObjectId(SPI_getbinval(t, d, 1, &isnull));
-		row->state = SPI_getvalue(t, d, 2);
+		strlcpy(row->state, state, sizeof(row->state));
 		row->xmin = DatumGetTransactionId(SPI_getbinval(t, d, 3, &isnull));
+		pfree(state);
 	}
+	/* wait_job polls for hours: leave nothing behind */
+	SPI_freetuptable(SPI_tuptable);
 	tsf_end_as_jobs_owner(&as);
 	return found;
 }
