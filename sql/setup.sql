@@ -3,9 +3,10 @@ CREATE EXTENSION tsforecast;
 SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
 SELECT nspname FROM pg_namespace n JOIN pg_extension e ON e.extnamespace = n.oid
  WHERE e.extname = 'tsforecast';
--- every later suite of this database finds the functions by name
+-- every later suite of this database finds the functions by name; its own
+-- tables go to public (tsforecast.models is the jobs' table)
 DO $$ BEGIN
-  EXECUTE format('ALTER DATABASE %I SET search_path = tsforecast, public', current_database());
+  EXECUTE format('ALTER DATABASE %I SET search_path = public, tsforecast', current_database());
 END $$;
 
 -- the Verde River weekly mean flow (USGS 09506000), 1989-01-01 .. 2020-08-09

@@ -1,6 +1,6 @@
--- upgrade: 0.1.0 updated to 0.2.0 has exactly the objects of a fresh 0.2.0
--- install (this database's, from setup), with the same properties and
--- comments, and models stored under 0.1.0 still read
+-- upgrade: 0.1.0 updated to 0.2.0 then 0.3.0 has exactly the objects of a
+-- fresh 0.3.0 install (this database's, from setup), with the same
+-- properties and comments, and models stored under 0.1.0 still read
 
 -- every member of the extension, one line each (the query is kept in a
 -- psql variable to run in both databases): its identity, a function's
@@ -36,6 +36,15 @@ SELECT count(*) AS lstm_functions FROM pg_proc WHERE proname LIKE '%lstm%';
 CREATE TABLE kept AS SELECT ar_fit(t::bigint, sin(t / 3.0), '{"order": 2}') AS model FROM generate_series(1, 100) t;
 
 ALTER EXTENSION tsforecast UPDATE TO '0.2.0';
+SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
+SELECT count(*) > 0 AS lstm_functions FROM pg_proc WHERE proname LIKE '%lstm%';
+
+-- a user's own table tsforecast.models (as an older README made one)
+-- stops the update to 0.3.0 with a hint; moved away, the update goes on
+CREATE TABLE tsforecast.models (name text PRIMARY KEY, model tsmodel);
+ALTER EXTENSION tsforecast UPDATE TO '0.3.0';
+ALTER TABLE tsforecast.models SET SCHEMA public;
+ALTER EXTENSION tsforecast UPDATE TO '0.3.0';
 SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
 -- objects only in the fresh install, then only in the updated one: none
 SELECT 'missing after update' AS side, o FROM unnest(string_to_array(:'fresh_list', E'\n')) o

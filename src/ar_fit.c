@@ -63,8 +63,9 @@ ar_parse_options(Jsonb *opts, ArOptions *o, bool *seen)
 				 errhint("Give \"order\" to fix the order, or \"max_order\" to choose it by AIC.")));
 }
 
-static int
-ar_validate(Jsonb *opts)
+/* check an options jsonb of ar_fit; returns its fill mode */
+int
+tsf_ar_check_options(Jsonb *opts)
 {
 	ArOptions	o;
 	bool		seen[N_AR_OPTS];
@@ -76,7 +77,7 @@ ar_validate(Jsonb *opts)
 Datum
 tsf_ar_fit_transfn(PG_FUNCTION_ARGS)
 {
-	return tsf_series_accum(fcinfo, ar_validate);
+	return tsf_series_accum(fcinfo, tsf_ar_check_options);
 }
 
 static void
@@ -119,7 +120,21 @@ check_status(TsfArStatus s, int p)
 Datum
 tsf_ar_fit_finalfn(PG_FUNCTION_ARGS)
 {
-	TsfSeriesState *st;
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "ar_fit called in non-aggregate context");
+	PG_RETURN_BYTEA_P(tsf_ar_fit_state((TsfSeriesState *) PG_GETARG_POINTER(0)));
+}
+
+/*
+ * Fit the AR model of a collected series (its options in st->options) and
+ * return it serialized: ar_fit's final step, and a job's for "kind": "ar".
+ * Sorts st's points in place.
+ */
+bytea *
+tsf_ar_fit_state(TsfSeriesState *st)
+{
 	ArOptions	o;
 	bool		seen[N_AR_OPTS];
 	TsfSeries	s;
@@ -131,12 +146,6 @@ tsf_ar_fit_finalfn(PG_FUNCTION_ARGS)
 	struct timespec t0,
 				t1;
 	TsfArStatus status;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	st = (TsfSeriesState *) PG_GETARG_POINTER(0);
-	if (!AggCheckCallContext(fcinfo, NULL))
-		elog(ERROR, "ar_fit called in non-aggregate context");
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ar_parse_options(st->options, &o, seen);
@@ -189,5 +198,5 @@ tsf_ar_fit_finalfn(PG_FUNCTION_ARGS)
 	m.fit_seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
 
 	pfree(work);
-	PG_RETURN_BYTEA_P(tsf_model_serialize(&m));
+	return tsf_model_serialize(&m);
 }

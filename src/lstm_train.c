@@ -66,6 +66,9 @@
 PG_FUNCTION_INFO_V1(tsf_lstm_train_transfn);
 PG_FUNCTION_INFO_V1(tsf_lstm_train_finalfn);
 
+/* called after every epoch when set (a job's progress and cancel check) */
+tsf_epoch_hook_type tsf_epoch_hook = NULL;
+
 /* the dropout stream is seeded with seed ^ this, so it differs from the init's */
 #define DROPOUT_SEED_XOR	UINT64CONST(0x5DEECE66DA3B9F01)
 
@@ -152,8 +155,9 @@ lstm_parse_options(Jsonb *opts, LstmOptions *o, bool *seen)
 				 errdetail("A season must last at least 2 steps; 0 turns the season inputs off.")));
 }
 
-static int
-lstm_validate(Jsonb *opts)
+/* check an options jsonb of lstm_train; returns its fill mode */
+int
+tsf_lstm_check_options(Jsonb *opts)
 {
 	LstmOptions o;
 	bool		seen[N_LSTM_OPTS];
@@ -165,7 +169,7 @@ lstm_validate(Jsonb *opts)
 Datum
 tsf_lstm_train_transfn(PG_FUNCTION_ARGS)
 {
-	return tsf_series_accum(fcinfo, lstm_validate);
+	return tsf_series_accum(fcinfo, tsf_lstm_check_options);
 }
 
 static double
@@ -368,6 +372,8 @@ fit(TsfModel *m, const TsfSeries *s, int T_train, int progress,
 			if (best)
 				memcpy(best, ema ? ema : m->params, sizeof(tsf_real) * P);
 		}
+		if (tsf_epoch_hook)
+			tsf_epoch_hook(epoch, m->epochs, tl, has_val ? vl : NAN);
 		if (progress > 0 && (epoch % progress == 0 || epoch == m->epochs))
 		{
 			if (has_val)
@@ -423,7 +429,21 @@ fit(TsfModel *m, const TsfSeries *s, int T_train, int progress,
 Datum
 tsf_lstm_train_finalfn(PG_FUNCTION_ARGS)
 {
-	TsfSeriesState *st;
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "lstm_train called in non-aggregate context");
+	PG_RETURN_BYTEA_P(tsf_lstm_train_state((TsfSeriesState *) PG_GETARG_POINTER(0)));
+}
+
+/*
+ * Train the network on a collected series (its options in st->options) and
+ * return the model serialized: lstm_train's final step, and a job's for
+ * "kind": "lstm".  Sorts st's points in place.
+ */
+bytea *
+tsf_lstm_train_state(TsfSeriesState *st)
+{
 	LstmOptions o;
 	bool		seen[N_LSTM_OPTS];
 	TsfSeries	s;
@@ -433,12 +453,6 @@ tsf_lstm_train_finalfn(PG_FUNCTION_ARGS)
 	MemoryContext trainctx,
 				oldctx;
 	bytea	   *result;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	st = (TsfSeriesState *) PG_GETARG_POINTER(0);
-	if (!AggCheckCallContext(fcinfo, NULL))
-		elog(ERROR, "lstm_train called in non-aggregate context");
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	lstm_parse_options(st->options, &o, seen);
@@ -500,5 +514,5 @@ tsf_lstm_train_finalfn(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(oldctx);
 	result = tsf_model_serialize(&m);
 	MemoryContextDelete(trainctx);
-	PG_RETURN_BYTEA_P(result);
+	return result;
 }

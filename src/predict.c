@@ -91,7 +91,7 @@ check_covariates_arg(const TsfModel *m, bool has_cov)
  */
 static void
 predict_lstm(TsfModel *m, int64 rows, const int64 *k, const double *y,
-			 const bool *ynull, const double *cov, PredictCache *c)
+			 const bool *ynull, const double *cov, double *pred_out, bool *isnull_out)
 {
 	tsf_nn		nn;
 	tsf_real   *state = palloc(sizeof(tsf_real) * tsf_nn_state_count(&m->nn));
@@ -110,7 +110,7 @@ predict_lstm(TsfModel *m, int64 rows, const int64 *k, const double *y,
 		double		pred;
 		const double *ci = cov ? cov + i * m->n_cov : NULL;
 
-		c->isnull[i] = true;
+		isnull_out[i] = true;
 		if (!started)
 		{
 			/* the sequence starts at the first row with a value */
@@ -146,8 +146,8 @@ predict_lstm(TsfModel *m, int64 rows, const int64 *k, const double *y,
 			CHECK_FOR_INTERRUPTS();
 		if (lag_actual)
 		{
-			c->isnull[i] = false;
-			c->pred[i] = tsf_back_transform(m->transform, tsf_lstm_unscale(m, pred));
+			isnull_out[i] = false;
+			pred_out[i] = tsf_back_transform(m->transform, tsf_lstm_unscale(m, pred));
 		}
 		lag_actual = !ynull[i];
 		lag = lag_actual ? tsf_lstm_scale(m, y[i]) : pred;
@@ -171,7 +171,6 @@ predict_partition(WindowObject win, FunctionCallInfo fcinfo, PredictCache *c,
 	double	   *y = palloc(sizeof(double) * Max(rows, 1));	/* transformed */
 	bool	   *ynull = palloc(sizeof(bool) * Max(rows, 1));
 	double	   *cov = NULL;		/* (rows, n_cov) */
-	int			p;
 
 	c->pred = MemoryContextAlloc(cxt, sizeof(double) * Max(rows, 1));
 	c->isnull = MemoryContextAlloc(cxt, sizeof(bool) * Max(rows, 1));
@@ -270,16 +269,33 @@ predict_partition(WindowObject win, FunctionCallInfo fcinfo, PredictCache *c,
 			CHECK_FOR_INTERRUPTS();
 	}
 
-	if (m != NULL && m->kind == TSF_KIND_LSTM)
+	if (m != NULL)
+		tsf_predict_rows(m, rows, k, y, ynull, cov, c->pred, c->isnull);
+	pfree(k);
+	pfree(y);
+	pfree(ynull);
+}
+
+/*
+ * One-step-ahead predictions of model m over rows on its time grid: grid
+ * steps k (rows, increasing), transformed values y (rows; ynull where
+ * missing), covariates cov (rows, n_cov) or NULL.  Writes back-transformed
+ * predictions into pred (rows) and isnull (rows); see the header comment.
+ * predict() over a window partition, and a job's metrics.
+ */
+void
+tsf_predict_rows(TsfModel *m, int64 rows, const int64 *k, const double *y,
+				 const bool *ynull, const double *cov, double *pred, bool *isnull)
+{
+	int			p;
+
+	if (m->kind == TSF_KIND_LSTM)
 	{
-		predict_lstm(m, rows, k, y, ynull, cov, c);
-		pfree(k);
-		pfree(y);
-		pfree(ynull);
+		predict_lstm(m, rows, k, y, ynull, cov, pred, isnull);
 		return;
 	}
 
-	p = m ? m->ar.p : 0;
+	p = m->ar.p;
 	for (int64 i = 0; i < rows; i++)
 	{
 		/* the p rows before i must be exactly the steps k[i]-p .. k[i]-1 */
@@ -287,14 +303,11 @@ predict_partition(WindowObject win, FunctionCallInfo fcinfo, PredictCache *c,
 
 		for (int j = 1; ok && j <= p; j++)
 			ok = !ynull[i - j];
-		c->isnull[i] = !ok;
+		isnull[i] = !ok;
 		if (ok)
-			c->pred[i] = tsf_back_transform(m->transform,
-											tsf_ar_predict1(&m->ar, y + i - p));
+			pred[i] = tsf_back_transform(m->transform,
+										 tsf_ar_predict1(&m->ar, y + i - p));
 	}
-	pfree(k);
-	pfree(y);
-	pfree(ynull);
 }
 
 Datum

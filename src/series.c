@@ -148,6 +148,92 @@ covariate_mismatch(int a, int b)
 					   a, b)));
 }
 
+/* a new, empty series state in cxt for timestamps of type ts_type */
+TsfSeriesState *
+tsf_series_new(MemoryContext cxt, int ts_type)
+{
+	return new_state(cxt, ts_type);
+}
+
+/* the int64 of a timestamptz, date or bigint datum, checked finite */
+int64
+tsf_ts_from_datum(int ts_type, Datum d)
+{
+	int64		ts;
+
+	switch (ts_type)
+	{
+		case TSF_TS_DATE:
+			ts = DatumGetDateADT(d);
+			if (DATE_NOT_FINITE(ts))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("infinite timestamp not allowed in time series")));
+			return ts;
+		case TSF_TS_TIMESTAMPTZ:
+			ts = DatumGetTimestampTz(d);
+			if (TIMESTAMP_NOT_FINITE(ts))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("infinite timestamp not allowed in time series")));
+			return ts;
+		default:
+			return DatumGetInt64(d);
+	}
+}
+
+/*
+ * Append one point to st: the value (a float8 datum, or NULL: a missing
+ * point under a fill mode, else an error) and, when has_cov, its ncov
+ * covariates already checked by tsf_read_covariates (the first row fixes
+ * the count, every later row must match).  The checks every training input
+ * gets, from the aggregates and from jobs.
+ */
+void
+tsf_series_add(TsfSeriesState *st, int64 ts, Datum value, bool isnull,
+			   bool has_cov, const double *cov, int ncov)
+{
+	double		v;
+
+	if (has_cov)
+	{
+		if (st->ncov < 0)
+		{
+			if (st->n > 0)		/* cannot happen: all rows or none have them */
+				elog(ERROR, "covariates appeared mid-series");
+			st->ncov = ncov;
+		}
+		else if (ncov != st->ncov)
+			covariate_mismatch(st->ncov, ncov);
+	}
+	if (isnull)
+	{
+		if (st->fill != TSF_FILL_NONE)
+			return;				/* a missing point, filled later */
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("null value in time series"),
+				 errhint("Filter the NULLs out, or set the \"fill\" option to treat them as missing points.")));
+	}
+	v = DatumGetFloat8(value);
+	if (isnan(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("NaN not allowed in time series")));
+	if (isinf(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("infinite value not allowed in time series")));
+
+	if (st->n >= st->cap)
+		reserve(st, 1);
+	st->pts[st->n].ts = ts;
+	st->pts[st->n].value = v;
+	if (ncov > 0)
+		memcpy(st->cov + st->n * ncov, cov, sizeof(double) * ncov);
+	st->n++;
+}
+
 /*
  * The transition function behind every training aggregate:
  * (state, ts, value [, covariates float8[]] [, options jsonb]), the optional
@@ -165,7 +251,6 @@ tsf_series_accum(FunctionCallInfo fcinfo, int (*validate) (Jsonb *opts))
 	int			covarg;
 	double	   *cov = NULL;
 	int			ncov = 0;
-	double		v;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "training aggregate called in non-aggregate context");
@@ -213,64 +298,14 @@ tsf_series_accum(FunctionCallInfo fcinfo, int (*validate) (Jsonb *opts))
 					 errmsg("null covariates in time series"),
 					 errhint("Pass an array of the covariates' values on every row.")));
 		cov = tsf_read_covariates(PG_GETARG_ARRAYTYPE_P(covarg), &ncov);
-		if (st->ncov < 0)
-		{
-			if (st->n > 0)		/* cannot happen: all rows or none have them */
-				elog(ERROR, "covariates appeared mid-series");
-			st->ncov = ncov;
-		}
-		else if (ncov != st->ncov)
-			covariate_mismatch(st->ncov, ncov);
 	}
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("null timestamp in time series")));
-	if (PG_ARGISNULL(2))
-	{
-		if (st->fill != TSF_FILL_NONE)
-			PG_RETURN_POINTER(st);	/* a missing point, filled later */
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("null value in time series"),
-				 errhint("Filter the NULLs out, or set the \"fill\" option to treat them as missing points.")));
-	}
-	v = PG_GETARG_FLOAT8(2);
-	if (isnan(v))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("NaN not allowed in time series")));
-	if (isinf(v))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("infinite value not allowed in time series")));
-
-	if (st->n >= st->cap)
-		reserve(st, 1);
-	switch (st->ts_type)
-	{
-		case TSF_TS_DATE:
-			st->pts[st->n].ts = PG_GETARG_DATEADT(1);
-			if (DATE_NOT_FINITE(st->pts[st->n].ts))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("infinite timestamp not allowed in time series")));
-			break;
-		case TSF_TS_TIMESTAMPTZ:
-			st->pts[st->n].ts = PG_GETARG_TIMESTAMPTZ(1);
-			if (TIMESTAMP_NOT_FINITE(st->pts[st->n].ts))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("infinite timestamp not allowed in time series")));
-			break;
-		default:
-			st->pts[st->n].ts = PG_GETARG_INT64(1);
-	}
-	st->pts[st->n].value = v;
-	if (ncov > 0)
-		memcpy(st->cov + st->n * ncov, cov, sizeof(double) * ncov);
-	st->n++;
+	tsf_series_add(st, tsf_ts_from_datum(st->ts_type, PG_GETARG_DATUM(1)),
+				   PG_GETARG_DATUM(2), PG_ARGISNULL(2), covarg >= 0, cov, ncov);
 	PG_RETURN_POINTER(st);
 }
 

@@ -5,10 +5,26 @@
  * The SQL-facing code is split by concept: model.c (the tsmodel type),
  * series.c and freq.c (collecting and regularizing a series), options.c,
  * ar_fit.c, lstm_train.c and lstm_model.c (the LSTM's training and its
- * inputs), forecast.c, predict.c and metrics.c.  The numerical cores live
- * in src/core (AR) and src/nn (the network) and include no PostgreSQL
- * header.
+ * inputs), forecast.c, predict.c and metrics.c; training jobs in jobs.c
+ * (the SQL functions, shared memory) and worker.c (the background
+ * workers).  The numerical cores live in src/core (AR) and src/nn (the
+ * network) and include no PostgreSQL header.
  */
 #include "tsforecast.h"
 
+#include "utils/guc.h"
+
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/*
+ * Load time: the GUCs, and when loaded through shared_preload_libraries the
+ * shared memory and the launcher of training jobs (jobs.c, worker.c).
+ */
+void
+_PG_init(void)
+{
+	tsf_jobs_init();
+	MarkGUCPrefixReserved("tsforecast");
+}

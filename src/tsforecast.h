@@ -15,6 +15,8 @@
 #include <math.h>
 
 #include "fmgr.h"
+#include "storage/latch.h"
+#include "storage/spin.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -22,7 +24,7 @@
 #include "core/ar.h"
 #include "nn/nn.h"
 
-#define TSF_VERSION_STR		"0.2.0"
+#define TSF_VERSION_STR		"0.3.0"
 
 /* ---- time axis ---- */
 
@@ -156,6 +158,10 @@ typedef struct TsfSeries
 
 extern Datum tsf_series_accum(FunctionCallInfo fcinfo,
 							  int (*validate) (Jsonb *opts));
+extern TsfSeriesState *tsf_series_new(MemoryContext cxt, int ts_type);
+extern int64 tsf_ts_from_datum(int ts_type, Datum d);
+extern void tsf_series_add(TsfSeriesState *st, int64 ts, Datum value, bool isnull,
+						   bool has_cov, const double *cov, int ncov);
 extern void tsf_series_prepare(TsfSeriesState *st, int transform, int fill,
 							   TsfSeries *out);
 extern double *tsf_read_covariates(ArrayType *a, int *n);
@@ -250,5 +256,102 @@ extern void tsf_lstm_input(const TsfModel *m, int64 k, double lag,
 						   const double *cov, tsf_real *x);
 extern double tsf_lstm_output(const TsfModel *m, tsf_real out, double lag);
 extern void tsf_lstm_bind(tsf_nn *nn, TsfModel *m);
+
+/* ---- training a collected series (the aggregates' final steps, jobs) ---- */
+
+extern int	tsf_ar_check_options(Jsonb *opts);
+extern int	tsf_lstm_check_options(Jsonb *opts);
+extern bytea *tsf_ar_fit_state(TsfSeriesState *st);
+extern bytea *tsf_lstm_train_state(TsfSeriesState *st);
+
+/* called by lstm_train after every epoch when set; val_loss NaN if none */
+typedef void (*tsf_epoch_hook_type) (int epoch, int epochs, double loss,
+									 double val_loss);
+extern PGDLLIMPORT tsf_epoch_hook_type tsf_epoch_hook;
+
+extern void tsf_predict_rows(TsfModel *m, int64 rows, const int64 *k,
+							 const double *y, const bool *ynull,
+							 const double *cov, double *pred, bool *isnull);
+
+/* ---- training jobs (jobs.c: SQL functions, shared memory; worker.c) ---- */
+
+/* the job states, as stored and shown */
+#define TSF_JOB_QUEUED		"queued"
+#define TSF_JOB_RUNNING		"running"
+#define TSF_JOB_SUCCEEDED	"succeeded"
+#define TSF_JOB_FAILED		"failed"
+#define TSF_JOB_CANCELLED	"cancelled"
+
+/* the NOTIFY channel of job ends */
+#define TSF_JOBS_CHANNEL	"tsforecast_jobs"
+
+/*
+ * One running job's slot in shared memory, written by the launcher (claim)
+ * and by the job's worker (progress), read by every backend through
+ * _job_progress() and the jobs view.  job_id 0: free.  All fields under
+ * TsfJobsShared.mutex.
+ */
+typedef struct TsfJobSlot
+{
+	int64		job_id;
+	Oid			owner;			/* the role the job runs as */
+	pid_t		pid;			/* the worker's, once started; 0 before */
+	bool		cancel;			/* cancel_job() asked for it */
+	int32		series_total;	/* -1 until the source has been read */
+	int32		series_done;
+	int32		epoch;			/* of the series in training; 0 if none */
+	int32		epochs;
+	double		loss;			/* the last epoch's; NaN if none */
+	double		val_loss;
+} TsfJobSlot;
+
+typedef struct TsfJobsShared
+{
+	slock_t		mutex;
+	pid_t		launcher_pid;	/* 0 while no launcher runs */
+	Latch	   *launcher_latch;
+	Oid			dboid;			/* the launcher's database, once connected */
+	int			nslots;			/* tsforecast.max_workers */
+	TsfJobSlot	slots[FLEXIBLE_ARRAY_MEMBER];
+} TsfJobsShared;
+
+/* NULL unless the library was in shared_preload_libraries */
+extern TsfJobsShared *tsf_jobs;
+
+/* GUCs */
+extern char *tsf_jobs_database;
+extern int	tsf_jobs_max_workers;
+extern int	tsf_jobs_naptime;
+
+/* the shape of a job's source query */
+typedef struct TsfJobSource
+{
+	bool		has_key;		/* a leading series key column */
+	bool		has_cov;		/* a trailing covariates column */
+	Oid			key_type;
+	int			ts_type;		/* TsfTsType after the cast */
+} TsfJobSource;
+
+extern void tsf_jobs_init(void);
+extern int	tsf_job_parse_spec(Jsonb *spec, Jsonb **opts);
+extern char *tsf_job_trim_source(const char *source);
+extern char *tsf_job_source_sql(const char *source, TsfJobSource *out);
+extern void tsf_job_notify(int64 id, const char *state);
+extern bool tsf_job_visible(Oid owner);
+extern Oid	tsf_jobs_table_owner(void);
+
+/* run bookkeeping SQL as the owner of the job tables, search_path pinned */
+typedef struct TsfAsOwner
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+} TsfAsOwner;
+extern void tsf_as_jobs_owner(TsfAsOwner *s);
+extern void tsf_end_as_jobs_owner(TsfAsOwner *s);
+
+/* worker.c: the background workers' entry points */
+extern PGDLLEXPORT void tsf_launcher_main(Datum arg);
+extern PGDLLEXPORT void tsf_job_worker_main(Datum arg);
 
 #endif							/* TSFORECAST_H */

@@ -1,0 +1,847 @@
+/*
+ * jobs.c
+ *		Training jobs: train_async(), cancel_job(), wait_job(), the live
+ *		progress read by the jobs view, the GUCs and the shared memory they
+ *		share with the background workers (worker.c).
+ *
+ * A job is a row of tsforecast._jobs (queued, running, succeeded, failed,
+ * cancelled).  train_async() validates the spec and the source query as
+ * the caller, inserts the row and wakes the launcher when the submitting
+ * transaction commits.  The launcher claims queued rows in id order and
+ * starts one dynamic background worker per job, connected as the role
+ * that submitted it; the worker trains every series of the source in one
+ * transaction and records the outcome in a second one (worker.c).
+ *
+ * Live progress (series done, epoch, losses) is not written to the table
+ * while the training transaction is open: each running job has a slot in
+ * shared memory (TsfJobsShared), written by its worker after every epoch
+ * and read by _job_progress(), which the jobs view joins.  cancel_job()
+ * flags the slot (the worker checks it every epoch and every thousand rows
+ * read) and interrupts the worker's query with SIGINT.
+ *
+ * The job tables belong to the extension's owner and grant nothing to
+ * other roles: the SQL functions here read and write them as that owner,
+ * with search_path pinned to pg_catalog (tsf_as_jobs_owner), after checking
+ * the caller's rights themselves.  A role sees and cancels its own jobs,
+ * those of roles whose privileges it has, and, as a member of
+ * pg_signal_backend, those of non-superusers (tsf_job_visible: the rule of
+ * pg_cancel_backend).
+ *
+ * Everything here works without shared_preload_libraries except
+ * train_async(), which then says the worker is not running.
+ */
+#include "tsforecast.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/plancache.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include <signal.h>
+
+PG_FUNCTION_INFO_V1(tsf_train_async);
+PG_FUNCTION_INFO_V1(tsf_cancel_job);
+PG_FUNCTION_INFO_V1(tsf_wait_job);
+PG_FUNCTION_INFO_V1(tsf_job_progress);
+
+TsfJobsShared *tsf_jobs = NULL;
+
+char	   *tsf_jobs_database = NULL;
+int			tsf_jobs_max_workers = 2;
+int			tsf_jobs_naptime = 5000;
+
+/* the longest job name */
+#define MAX_JOB_NAME		200
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* a job was submitted in this transaction: wake the launcher at commit */
+static bool wake_launcher_at_commit = false;
+
+static Size
+jobs_shmem_size(void)
+{
+	return add_size(offsetof(TsfJobsShared, slots),
+					mul_size(sizeof(TsfJobSlot), tsf_jobs_max_workers));
+}
+
+static void
+jobs_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(jobs_shmem_size());
+}
+
+/* in the postmaster, at start and after every crash: all slots free */
+static void
+jobs_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	tsf_jobs = ShmemInitStruct("tsforecast jobs", jobs_shmem_size(), &found);
+	if (!found)
+	{
+		memset(tsf_jobs, 0, jobs_shmem_size());
+		SpinLockInit(&tsf_jobs->mutex);
+		tsf_jobs->nslots = tsf_jobs_max_workers;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static void
+wake_launcher(void)
+{
+	Latch	   *latch;
+
+	if (tsf_jobs == NULL)
+		return;
+	SpinLockAcquire(&tsf_jobs->mutex);
+	latch = tsf_jobs->launcher_latch;
+	SpinLockRelease(&tsf_jobs->mutex);
+	if (latch)
+		SetLatch(latch);
+}
+
+static void
+jobs_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (wake_launcher_at_commit)
+				wake_launcher();
+			wake_launcher_at_commit = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			wake_launcher_at_commit = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * The jobs part of _PG_init: GUCs always; shared memory and the launcher
+ * only when loaded through shared_preload_libraries.
+ */
+void
+tsf_jobs_init(void)
+{
+	BackgroundWorker bgw;
+
+	/*
+	 * PostgreSQL allows PGC_POSTMASTER variables only at preload time.
+	 * Loaded later there is no worker, and these two are defined as
+	 * PGC_SIGHUP, only so that their lines in postgresql.conf are accepted
+	 * silently under the reserved prefix.
+	 */
+	GucContext	postmaster = process_shared_preload_libraries_in_progress ?
+		PGC_POSTMASTER : PGC_SIGHUP;
+
+	DefineCustomStringVariable("tsforecast.database",
+							   "Database in which the tsforecast background worker runs training jobs.",
+							   NULL, &tsf_jobs_database, "postgres",
+							   postmaster, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tsforecast.max_workers",
+							"Largest number of training jobs run at once, one worker process each.",
+							"Each also takes one of max_worker_processes.",
+							&tsf_jobs_max_workers, 2, 1, 64,
+							postmaster, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("tsforecast.naptime",
+							"Time between the launcher's checks for queued jobs.",
+							"The launcher is also woken whenever a job is submitted or ends.",
+							&tsf_jobs_naptime, 5000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	RegisterXactCallback(jobs_xact_callback, NULL);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = jobs_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = jobs_shmem_startup;
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = 5;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "tsforecast");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "tsf_launcher_main");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "tsforecast launcher");
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "tsforecast launcher");
+	RegisterBackgroundWorker(&bgw);
+}
+
+/* ---- who may see and cancel a job ---- */
+
+/*
+ * Whether the current user may see and cancel the jobs of owner: it has
+ * the owner's privileges, or it is a member of pg_signal_backend and the
+ * owner is not a superuser (pg_cancel_backend's rule).
+ */
+bool
+tsf_job_visible(Oid owner)
+{
+	Oid			me = GetUserId();
+
+	if (has_privs_of_role(me, owner))
+		return true;
+	return has_privs_of_role(me, ROLE_PG_SIGNAL_BACKEND) && !superuser_arg(owner);
+}
+
+/* the owner of tsforecast._jobs (the extension's owner) */
+Oid
+tsf_jobs_table_owner(void)
+{
+	Oid			nsp = get_namespace_oid("tsforecast", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("_jobs", nsp) : InvalidOid;
+	HeapTuple	tp;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tsforecast job tables do not exist"),
+				 errhint("Update the extension: ALTER EXTENSION tsforecast UPDATE.")));
+	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
+	ReleaseSysCache(tp);
+	return owner;
+}
+
+/*
+ * Become the owner of the job tables for bookkeeping SQL, with search_path
+ * pinned to pg_catalog so no object of the caller's can stand in for ours.
+ * An error undoes both with the (sub)transaction.
+ */
+void
+tsf_as_jobs_owner(TsfAsOwner *s)
+{
+	Oid			owner = tsf_jobs_table_owner();
+
+	GetUserIdAndSecContext(&s->save_userid, &s->save_sec);
+	SetUserIdAndSecContext(owner, s->save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	s->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+void
+tsf_end_as_jobs_owner(TsfAsOwner *s)
+{
+	AtEOXact_GUC(false, s->save_nestlevel);
+	SetUserIdAndSecContext(s->save_userid, s->save_sec);
+}
+
+/* ---- train_async ---- */
+
+static void
+null_argument(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("%s must not be null", what)));
+}
+
+/*
+ * Check a job spec, {"kind": "ar"|"lstm", options...}: the kind, then the
+ * rest as that kind's options (the errors of ar_fit / lstm_train).  Returns
+ * the kind and, in *opts, the spec without "kind".
+ */
+int
+tsf_job_parse_spec(Jsonb *spec, Jsonb **opts)
+{
+	JsonbValue	v;
+	char	   *kind;
+	int			k;
+
+	if (!JB_ROOT_IS_OBJECT(spec) || JB_ROOT_IS_SCALAR(spec))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("spec must be a jsonb object"),
+				 errhint("For example: '{\"kind\": \"lstm\", \"epochs\": 200}'.")));
+	if (getKeyJsonValueFromContainer(&spec->root, "kind", 4, &v) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("spec has no \"kind\""),
+				 errhint("Set \"kind\" to \"ar\" or \"lstm\"; the other keys are the options of ar_fit or lstm_train.")));
+	kind = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : NULL;
+	if (kind && strcmp(kind, "ar") == 0)
+		k = TSF_KIND_AR;
+	else if (kind && strcmp(kind, "lstm") == 0)
+		k = TSF_KIND_LSTM;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"kind\" in spec: %s",
+						kind ? kind : "(not a string)"),
+				 errdetail("Value must be \"ar\" or \"lstm\".")));
+
+	*opts = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(spec),
+											   CStringGetTextDatum("kind")));
+	if (k == TSF_KIND_AR)
+		(void) tsf_ar_check_options(*opts);
+	else
+		(void) tsf_lstm_check_options(*opts);
+	return k;
+}
+
+/* the source text without trailing blanks and semicolons */
+char *
+tsf_job_trim_source(const char *source)
+{
+	char	   *s = pstrdup(source);
+	int			n = strlen(s);
+
+	while (n > 0 && (isspace((unsigned char) s[n - 1]) || s[n - 1] == ';'))
+		s[--n] = '\0';
+	return s;
+}
+
+static bool
+is_number_type(Oid t)
+{
+	return t == FLOAT8OID || t == FLOAT4OID || t == NUMERICOID ||
+		t == INT2OID || t == INT4OID || t == INT8OID;
+}
+
+static bool
+is_number_array_type(Oid t)
+{
+	return t == FLOAT8ARRAYOID || t == FLOAT4ARRAYOID || t == NUMERICARRAYOID ||
+		t == INT2ARRAYOID || t == INT4ARRAYOID || t == INT8ARRAYOID;
+}
+
+static void
+bad_column(const char *what, Oid t, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("the %s column of the source query has type %s", what,
+					format_type_be(t)),
+			 errdetail("%s", detail)));
+}
+
+/*
+ * Check a job's source query (inside SPI, as the role that will run it)
+ * and return the query the worker runs: ([key::text,] ts, value::float8
+ * [, covariates::float8[]]) from it, ordered by the key so each series
+ * arrives in one run.  The shape is told by the column count: 2 (ts,
+ * value); 3 (ts, value, covariates) when the last is a numeric array, else
+ * (key, ts, value); 4 (key, ts, value, covariates).
+ */
+char *
+tsf_job_source_sql(const char *source, TsfJobSource *out)
+{
+	SPIPlanPtr	plan;
+	List	   *sources;
+	CachedPlanSource *ps;
+	TupleDesc	d;
+	Oid			types[4];
+	int			n = 0;
+	int			c = 0;
+	const char *tscast = "";
+	const char *vcast = "";
+	const char *ccast = "";
+	StringInfoData sql;
+
+	plan = SPI_prepare(source, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	sources = SPI_plan_get_plan_sources(plan);
+	if (list_length(sources) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source must be a single query"),
+				 errdetail("It holds %d statements.", list_length(sources))));
+	ps = (CachedPlanSource *) linitial(sources);
+	if (ps->commandTag != CMDTAG_SELECT || ps->resultDesc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source must be a SELECT query"),
+				 errhint("Write the query that returns ([series key,] ts, value [, covariates]).")));
+	d = ps->resultDesc;
+	for (int i = 0; i < d->natts; i++)
+	{
+		if (TupleDescAttr(d, i)->attisdropped)
+			continue;
+		if (n == 4)
+		{
+			n++;
+			break;
+		}
+		types[n++] = TupleDescAttr(d, i)->atttypid;
+	}
+	if (n < 2 || n > 4)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the source query returns %s columns", n > 4 ? "more than 4" : psprintf("%d", n)),
+				 errdetail("It must return (ts, value), optionally with a series key before them and covariates (float8[]) after them.")));
+	out->has_key = n == 4 || (n == 3 && !is_number_array_type(types[2]));
+	out->has_cov = n == 4 || (n == 3 && !out->has_key);
+	if (out->has_key)
+		c++;
+	out->key_type = out->has_key ? types[0] : InvalidOid;
+
+	switch (types[c])
+	{
+		case TIMESTAMPTZOID:
+			out->ts_type = TSF_TS_TIMESTAMPTZ;
+			break;
+		case DATEOID:
+			out->ts_type = TSF_TS_DATE;
+			break;
+		case INT8OID:
+			out->ts_type = TSF_TS_INT8;
+			break;
+		case INT2OID:
+		case INT4OID:
+			out->ts_type = TSF_TS_INT8;
+			tscast = "::pg_catalog.int8";
+			break;
+		case TIMESTAMPOID:
+			out->ts_type = TSF_TS_TIMESTAMPTZ;
+			tscast = "::pg_catalog.timestamptz";
+			break;
+		default:
+			bad_column("ts", types[c], "It must be timestamptz, timestamp, date or an integer.");
+	}
+	if (!is_number_type(types[c + 1]))
+		bad_column("value", types[c + 1], "It must be a number (float8, numeric or an integer).");
+	if (types[c + 1] != FLOAT8OID)
+		vcast = "::pg_catalog.float8";
+	if (out->has_cov)
+	{
+		if (!is_number_array_type(types[c + 2]))
+			bad_column("covariates", types[c + 2], "It must be an array of numbers (float8[]).");
+		if (types[c + 2] != FLOAT8ARRAYOID)
+			ccast = "::pg_catalog.float8[]";
+	}
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	if (out->has_key)
+		appendStringInfoString(&sql, "src.tsf_key::pg_catalog.text, ");
+	appendStringInfo(&sql, "src.tsf_ts%s, src.tsf_value%s", tscast, vcast);
+	if (out->has_cov)
+		appendStringInfo(&sql, ", src.tsf_cov%s", ccast);
+	/* newlines: a trailing comment in the source must not swallow the rest */
+	appendStringInfo(&sql, " FROM (\n%s\n) AS src(%s%s%s)", source,
+					 out->has_key ? "tsf_key, " : "", "tsf_ts, tsf_value",
+					 out->has_cov ? ", tsf_cov" : "");
+	if (out->has_key)
+		appendStringInfoString(&sql, " ORDER BY src.tsf_key");
+	return sql.data;
+}
+
+/* the worker must run, and serve this database */
+static void
+check_worker_serves_here(void)
+{
+	char	   *here;
+
+	if (tsf_jobs == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tsforecast background worker is not running"),
+				 errdetail("Jobs are run by a background worker, which starts only when the server loads tsforecast at start-up."),
+				 errhint("Add tsforecast to shared_preload_libraries in postgresql.conf and restart the server.")));
+	here = get_database_name(MyDatabaseId);
+	if (here == NULL || strcmp(here, tsf_jobs_database) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tsforecast background worker is not running in database \"%s\"",
+						here ? here : "?"),
+				 errdetail("It runs jobs in database \"%s\", set by tsforecast.database.",
+						   tsf_jobs_database),
+				 errhint("Submit jobs in that database, or set tsforecast.database and restart the server.")));
+}
+
+/* a job's worker connects as its owner, which must be allowed to log in */
+static void
+check_owner_can_log_in(Oid owner)
+{
+	HeapTuple	tp = SearchSysCache1(AUTHOID, ObjectIdGetDatum(owner));
+	bool		canlogin;
+
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for role %u", owner);
+	canlogin = ((Form_pg_authid) GETSTRUCT(tp))->rolcanlogin;
+	ReleaseSysCache(tp);
+	if (!canlogin)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" cannot run jobs", GetUserNameFromId(owner, false)),
+				 errdetail("A job's worker connects as the role that submits it, and role \"%s\" is not permitted to log in.",
+						   GetUserNameFromId(owner, false)),
+				 errhint("Submit the job as a role with LOGIN.")));
+}
+
+/*
+ * train_async(name, source, spec) -> bigint: queue a training job and
+ * return its id.  Everything that can be checked now is, as the caller:
+ * the name, the spec's options, the source's shape (parsed, not run).
+ */
+Datum
+tsf_train_async(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	char	   *source;
+	Jsonb	   *spec;
+	Jsonb	   *opts;
+	TsfJobSource src;
+	Oid			owner = GetUserId();
+	Oid			argtypes[5] = {TEXTOID, REGROLEOID, TEXTOID, JSONBOID, TEXTOID};
+	Datum		values[5];
+	TsfAsOwner	as;
+	bool		isnull;
+	int64		id;
+	int			ret;
+
+	if (PG_ARGISNULL(0))
+		null_argument("job name");
+	if (PG_ARGISNULL(1))
+		null_argument("source query");
+	if (PG_ARGISNULL(2))
+		null_argument("spec");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	source = tsf_job_trim_source(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	spec = PG_GETARG_JSONB_P(2);
+
+	if (name[0] == '\0' || strlen(name) > MAX_JOB_NAME)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid job name: \"%s\"", name),
+				 errdetail("A job name must have 1 to %d characters.", MAX_JOB_NAME)));
+	(void) tsf_job_parse_spec(spec, &opts);
+	if (source[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source query must not be empty")));
+
+	SPI_connect();
+	(void) tsf_job_source_sql(source, &src);
+	check_worker_serves_here();
+	check_owner_can_log_in(owner);
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = ObjectIdGetDatum(owner);
+	values[2] = CStringGetTextDatum(source);
+	values[3] = JsonbPGetDatum(spec);
+	values[4] = CStringGetTextDatum(GetConfigOption("search_path", false, false));
+	tsf_as_jobs_owner(&as);
+	ret = SPI_execute_with_args("INSERT INTO tsforecast._jobs (name, owner, source, spec, search_path) "
+								"VALUES ($1, $2, $3, $4, $5) RETURNING id",
+								5, argtypes, values, NULL, false, 1);
+	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not insert the job: %s", SPI_result_code_string(ret));
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	tsf_end_as_jobs_owner(&as);
+	SPI_finish();
+
+	wake_launcher_at_commit = true;
+	PG_RETURN_INT64(id);
+}
+
+/* ---- looking jobs up ---- */
+
+typedef struct JobRow
+{
+	Oid			owner;
+	char		state[16];
+	TransactionId xmin;
+} JobRow;
+
+/* the job's owner and state (as the tables' owner); false if no such job */
+static bool
+job_lookup(int64 id, JobRow *row)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+	TsfAsOwner	as;
+	bool		isnull;
+	int			ret;
+	bool		found;
+
+	tsf_as_jobs_owner(&as);
+	ret = SPI_execute_with_args("SELECT owner::oid, state, xmin FROM tsforecast._jobs WHERE id = $1",
+								1, argtypes, values, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read job " INT64_FORMAT ": %s", id, SPI_result_code_string(ret));
+	found = SPI_processed == 1;
+	if (found)
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+
+		char	   *state = SPI_getvalue(t, d, 2);
+
+		row->owner = DatumGetObjectId(SPI_getbinval(t, d, 1, &isnull));
+		strlcpy(row->state, state, sizeof(row->state));
+		row->xmin = DatumGetTransactionId(SPI_getbinval(t, d, 3, &isnull));
+		pfree(state);
+	}
+	/* wait_job polls for hours: leave nothing behind */
+	SPI_freetuptable(SPI_tuptable);
+	tsf_end_as_jobs_owner(&as);
+	return found;
+}
+
+/* look the job up for the current user: it must exist and be theirs to see */
+static void
+job_lookup_checked(int64 id, JobRow *row, const char *action)
+{
+	if (!job_lookup(id, row))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("job " INT64_FORMAT " does not exist", id)));
+	if (!tsf_job_visible(row->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s job " INT64_FORMAT, action, id),
+				 errdetail("Only roles with the privileges of role \"%s\", which submitted it, may %s it.",
+						   GetUserNameFromId(row->owner, true) ? GetUserNameFromId(row->owner, true) : "?",
+						   action)));
+}
+
+static bool
+job_is_final(const char *state)
+{
+	return strcmp(state, TSF_JOB_SUCCEEDED) == 0 || strcmp(state, TSF_JOB_FAILED) == 0 ||
+		strcmp(state, TSF_JOB_CANCELLED) == 0;
+}
+
+/* the payload of a job's end on TSF_JOBS_CHANNEL */
+void
+tsf_job_notify(int64 id, const char *state)
+{
+	Async_Notify(TSF_JOBS_CHANNEL,
+				 psprintf("{\"id\": " INT64_FORMAT ", \"state\": \"%s\"}", id, state));
+}
+
+/* move the job from state from to cancelled; false if it was not in from */
+static bool
+job_set_cancelled(int64 id, const char *from)
+{
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2] = {Int64GetDatum(id), CStringGetTextDatum(from)};
+	TsfAsOwner	as;
+	int			ret;
+	bool		done;
+
+	tsf_as_jobs_owner(&as);
+	ret = SPI_execute_with_args("UPDATE tsforecast._jobs SET state = 'cancelled', finished_at = now() "
+								"WHERE id = $1 AND state = $2",
+								2, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "could not cancel job " INT64_FORMAT ": %s", id, SPI_result_code_string(ret));
+	done = SPI_processed == 1;
+	tsf_end_as_jobs_owner(&as);
+	if (done)
+		tsf_job_notify(id, TSF_JOB_CANCELLED);
+	return done;
+}
+
+/*
+ * cancel_job(id) -> boolean: a queued job is cancelled at once (at this
+ * transaction's commit); a running one is flagged, and its worker stops
+ * within an epoch, rolls back and records "cancelled".  False if the job
+ * had already ended.
+ */
+Datum
+tsf_cancel_job(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	JobRow		row;
+	pid_t		pid = 0;
+	bool		flagged = false;
+
+	SPI_connect();
+	job_lookup_checked(id, &row, "cancel");
+	if (strcmp(row.state, TSF_JOB_QUEUED) == 0 && job_set_cancelled(id, TSF_JOB_QUEUED))
+	{
+		SPI_finish();
+		PG_RETURN_BOOL(true);
+	}
+
+	/* running (or claimed since we looked): flag its slot */
+	if (tsf_jobs)
+	{
+		SpinLockAcquire(&tsf_jobs->mutex);
+		for (int i = 0; i < tsf_jobs->nslots; i++)
+			if (tsf_jobs->slots[i].job_id == id)
+			{
+				tsf_jobs->slots[i].cancel = true;
+				pid = tsf_jobs->slots[i].pid;
+				flagged = true;
+			}
+		SpinLockRelease(&tsf_jobs->mutex);
+	}
+	if (flagged)
+	{
+		/* interrupt the worker's query too; the flag covers the rest */
+		if (pid != 0)
+			(void) kill(pid, SIGINT);
+		SPI_finish();
+		PG_RETURN_BOOL(true);
+	}
+
+	/* "running" with no worker (the launcher will reap it): cancel here */
+	flagged = job_set_cancelled(id, TSF_JOB_RUNNING);
+	SPI_finish();
+	PG_RETURN_BOOL(flagged);
+}
+
+/*
+ * wait_job(id [, timeout]) -> text: wait until the job ends, or the
+ * timeout passes, and return its state.  Polls the table every 100 ms
+ * (each poll sees newly committed states, so it needs READ COMMITTED).
+ */
+Datum
+tsf_wait_job(PG_FUNCTION_ARGS)
+{
+	int64		id;
+	TimestampTz deadline = 0;
+	bool		has_deadline = false;
+	JobRow		row;
+	MemoryContext callercxt = CurrentMemoryContext;
+	char	   *state;
+
+	if (PG_ARGISNULL(0))
+		null_argument("job id");
+	id = PG_GETARG_INT64(0);
+	if (!PG_ARGISNULL(1))
+	{
+		Interval   *iv = PG_GETARG_INTERVAL_P(1);
+		int64		us = iv->time + iv->day * USECS_PER_DAY +
+			(int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+
+		if (us < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("timeout must not be negative")));
+		deadline = GetCurrentTimestamp() + Min(us, (int64) 100 * 365 * USECS_PER_DAY);
+		has_deadline = true;
+	}
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("wait_job cannot be used in a REPEATABLE READ or SERIALIZABLE transaction"),
+				 errdetail("Its snapshot would never show the job ending.")));
+
+	SPI_connect();
+	job_lookup_checked(id, &row, "wait for");
+	for (;;)
+	{
+		long		ms = 100;
+
+		if (job_is_final(row.state))
+			break;
+		if (TransactionIdIsCurrentTransactionId(row.xmin))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+					 errmsg("job " INT64_FORMAT " was submitted or changed in this transaction", id),
+					 errdetail("The worker sees the job only once this transaction commits."),
+					 errhint("Commit first, then wait.")));
+		if (has_deadline)
+		{
+			TimestampTz now = GetCurrentTimestamp();
+
+			if (now >= deadline)
+				break;
+			ms = Min(ms, (long) ((deadline - now + 999) / 1000));
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (!job_lookup(id, &row))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("job " INT64_FORMAT " does not exist", id),
+					 errdetail("It was deleted while waiting.")));
+	}
+	/* SPI's memory goes with SPI_finish: the result lives in the caller's */
+	state = MemoryContextStrdup(callercxt, row.state);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(state));
+}
+
+/*
+ * _job_progress() -> (job_id, pid, series_done, series_total, epoch,
+ * epochs, loss, val_loss, cancel_requested): the shared-memory slots of
+ * the running jobs the current user may see.  No rows without the worker.
+ */
+Datum
+tsf_job_progress(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TsfJobSlot *copy;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (tsf_jobs == NULL)
+		return (Datum) 0;
+
+	n = tsf_jobs->nslots;
+	copy = palloc(sizeof(TsfJobSlot) * n);
+	SpinLockAcquire(&tsf_jobs->mutex);
+	memcpy(copy, tsf_jobs->slots, sizeof(TsfJobSlot) * n);
+	SpinLockRelease(&tsf_jobs->mutex);
+
+	for (int i = 0; i < n; i++)
+	{
+		TsfJobSlot *s = &copy[i];
+		Datum		values[9];
+		bool		nulls[9] = {0};
+
+		if (s->job_id == 0 || !tsf_job_visible(s->owner))
+			continue;
+		values[0] = Int64GetDatum(s->job_id);
+		values[1] = Int32GetDatum(s->pid);
+		nulls[1] = s->pid == 0;
+		values[2] = Int32GetDatum(s->series_done);
+		values[3] = Int32GetDatum(s->series_total);
+		nulls[3] = s->series_total < 0;
+		values[4] = Int32GetDatum(s->epoch);
+		values[5] = Int32GetDatum(s->epochs);
+		nulls[4] = nulls[5] = s->epochs == 0;
+		values[6] = Float8GetDatum(s->loss);
+		nulls[6] = isnan(s->loss);
+		values[7] = Float8GetDatum(s->val_loss);
+		nulls[7] = isnan(s->val_loss);
+		values[8] = BoolGetDatum(s->cancel);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
