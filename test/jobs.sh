@@ -109,21 +109,21 @@ check "the launcher runs in tsf_jobs" "$launcher_up" t
 
 # ---- 2. a job over three series ----
 id=$(q "SELECT train_async('gauges', 'SELECT gauge, week_start, flow FROM gauges',
-                           '{\"kind\": \"lstm\", \"epochs\": 150, \"validation\": 0.2, \"hidden\": 16}')")
+                           '{\"kind\": \"lstm\", \"epochs\": 800, \"validation\": 0.2, \"hidden\": 16}')")
 got=$(poll "SELECT state = 'running' AND epoch > 0 FROM jobs WHERE id = $id" 20)
 check "a running job shows its epoch live" "$got" t
-got=$(q "SELECT progress ~ '^series [0-2] of 3, epoch [0-9]+ of 150\$' AND loss > 0 AND val_loss > 0 AND device = 'cpu' FROM jobs WHERE id = $id")
+got=$(q "SELECT progress ~ '^series [0-2] of 3, epoch [0-9]+ of 800\$' AND loss > 0 AND val_loss > 0 AND device = 'cpu' FROM jobs WHERE id = $id")
 check "... with series of series, epoch of epochs, losses and the device" "$got" t
 check "wait_job returns the state at a timeout" "$(q "SELECT wait_job($id, '50ms')")" running
 check "wait_job returns the final state" "$(q "SELECT wait_job($id, '60s')")" succeeded
 check "the job's progress is kept when it ends" \
     "$(q "SELECT progress || ' ' || (finished_at >= started_at) || ' ' || (error IS NULL) FROM jobs WHERE id = $id")" \
-    "series 3 of 3, epoch 150 of 150 true true"
+    "series 3 of 3, epoch 800 of 800 true true"
 check "one model per series, keyed" \
     "$(q "SELECT string_agg(series_key, ',' ORDER BY series_key) FROM models WHERE name = 'gauges' AND job_id = $id")" "1,2,3"
 check "provenance: spec, seed, data range, rows, version, job, owner" \
     "$(q "SELECT string_agg(format('%s %s %s..%s %s %s %s', spec->>'epochs', seed, data_from, data_to, n_rows, version, owner), '; ' ORDER BY series_key) FROM models WHERE job_id = $id")" \
-    "150 42 2010-03-14..2020-08-09 544 0.3.0 postgres; 150 42 2010-05-23..2020-08-09 534 0.3.0 postgres; 150 42 2010-08-01..2020-08-09 524 0.3.0 postgres"
+    "800 42 2010-03-14..2020-08-09 544 0.3.0 postgres; 800 42 2010-05-23..2020-08-09 534 0.3.0 postgres; 800 42 2010-08-01..2020-08-09 524 0.3.0 postgres"
 # the stored metrics are predict() and r2() over the validation weeks
 got=$(q "
 SELECT bool_and(m.metrics->>'on' = 'validation' AND (m.metrics->>'n')::int = s.n
@@ -141,13 +141,13 @@ check "forecast() works on models.model" \
     "$(q "SELECT count(*) FROM models m, forecast(m.model, 4) WHERE job_id = $id")" 12
 check "a job's model is lstm_train's over the same rows, bit for bit but the fit time" \
     "$(q "SELECT (SELECT model_info(model) - 'fit_seconds' - 'fitted_at' FROM models WHERE job_id = $id AND series_key = '2') =
-                 (SELECT model_info(lstm_train(week_start, flow, '{\"epochs\": 150, \"validation\": 0.2, \"hidden\": 16}')) - 'fit_seconds' - 'fitted_at'
+                 (SELECT model_info(lstm_train(week_start, flow, '{\"epochs\": 800, \"validation\": 0.2, \"hidden\": 16}')) - 'fit_seconds' - 'fitted_at'
                     FROM gauges WHERE gauge = 2)")" t
 
 # ---- 3. cancel mid-training; two roles ----
 # series 'a' (100 weeks) trains in about a second, then 'b' (1650 weeks) for long
 src="SELECT k, week_start, flow FROM (SELECT 'a' AS k, * FROM verde WHERE week_start > '2018-09-01' UNION ALL SELECT 'b', * FROM verde) v"
-aid=$(qas tsf_alice "SELECT train_async('alice_long', \$\$$src\$\$, '{\"kind\": \"lstm\", \"epochs\": 1500}')")
+aid=$(qas tsf_alice "SELECT train_async('alice_long', \$\$$src\$\$, '{\"kind\": \"lstm\", \"epochs\": 5000}')")
 got=$(poll "SELECT series_done = 1 AND epoch > 0 FROM jobs WHERE id = $aid" 30)
 check "alice's job trained its first series and goes on" "$got" t
 check "... whose model row is not visible while the job's transaction is open" \
