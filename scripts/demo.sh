@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: the Verde River weekly streamflow forecast, from SQL.
 # Run through `scripts/tsf demo`, which sets PGHOST/PGPORT/PGUSER to a
-# throwaway cluster.  Writes out/verde_forecast.png.
+# throwaway cluster whose background worker serves the database tsf_jobs
+# (tsforecast.database), where the demo runs so it can show a training job.
+# Its tables go in the schema demo.  Writes out/verde_forecast.png.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -9,13 +11,15 @@ DATA=../shared/data/verde_weekly.csv
 [ -f "$DATA" ] || DATA=test/fixtures/verde_weekly.csv
 mkdir -p out
 
-psql -q -X -d postgres -c "SET client_min_messages = warning" \
-    -c "DROP DATABASE IF EXISTS tsf_demo" -c "CREATE DATABASE tsf_demo"
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -d tsf_demo -P footer=off)
+DB=${TSF_DEMO_DB:-tsf_jobs}
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -P footer=off)
 
 "${PSQL[@]}" <<SQL
-CREATE EXTENSION tsforecast;
-SET search_path = public, tsforecast;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS tsforecast;
+DROP SCHEMA IF EXISTS demo CASCADE;
+CREATE SCHEMA demo;
+SET search_path = demo, tsforecast;
 
 -- USGS 09506000 Verde River near Camp Verde, AZ: weekly mean flow (cfs)
 CREATE TABLE verde (week_start date PRIMARY KEY, flow float8 NOT NULL);
@@ -104,6 +108,22 @@ SELECT s.model, p.period, p.r2, p.weeks,
                           FROM verde10) x
                  GROUP BY period) p
  ORDER BY s.model DESC, p.period DESC;
+
+-- a training job: queued, trained by the background worker as this role,
+-- its model stored in tsforecast.models, from which forecast() reads
+SELECT train_async('verde_lstm',
+                   \$\$SELECT week_start, flow FROM demo.verde WHERE week_start >= '2010-02-01'\$\$,
+                   '{"kind": "lstm"}') AS job \gset
+\echo
+\echo 'A training job (train_async): the LSTM on the 2010-2020 weeks, run by the background worker'
+SELECT wait_job(:job, '5 minutes') AS final_state;
+SELECT id, name, state, progress, round(loss::numeric, 4) AS loss, device,
+       round(extract(epoch FROM finished_at - started_at)::numeric, 2) AS seconds
+  FROM jobs WHERE id = :job;
+SELECT f.step AS weeks_ahead, f.ts::date AS week_starting, round(f.value::numeric, 1) AS forecast,
+       round(f.lo::numeric, 1) || ' - ' || round(f.hi::numeric, 1) AS "95% interval"
+  FROM tsforecast.models m, forecast(m.model, 4) f
+ WHERE m.job_id = :job ORDER BY f.step;
 
 -- the plot's data: two years of history, then the forecast
 \copy (SELECT week_start, flow, NULL, NULL, NULL FROM verde WHERE week_start > '2018-08-01' UNION ALL SELECT f.ts::date, NULL, f.value, f.lo, f.hi FROM models, forecast(model, 16) f ORDER BY 1) TO 'out/verde_forecast.dat' WITH (FORMAT text, NULL '?')
