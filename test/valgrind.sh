@@ -46,9 +46,11 @@ SET search_path = public, tsforecast;
 DROP TABLE IF EXISTS vg_series;
 CREATE TABLE vg_series AS SELECT k, t::bigint AS t, 2 + sin(t / (3.0 + k)) + 0.1 * ((t * 7919) % 13) AS v
   FROM generate_series(1, 3) k, generate_series(1, 120) t;
-SELECT wait_job(train_async('vg_ar', 'SELECT k, t, v FROM vg_series', '{"kind": "ar"}'), '600s');
-SELECT wait_job(train_async('vg_lstm', 'SELECT k, t, v FROM vg_series WHERE k = 1',
-                            '{"kind": "lstm", "epochs": 3, "hidden": 4, "validation": 0.2}'), '600s');
+SELECT train_async('vg_ar', 'SELECT k, t, v FROM vg_series', '{"kind": "ar"}') AS id \gset
+SELECT wait_job(:id, '600s');
+SELECT train_async('vg_lstm', 'SELECT k, t, v FROM vg_series WHERE k = 1',
+                   '{"kind": "lstm", "epochs": 3, "hidden": 4, "validation": 0.2}') AS id \gset
+SELECT wait_job(:id, '600s');
 SELECT train_async('vg_cancel', 'SELECT t, v FROM vg_series WHERE k = 2', '{"kind": "lstm", "epochs": 1000000, "hidden": 4}') AS id \gset
 DO $$ BEGIN    -- until it trains (a worker under valgrind starts slowly)
     FOR i IN 1..1200 LOOP
@@ -66,6 +68,19 @@ echo "jobs under valgrind: $(echo $jobs)"
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$VGROOT/data" -m fast -w stop >/dev/null 2>&1 || true
 
 total=$(cat "$VGROOT"/vg.*.log | grep -c "^==[0-9]*== [A-Z].*\(Invalid\|uninitialised\|Conditional\|Mismatched\|overlap\)" || true)
-ours=$(awk '/^==[0-9]+== [A-Z]/ {if (blk ~ /tsforecast|tsf_/) n++; blk = ""} {blk = blk $0} END {if (blk ~ /tsforecast|tsf_/) n++; print n + 0}' "$VGROOT"/vg.*.log)
+# ours: a report with a tsforecast frame, but for uninitialised bytes that
+# the server writes out (WAL pages, the relcache init file: "Syscall
+# param"), which are ours only if the bytes were created in our code; a
+# job's commit or a worker's connection puts our frame below the server's
+# own padding, as any backend's stack would be.  RelationCacheInitializePhase3:
+# the init file every new connection writes, allocated during InitPostgres.
+ours=$(awk 'function count(   i, origin, main) {
+                if (blk == "" || blk ~ /RelationCacheInitializePhase3/) return
+                i = index(blk, "Uninitialised value was created")
+                origin = i ? substr(blk, i) : ""
+                main = i ? substr(blk, 1, i - 1) : blk
+                if (origin ~ /tsforecast|tsf_/ || (main ~ /tsforecast|tsf_/ && main !~ /Syscall param/)) n++
+            }
+            /^==[0-9]+== [A-Z]/ {count(); blk = ""} {blk = blk $0} END {count(); print n + 0}' "$VGROOT"/vg.*.log)
 echo "valgrind: $total memcheck reports in the server, $ours with a tsforecast frame (logs: $VGROOT/vg.*.log)"
 [ "$rc" -eq 0 ] && [ "$ours" -eq 0 ]
