@@ -143,8 +143,7 @@ tsf_ar_fit_state(TsfSeriesState *st)
 				maxp;
 	int			n;
 	double	   *work;
-	struct timespec t0,
-				t1;
+	struct timespec t0;
 	TsfArStatus status;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -194,8 +193,7 @@ tsf_ar_fit_state(TsfSeriesState *st)
 	m.ar_max_order = maxp;
 	m.ar_hist = s.y + (n - p);
 	m.fitted_at = GetCurrentTransactionStartTimestamp();
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	m.fit_seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+	m.fit_seconds = tsf_seconds_since(&t0);
 
 	pfree(work);
 	return tsf_model_serialize(&m);

@@ -105,7 +105,6 @@ future_covariates(const TsfModel *m, ArrayType *a, int horizon)
 	int			ndim = ARR_NDIM(a);
 	int			rows = ndim >= 1 ? ARR_DIMS(a)[0] : 0;
 	int			cols = ndim == 2 ? ARR_DIMS(a)[1] : 1;
-	double	   *v = (double *) ARR_DATA_PTR(a);
 
 	if (m->kind != TSF_KIND_LSTM || m->n_cov == 0)
 		ereport(ERROR,
@@ -122,16 +121,7 @@ future_covariates(const TsfModel *m, ArrayType *a, int horizon)
 				 errdetail("The horizon is %d; the array has %d dimension%s, [%d][%d].",
 						   horizon, ndim, ndim == 1 ? "" : "s", rows, ndim == 2 ? cols : 0),
 				 errhint("Pass a %d x %d float8[][]: one row per step, one column per covariate.", horizon, m->n_cov)));
-	if (array_contains_nulls(a))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("null element in future_covariates")));
-	for (int i = 0; i < rows * cols; i++)
-		if (!isfinite(v[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("%s not allowed in future_covariates", isnan(v[i]) ? "NaN" : "infinite value")));
-	return v;
+	return tsf_covariate_values(a, rows * cols, "future_covariates");
 }
 
 /*

@@ -172,15 +172,6 @@ tsf_lstm_train_transfn(PG_FUNCTION_ARGS)
 	return tsf_series_accum(fcinfo, tsf_lstm_check_options);
 }
 
-static double
-seconds_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) * 1e-9;
-}
-
 static void
 nn_failed(tsf_nn_error err)
 {
@@ -380,11 +371,11 @@ fit(TsfModel *m, const TsfSeries *s, int T_train, int progress,
 				ereport(NOTICE,
 						(errmsg("lstm_train epoch %d of %d: loss %.4g, validation loss %.4g",
 								epoch, m->epochs, tl, vl),
-						 errdetail("Elapsed %.3f s.", seconds_since(t0))));
+						 errdetail("Elapsed %.3f s.", tsf_seconds_since(t0))));
 			else
 				ereport(NOTICE,
 						(errmsg("lstm_train epoch %d of %d: loss %.4g", epoch, m->epochs, tl),
-						 errdetail("Elapsed %.3f s.", seconds_since(t0))));
+						 errdetail("Elapsed %.3f s.", tsf_seconds_since(t0))));
 		}
 		if (m->patience > 0 && epoch - m->best_epoch >= m->patience)
 		{
@@ -510,7 +501,7 @@ tsf_lstm_train_state(TsfSeriesState *st)
 	fit(&m, &s, training_steps(T, o.validation), o.progress, &t0);
 
 	m.fitted_at = GetCurrentTransactionStartTimestamp();
-	m.fit_seconds = seconds_since(&t0);
+	m.fit_seconds = tsf_seconds_since(&t0);
 	MemoryContextSwitchTo(oldctx);
 	result = tsf_model_serialize(&m);
 	MemoryContextDelete(trainctx);

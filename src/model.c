@@ -898,3 +898,13 @@ tsf_back_transform(int transform, double v)
 {
 	return transform == TSF_TRANSFORM_LOG ? exp(v) : v;
 }
+
+/* seconds of the monotonic clock since t0: the models' fit time */
+double
+tsf_seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) * 1e-9;
+}

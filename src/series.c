@@ -123,17 +123,29 @@ tsf_read_covariates(ArrayType *a, int *n)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many covariates: %d", len),
 				 errdetail("At most %d covariates are allowed.", TSF_MAX_COVARIATES)));
+	v = tsf_covariate_values(a, len, "covariates");
+	*n = len;
+	return v;
+}
+
+/*
+ * The n float8 elements of a covariates array (what names it in messages),
+ * once none is NULL, NaN or infinite.
+ */
+double *
+tsf_covariate_values(ArrayType *a, int n, const char *what)
+{
+	double	   *v = (double *) ARR_DATA_PTR(a);
+
 	if (array_contains_nulls(a))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("null element in covariates")));
-	v = (double *) ARR_DATA_PTR(a);
-	for (int i = 0; i < len; i++)
+				 errmsg("null element in %s", what)));
+	for (int i = 0; i < n; i++)
 		if (!isfinite(v[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("%s not allowed in covariates", isnan(v[i]) ? "NaN" : "infinite value")));
-	*n = len;
+					 errmsg("%s not allowed in %s", isnan(v[i]) ? "NaN" : "infinite value", what)));
 	return v;
 }
 

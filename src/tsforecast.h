@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <time.h>
 
 #include "fmgr.h"
 #include "storage/latch.h"
@@ -165,6 +166,7 @@ extern void tsf_series_add(TsfSeriesState *st, int64 ts, Datum value, bool isnul
 extern void tsf_series_prepare(TsfSeriesState *st, int transform, int fill,
 							   TsfSeries *out);
 extern double *tsf_read_covariates(ArrayType *a, int *n);
+extern double *tsf_covariate_values(ArrayType *a, int n, const char *what);
 
 /* ---- the model ---- */
 
@@ -230,6 +232,7 @@ extern void tsf_model_deserialize(const char *data, Size len, TsfModel *m,
 extern TsfModel *tsf_model_from_datum(Datum d);
 
 extern void tsf_check_level(double level);
+extern double tsf_seconds_since(const struct timespec *t0);
 extern void tsf_check_horizon(int32 horizon);
 extern double tsf_back_transform(int transform, double v);
 extern double tsf_apply_transform(int transform, double v);
