@@ -428,14 +428,21 @@ k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
  * dh_next[j] = sum_i W_hh[gH + i, j] da[gH + i] with that column slice
  * of W_hh in registers (NR) and shared memory (the rest); barrier; the
  * four parts of dh_next[j] are summed by thread j at the next step.
- * dgates gets da (T, 4H) for the weight gradients.
+ * dgates gets da (T, 4H) for the weight gradients (when store_da).
+ *
+ * FUSE (H = NR <= 40, all weights in registers): the thread also sums its
+ * share of the weight gradients as it goes, dW_hh[gH + i, j] += da[gH + i]
+ * h_{t-1}[j] (the same da it reads for dh_next), db[r] += da[r] and, for
+ * an input of up to MAX_FUSED_I, dW_ih[r, :] += da[r] x_t, and writes them
+ * at the end: no pass over da afterwards, no product kernel.
  */
-template <int NR>
+template <int NR, bool FUSE>
 static __global__ void
 __launch_bounds__(NR >= 32 ? 512 : 1024)
 k_lstm_bwd(Net n, int l, const int *len, int T_max, const float *params,
 		   int wmode, const float *gates, const float *c, const float *tc,
-		   const float *dtop, float *dgates)
+		   const float *dtop, const float *h, const float *inp, int I_fused,
+		   int store_da, float *dgates, float *grads)
 {
 	TSFC_SHARED(float, sm);
 	const int	H = n.H,
@@ -450,12 +457,26 @@ k_lstm_bwd(Net n, int l, const int *len, int T_max, const float *params,
 	float	   *s_w = sm + 2 * G;	/* ((H - NR), G) */
 	float		w[NR > 0 ? NR : 1];
 
+	/* FUSE: this thread's sums of dW_hh[gH + i, j], db[r], dW_ih[r, :] */
+	float		acc_hh[FUSE ? NR : 1];
+	float		acc_ih[FUSE ? MAX_FUSED_I : 1];
+	float		acc_b = 0.f;
+
 #pragma unroll
 	for (int i = 0; i < NR; i++)
 		w[i] = W[(size_t) (g * H + i) * H + j];
 	if (wmode == 1)
 		for (int i = NR; i < H; i++)
 			s_w[(size_t) (i - NR) * G + r] = W[(size_t) (g * H + i) * H + j];
+	if (FUSE)
+	{
+#pragma unroll
+		for (int i = 0; i < NR; i++)
+			acc_hh[i] = 0.f;
+#pragma unroll
+		for (int i = 0; i < MAX_FUSED_I; i++)
+			acc_ih[i] = 0.f;
+	}
 
 	const int	T = len[b];
 	const size_t base = (size_t) b * T_max;
@@ -463,11 +484,13 @@ k_lstm_bwd(Net n, int l, const int *len, int T_max, const float *params,
 
 	for (int t = T - 1; t >= 0; t--)
 	{
+		/* h_{t-1}[j], loaded before the barrier */
+		float		hprev = FUSE && t > 0 ? h[(base + t - 1) * H + j] : 0.f;
+
 		if (r < H)
 		{
 			size_t		o = (base + t) * H + r;
 			const float *ga = gates + (base + t) * G;
-			float	   *da = dgates + (base + t) * G;
 			float		dh = dtop[o];
 
 			if (t < T - 1)
@@ -491,33 +514,76 @@ k_lstm_bwd(Net n, int l, const int *len, int T_max, const float *params,
 			float		dag = dg * (1.f - gg * gg);
 			float		dao = dog * og * (1.f - og);
 
-			da[r] = dai;
-			da[H + r] = daf;
-			da[2 * H + r] = dag;
-			da[3 * H + r] = dao;
+			if (store_da)
+			{
+				float	   *da = dgates + (base + t) * G;
+
+				da[r] = dai;
+				da[H + r] = daf;
+				da[2 * H + r] = dag;
+				da[3 * H + r] = dao;
+			}
 			s_da[r] = dai;
 			s_da[H + r] = daf;
 			s_da[2 * H + r] = dag;
 			s_da[3 * H + r] = dao;
 		}
 		__syncthreads();
-		if (t > 0)
 		{
 			const float *sd = s_da + g * H;
 			float		acc[4] = {0.f, 0.f, 0.f, 0.f};
 
+			if (FUSE)
+			{
+				float		dar = s_da[r];
+
+				acc_b += dar;
+				if (I_fused > 0)
+				{
+					const float *x = inp + (base + t) * I_fused;
+
 #pragma unroll
-			for (int i = 0; i < NR; i++)
-				acc[i & 3] += w[i] * sd[i];
-			if (wmode == 1)
-				for (int i = NR; i < H; i++)
-					acc[i & 3] += s_w[(size_t) (i - NR) * G + r] * sd[i];
-			else if (wmode == 2)
-				for (int i = NR; i < H; i++)
-					acc[i & 3] += W[(size_t) (g * H + i) * H + j] * sd[i];
-			s_part[r] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+					for (int i = 0; i < MAX_FUSED_I; i++)
+						if (i < I_fused)
+							acc_ih[i] += dar * x[i];
+				}
+			}
+			if (t > 0)
+			{
+#pragma unroll
+				for (int i = 0; i < NR; i++)
+				{
+					float		d = sd[i];
+
+					acc[i & 3] += w[i] * d;
+					if (FUSE)
+						acc_hh[i] += d * hprev;
+				}
+				if (wmode == 1)
+					for (int i = NR; i < H; i++)
+						acc[i & 3] += s_w[(size_t) (i - NR) * G + r] * sd[i];
+				else if (wmode == 2)
+					for (int i = NR; i < H; i++)
+						acc[i & 3] += W[(size_t) (g * H + i) * H + j] * sd[i];
+				s_part[r] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+			}
 		}
 		__syncthreads();
+	}
+	if (FUSE)
+	{
+		float	   *gb = grads + (size_t) b * n.P;
+
+#pragma unroll
+		for (int i = 0; i < NR; i++)
+			gb[n.w_hh[l] + (size_t) (g * H + i) * H + j] = acc_hh[i];
+		gb[n.b_ih[l] + r] = acc_b;
+		gb[n.b_hh[l] + r] = acc_b;
+		if (I_fused > 0)
+#pragma unroll
+			for (int i = 0; i < MAX_FUSED_I; i++)
+				if (i < I_fused)
+					gb[n.w_ih[l] + (size_t) r * I_fused + i] = acc_ih[i];
 	}
 }
 
@@ -712,25 +778,32 @@ k_gemm(Gemm g)
 		Mb = g.M;
 	if (tm * GT_M >= Mb)
 		return;					/* the whole block: no barrier is skipped */
+	/*
+	 * neighbouring threads load neighbouring addresses: along m (or n)
+	 * when that is the operand's contiguous dimension, else along k
+	 */
+	const bool	a_k = g.sAk == 1,
+				b_k = g.sBk == 1;
+
 	for (int k0 = 0; k0 < Kb; k0 += GT_K)
 	{
 		for (int e = tid; e < GT_K * GT_M; e += 256)
 		{
-			int			kk = e / GT_M,
-						mm = e % GT_M;
+			int			kk = a_k ? e % GT_K : e / GT_M,
+						mm = a_k ? e / GT_K : e % GT_M;
 			int			m = tm * GT_M + mm,
 						k = k0 + kk;
 
-			As[e] = (m < Mb && k < Kb) ? A[(size_t) m * g.sAm + (size_t) k * g.sAk] : 0.f;
+			As[kk * GT_M + mm] = (m < Mb && k < Kb) ? A[(size_t) m * g.sAm + (size_t) k * g.sAk] : 0.f;
 		}
 		for (int e = tid; e < GT_K * GT_N; e += 256)
 		{
-			int			kk = e / GT_N,
-						nn = e % GT_N;
+			int			kk = b_k ? e % GT_K : e / GT_N,
+						nn = b_k ? e / GT_K : e % GT_N;
 			int			nc = tn * GT_N + nn,
 						k = k0 + kk;
 
-			Bs[e] = (nc < g.N && k < Kb) ? Bp[(size_t) k * g.sBk + (size_t) nc * g.sBn] : 0.f;
+			Bs[kk * GT_N + nn] = (nc < g.N && k < Kb) ? Bp[(size_t) k * g.sBk + (size_t) nc * g.sBn] : 0.f;
 		}
 		__syncthreads();
 #pragma unroll
@@ -1120,7 +1193,9 @@ struct Run
 	bool		backward(const float *p, const int *len, const unsigned char *msk, float scale);
 	template <int NR> bool lstm_fwd(int l, const float *p, const int *len, const float *inp,
 									int I_fused, int store);
-	template <int NR> bool lstm_bwd(int l, const float *p, const int *len, const float *dtop);
+	template <int NR, bool FUSE> bool lstm_bwd(int l, const float *p, const int *len,
+											   const float *dtop, const float *inp,
+											   int I_fused, int store_da);
 	bool		gemm(const Gemm &g, const char *what);
 };
 
@@ -1227,9 +1302,10 @@ Run::lstm_fwd(int l, const float *p, const int *len, const float *inp, int I_fus
 	return launched("LSTM forward");
 }
 
-template <int NR>
+template <int NR, bool FUSE>
 bool
-Run::lstm_bwd(int l, const float *p, const int *len, const float *dtop)
+Run::lstm_bwd(int l, const float *p, const int *len, const float *dtop, const float *inp,
+			  int I_fused, int store_da)
 {
 	int			H = n.H,
 				G = n.G;
@@ -1238,10 +1314,13 @@ Run::lstm_bwd(int l, const float *p, const int *len, const float *dtop)
 	int			wmode = H == NR ? 0 : (base + rest <= smem_optin ? 1 : 2);
 	size_t		bytes = base + (wmode == 1 ? rest : 0);
 
-	if (bytes > 48 * 1024 && !ok(TSFC_SET_SMEM(k_lstm_bwd<NR>, bytes), "shared memory of the LSTM kernel"))
+	auto		kern = &k_lstm_bwd<NR, FUSE>;
+
+	if (bytes > 48 * 1024 && !ok(TSFC_SET_SMEM(kern, bytes), "shared memory of the LSTM kernel"))
 		return false;
-	TSFC_LAUNCH(k_lstm_bwd<NR>, dim3(B), dim3(G), bytes, 0,
-				n, l, len, T_max, p, wmode, gates[l], c[l], tc[l], dtop, dgates);
+	TSFC_LAUNCH(kern, dim3(B), dim3(G), bytes, 0,
+				n, l, len, T_max, p, wmode, gates[l], c[l], tc[l], dtop, h[l], inp,
+				I_fused, store_da, dgates, grads);
 	return launched("LSTM backward");
 }
 
@@ -1266,23 +1345,45 @@ lstm_fwd_any(Run *R, int l, const float *p, const int *len, const float *inp, in
 	}
 }
 
+/* whether the backward kernel sums the weight gradients itself (FUSE) */
 static bool
-lstm_bwd_any(Run *R, int l, const float *p, const int *len, const float *dtop)
+fuse_bwd(int H)
 {
+	static const bool off = getenv("TSFC_NO_FUSE") != NULL;	/* for benchmarks */
+
+	return !off && pick_nr(H) == H && H <= 40;
+}
+
+static bool
+lstm_bwd_any(Run *R, int l, const float *p, const int *len, const float *dtop,
+			 const float *inp, int I_fused, int store_da)
+{
+	if (fuse_bwd(R->n.H))
+		switch (pick_nr(R->n.H))
+		{
+			case 40:
+				return R->lstm_bwd<40, true>(l, p, len, dtop, inp, I_fused, store_da);
+			case 32:
+				return R->lstm_bwd<32, true>(l, p, len, dtop, inp, I_fused, store_da);
+			case 16:
+				return R->lstm_bwd<16, true>(l, p, len, dtop, inp, I_fused, store_da);
+			case 8:
+				return R->lstm_bwd<8, true>(l, p, len, dtop, inp, I_fused, store_da);
+		}
 	switch (pick_nr(R->n.H))
 	{
 		case 64:
-			return R->lstm_bwd<64>(l, p, len, dtop);
+			return R->lstm_bwd<64, false>(l, p, len, dtop, NULL, 0, 1);
 		case 40:
-			return R->lstm_bwd<40>(l, p, len, dtop);
+			return R->lstm_bwd<40, false>(l, p, len, dtop, NULL, 0, 1);
 		case 32:
-			return R->lstm_bwd<32>(l, p, len, dtop);
+			return R->lstm_bwd<32, false>(l, p, len, dtop, NULL, 0, 1);
 		case 16:
-			return R->lstm_bwd<16>(l, p, len, dtop);
+			return R->lstm_bwd<16, false>(l, p, len, dtop, NULL, 0, 1);
 		case 8:
-			return R->lstm_bwd<8>(l, p, len, dtop);
+			return R->lstm_bwd<8, false>(l, p, len, dtop, NULL, 0, 1);
 		default:
-			return R->lstm_bwd<0>(l, p, len, dtop);
+			return R->lstm_bwd<0, false>(l, p, len, dtop, NULL, 0, 1);
 	}
 }
 
@@ -1359,27 +1460,36 @@ Run::backward(const float *p, const int *len, const unsigned char *msk, float sc
 		const float *inp = l > 0 ? h[l - 1] : (n.K > 0 ? conv_out : x);
 		int			I = l > 0 ? H : n.I0;
 		float	   *dinp = l > 0 ? (dtop == dh[0] ? dh[1] : dh[0]) : (n.K > 0 ? dconv : NULL);
+		bool		fuse = fuse_bwd(H);
+		int			I_fused = fuse && I <= MAX_FUSED_I ? I : 0;
 		Gemm		g;
 
-		if (!lstm_bwd_any(this, l, p, len, dtop))
+		if (!lstm_bwd_any(this, l, p, len, dtop, inp, I_fused,
+						  !fuse || !I_fused || dinp != NULL))
 			return false;
 		prof.mark("backward: LSTM recurrence");
 		/* dW_ih (4H, I) = sum_t da_t inp_t^T */
-		g = Gemm{dgates, (size_t) T_max * G, 1, (size_t) G,
-			inp, (size_t) T_max * I, (size_t) I, 1,
-			grads + n.w_ih[l], n.P, (size_t) I,
-		G, I, T_max, NULL, 0, len, 0};
-		if (!gemm(g, "gradient of W_ih"))
-			return false;
-		/* dW_hh (4H, H) = sum_{t >= 1} da_t h_{t-1}^T */
-		g = Gemm{dgates + G, (size_t) T_max * G, 1, (size_t) G,
-			h[l], (size_t) T_max * H, (size_t) H, 1,
-			grads + n.w_hh[l], n.P, (size_t) H,
-		G, H, T_max, NULL, 0, len, -1};
-		if (!gemm(g, "gradient of W_hh"))
-			return false;
-		TSFC_LAUNCH(k_bias_grad, dim3(blocks_for((size_t) B * G)), dim3(TPB), 0, 0,
-					n, l, B, len, T_max, dgates, grads);
+		if (!I_fused)
+		{
+			g = Gemm{dgates, (size_t) T_max * G, 1, (size_t) G,
+				inp, (size_t) T_max * I, (size_t) I, 1,
+				grads + n.w_ih[l], n.P, (size_t) I,
+			G, I, T_max, NULL, 0, len, 0};
+			if (!gemm(g, "gradient of W_ih"))
+				return false;
+		}
+		if (!fuse)
+		{
+			/* dW_hh (4H, H) = sum_{t >= 1} da_t h_{t-1}^T */
+			g = Gemm{dgates + G, (size_t) T_max * G, 1, (size_t) G,
+				h[l], (size_t) T_max * H, (size_t) H, 1,
+				grads + n.w_hh[l], n.P, (size_t) H,
+			G, H, T_max, NULL, 0, len, -1};
+			if (!gemm(g, "gradient of W_hh"))
+				return false;
+			TSFC_LAUNCH(k_bias_grad, dim3(blocks_for((size_t) B * G)), dim3(TPB), 0, 0,
+						n, l, B, len, T_max, dgates, grads);
+		}
 		/* dinp (T, I) = da (T, 4H) W_ih (4H, I) */
 		if (dinp)
 		{

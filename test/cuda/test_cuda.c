@@ -26,8 +26,10 @@
  *	   works), divergence reported with its series, and the hidden-size
  *	   limit (TSFC_UNSUPPORTED).
  * On a GPU the batch of check 2 is larger (64 series of 400 to 500 steps,
- * hidden 40, the seed's network) than under the emulator (4 series, hidden
- * 8), which runs one thread block at a time on the CPU.
+ * hidden 40, the seed's network; hidden 128 with 2 layers) than under the
+ * emulator (a few short series, hidden 8, and brief runs at hidden 40, 72
+ * and 130 for the kernels' other ways of holding W_hh), which runs one
+ * thread block at a time on the CPU.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -605,6 +607,19 @@ main(int argc, char **argv)
 		test_training("H 8, 4 series, 200 epochs", &small, 4, 60, 100, 0.2, 200, 0.98, 0);
 		test_training("no conv, L 2, 3 series, 60 epochs", &deep, 3, 40, 50, 0.25, 60, 0.0, 0);
 		test_training("H 8, patience 5", &small, 3, 60, 80, 0.3, 150, 0.98, 5);
+		/* the kernels' other register/shared-memory splits of W_hh */
+		{
+			tsf_nn_config h40 = small,
+						h72 = small,
+						h130 = small;
+
+			h40.hidden = 40;	/* all in registers, fused weight gradients */
+			h72.hidden = 72;	/* 64 in registers, 8 in shared memory */
+			h130.hidden = 130;	/* 16 in registers, the rest read from memory */
+			test_training("H 40, 2 series, 15 epochs", &h40, 2, 40, 50, 0.2, 15, 0.98, 0);
+			test_training("H 72, 2 series, 5 epochs", &h72, 2, 20, 30, 0.2, 5, 0.98, 0);
+			test_training("H 130, 2 series, 3 epochs", &h130, 2, 12, 16, 0.25, 3, 0.98, 0);
+		}
 		test_errors(&small);
 	}
 	return unit_done();
