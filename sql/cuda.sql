@@ -4,6 +4,8 @@
 -- runs the same kernels on the CPU, stands in for it.  On a machine with a
 -- usable GPU the first part gives expected/cuda_1.out.
 \set VERBOSITY terse
+-- the GUCs exist once the library is loaded (without shared_preload_libraries too)
+LOAD 'tsforecast';
 SHOW tsforecast.device;
 SHOW tsforecast.cuda_module;
 SET tsforecast.device = 'gpu';
