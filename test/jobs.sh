@@ -263,17 +263,17 @@ check "... each model close to lstm_train's on the CPU: same epochs, forecasts w
 # a spec without device records the session's; auto uses the GPU where usable
 aid2=$(q "SET tsforecast.device = auto; SELECT train_async('gpu_auto', 'SELECT gauge, week_start, flow FROM gpu_gauges WHERE gauge < 3', '{\"kind\": \"lstm\", \"hidden\": 8, \"epochs\": 5}')" | tail -1)
 check "a spec without device records the session's (auto) and trains on the GPU" \
-    "$(q "SELECT wait_job($aid2, '120s') || ' ' || (spec->>'device') || ' ' || (device ILIKE '%emulat%') FROM jobs WHERE id = $aid2")" \
+    "$(q "SELECT wait_job($aid2, '120s')") $(q "SELECT (spec->>'device') || ' ' || (device ILIKE '%emulat%') FROM jobs WHERE id = $aid2")" \
     "succeeded auto true"
 cpid=$(q "SET tsforecast.device = cpu; SELECT train_async('gpu_cpu', 'SELECT week_start, flow FROM verde WHERE week_start > ''2019-01-01''', '{\"kind\": \"lstm\", \"hidden\": 4, \"epochs\": 2}')" | tail -1)
 check "... and a session's cpu runs on the CPU" \
-    "$(q "SELECT wait_job($cpid, '60s') || ' ' || (spec->>'device') || ' ' || device FROM jobs WHERE id = $cpid")" \
+    "$(q "SELECT wait_job($cpid, '60s')") $(q "SELECT (spec->>'device') || ' ' || device FROM jobs WHERE id = $cpid")" \
     "succeeded cpu cpu"
 # a cancel in the middle of a batch: the module stops after the epoch
 kid=$(q "SELECT train_async('gpu_long', 'SELECT gauge, week_start, flow FROM gpu_gauges', '{\"kind\": \"lstm\", \"device\": \"cuda\", \"hidden\": 8, \"epochs\": 10000000}')")
 check "a long GPU job trains its batch" "$(poll "SELECT state = 'running' AND epoch > 2 AND series_total = 4 FROM jobs WHERE id = $kid" 60)" t
 check "... and is cancelled" "$(q "SELECT cancel_job($kid)")" t
-check "... ends cancelled" "$(q "SELECT wait_job($kid, '60s') || ' ' || coalesce(error, '-') FROM jobs WHERE id = $kid")" "cancelled -"
+check "... ends cancelled" "$(q "SELECT wait_job($kid, '60s')") $(q "SELECT coalesce(error, '-') FROM jobs WHERE id = $kid")" "cancelled -"
 check "... leaving no model and no worker" \
     "$(q "SELECT (SELECT count(*) FROM models WHERE job_id = $kid) + (SELECT count(*) FROM _job_progress() WHERE job_id = $kid)")" 0
 # the real module: no GPU on this machine (where there is one, the job runs)
@@ -283,7 +283,7 @@ sleep 0.5
 nid2=$(q "SELECT train_async('gpu_none', 'SELECT gauge, week_start, flow FROM gpu_gauges WHERE gauge = 1', '{\"kind\": \"lstm\", \"device\": \"cuda\", \"hidden\": 8, \"epochs\": 2}')")
 if [ "$(q "SELECT cuda_device() IS NULL")" = t ]; then
     check "device cuda where no GPU is usable: the job fails with the clear error" \
-        "$(q "SELECT wait_job($nid2, '60s') || ': ' || error FROM jobs WHERE id = $nid2")" \
+        "$(q "SELECT wait_job($nid2, '60s')"): $(q "SELECT error FROM jobs WHERE id = $nid2")" \
         'failed: tsforecast.device is "cuda" but no CUDA device is usable'
     check "... and leaves no model" "$(q "SELECT count(*) FROM models WHERE job_id = $nid2")" 0
 else
