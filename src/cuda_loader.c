@@ -29,6 +29,7 @@
 #include "tsforecast.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include "miscadmin.h"
 #include "utils/builtins.h"
