@@ -49,7 +49,9 @@ BEGIN
     RAISE NOTICE 'trained on the GPU';
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-    RAISE NOTICE '% %: %', st, msg, CASE WHEN det ~ 'tsforecast_cuda\.so" is not installed' THEN 'not installed' ELSE det END;
+    -- the detail is the reason: here the module is not installed (no nvcc),
+    -- or it is and finds no GPU
+    RAISE NOTICE '% %: %', st, msg, CASE WHEN det ~ 'is not installed|GPU|device|driver' THEN 'the reason is given' ELSE det END;
 END $$;
 RESET tsforecast.device;
 

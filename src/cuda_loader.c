@@ -154,9 +154,11 @@ probe(const char *module)
 	if (rc != TSFC_OK)
 	{
 		cuda_name[0] = '\0';
+		/* the module's message as a sentence */
 		snprintf(cuda_reason, sizeof(cuda_reason), "%s%s",
 				 err[0] ? err : "The CUDA module found no usable GPU",
 				 err[0] && err[strlen(err) - 1] == '.' ? "" : ".");
+		cuda_reason[0] = pg_toupper((unsigned char) cuda_reason[0]);
 		/* the module stays loaded: unloading a CUDA runtime is not safe */
 		return;
 	}
