@@ -113,7 +113,7 @@ CUDA_DEPS = $(CUDA_SRCS) $(wildcard src/cuda/*.h) src/nn/nn.h
 NVCC_FLAGS = -O3 -std=c++17 $(CUDA_ARCH) -Xcompiler -fPIC,-fvisibility=hidden,-Wall \
 	-cudart static -Isrc
 EMU_CXXFLAGS = -O2 -g -std=c++17 -fPIC -fvisibility=hidden -Wall -Wextra -Werror \
-	-Wno-unused-parameter -DTSFC_EMULATE -Isrc
+	-Wno-unused-parameter -Wno-unknown-pragmas -Wno-clobbered -DTSFC_EMULATE -Isrc
 
 src/cuda/tsforecast_cuda.so: $(CUDA_DEPS)
 	$(NVCC) $(NVCC_FLAGS) -shared -o $@ $(CUDA_SRCS)
