@@ -36,9 +36,9 @@ endif
 PG_CPPFLAGS = -Isrc $(NN_CPPFLAGS)
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
-SHLIB_LINK = -llapack -lm
+SHLIB_LINK = -llapack -lm -ldl
 
-REGRESS = setup tsmodel ar_fit forecast frequency predict metrics parallel errors lstm upgrade
+REGRESS = setup tsmodel ar_fit forecast frequency predict metrics parallel errors lstm cuda upgrade
 REGRESS_OPTS = --inputdir=. --outputdir=test/results
 
 # no JIT bitcode: the extension gains nothing from it, and it would need clang
@@ -63,7 +63,7 @@ $(CORE_SRCS:.c=.o) $(NN_SRCS:.c=.o): CFLAGS += -fno-wrapv
 $(NN_SRCS:.c=.o): CFLAGS += -ffp-contract=off
 
 # PGXS tracks no header dependencies: a changed struct must rebuild its users
-$(GLUE_SRCS:.c=.o): src/tsforecast.h $(wildcard src/core/*.h) src/nn/nn.h
+$(GLUE_SRCS:.c=.o): src/tsforecast.h $(wildcard src/core/*.h) src/nn/nn.h src/cuda/tsf_cuda.h
 $(CORE_SRCS:.c=.o): $(wildcard src/core/*.h)
 $(NN_SRCS:.c=.o): src/nn/nn.h src/nn/nn_kernels.h src/nn/kernels_isa.h
 

@@ -1,5 +1,5 @@
--- upgrade: 0.1.0 updated to 0.2.0 then 0.3.0 has exactly the objects of a
--- fresh 0.3.0 install (this database's, from setup), with the same
+-- upgrade: 0.1.0 updated to 0.2.0, 0.3.0 then 0.4.0 has exactly the objects
+-- of a fresh 0.4.0 install (this database's, from setup), with the same
 -- properties and comments, and models stored under 0.1.0 still read
 
 -- every member of the extension, one line each (the query is kept in a
@@ -45,6 +45,8 @@ CREATE TABLE tsforecast.models (name text PRIMARY KEY, model tsmodel);
 ALTER EXTENSION tsforecast UPDATE TO '0.3.0';
 ALTER TABLE tsforecast.models SET SCHEMA public;
 ALTER EXTENSION tsforecast UPDATE TO '0.3.0';
+SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
+ALTER EXTENSION tsforecast UPDATE TO '0.4.0';
 SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
 -- objects only in the fresh install, then only in the updated one: none
 SELECT 'missing after update' AS side, o FROM unnest(string_to_array(:'fresh_list', E'\n')) o

@@ -274,12 +274,14 @@ null_argument(const char *what)
 }
 
 /*
- * Check a job spec, {"kind": "ar"|"lstm", options...}: the kind, then the
- * rest as that kind's options (the errors of ar_fit / lstm_train).  Returns
- * the kind and, in *opts, the spec without "kind".
+ * Check a job spec, {"kind": "ar"|"lstm", "device": "auto"|"cpu"|"cuda",
+ * options...}: the kind and the device, then the rest as that kind's
+ * options (the errors of ar_fit / lstm_train).  Returns the kind and, in
+ * *opts, the spec without "kind" and "device"; *device is the TsfDevice
+ * given, or -1 where the spec has none.
  */
 int
-tsf_job_parse_spec(Jsonb *spec, Jsonb **opts)
+tsf_job_parse_spec(Jsonb *spec, Jsonb **opts, int *device)
 {
 	JsonbValue	v;
 	char	   *kind;
@@ -307,8 +309,30 @@ tsf_job_parse_spec(Jsonb *spec, Jsonb **opts)
 						kind ? kind : "(not a string)"),
 				 errdetail("Value must be \"ar\" or \"lstm\".")));
 
+	*device = -1;
+	if (getKeyJsonValueFromContainer(&spec->root, "device", 6, &v) != NULL)
+	{
+		char	   *d = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : NULL;
+
+		*device = d ? tsf_device_from_name(d) : -1;
+		if (*device < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for \"device\" in spec: %s",
+							d ? d : "(not a string)"),
+					 errdetail("Value must be \"auto\", \"cpu\" or \"cuda\".")));
+		if (k == TSF_KIND_AR && *device == TSF_DEVICE_CUDA)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("kind \"ar\" cannot train on the GPU"),
+					 errdetail("Only \"lstm\" jobs have a CUDA backend."),
+					 errhint("Set \"device\" to \"auto\" or \"cpu\", or leave it out.")));
+	}
+
 	*opts = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(spec),
 											   CStringGetTextDatum("kind")));
+	*opts = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(*opts),
+											   CStringGetTextDatum("device")));
 	if (k == TSF_KIND_AR)
 		(void) tsf_ar_check_options(*opts);
 	else
@@ -510,7 +534,9 @@ check_owner_can_log_in(Oid owner)
 /*
  * train_async(name, source, spec) -> bigint: queue a training job and
  * return its id.  Everything that can be checked now is, as the caller:
- * the name, the spec's options, the source's shape (parsed, not run).
+ * the name, the spec's options, the source's shape (parsed, not run).  An
+ * LSTM spec without "device" gets the session's tsforecast.device, so the
+ * job trains where the session would and its provenance says so.
  */
 Datum
 tsf_train_async(PG_FUNCTION_ARGS)
@@ -519,6 +545,8 @@ tsf_train_async(PG_FUNCTION_ARGS)
 	char	   *source;
 	Jsonb	   *spec;
 	Jsonb	   *opts;
+	int			kind,
+				device;
 	TsfJobSource src;
 	Oid			owner = GetUserId();
 	Oid			argtypes[5] = {TEXTOID, REGROLEOID, TEXTOID, JSONBOID, TEXTOID};
@@ -543,7 +571,13 @@ tsf_train_async(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid job name: \"%s\"", name),
 				 errdetail("A job name must have 1 to %d characters.", MAX_JOB_NAME)));
-	(void) tsf_job_parse_spec(spec, &opts);
+	kind = tsf_job_parse_spec(spec, &opts, &device);
+	/* an LSTM job trains where the session would: its device goes in the spec */
+	if (kind == TSF_KIND_LSTM && device < 0)
+		spec = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(spec),
+												  DirectFunctionCall1(jsonb_in,
+																	  CStringGetDatum(psprintf("{\"device\": \"%s\"}",
+																							   tsf_device_names[tsf_device])))));
 	if (source[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -205,41 +205,144 @@ training_steps(int T, double validation)
 }
 
 /*
- * Fit the network of m (config, season and options already set) to the
- * prepared series s: min-max scaling on the first T_train steps (grid
- * points 0 .. T_train), input rows and targets of all T = n - 1 steps, then
- * m->epochs epochs of full-batch Adam on the first T_train steps; the rest
- * validate.  With patience > 0, stop when the validation loss has not
- * improved for that many epochs and keep the best weights.  Fills m's
- * scaling, parameters, losses, epoch counts and its state after the last
- * step.
+ * One series on its way through training, in three phases:
+ *	prepare		options, the series on its grid, the model's fields, the
+ *				scaling, input rows and targets, the initial parameters and
+ *				the dropout stream (tsf_lstm_prepare)
+ *	train		on the CPU (train_cpu), or with other series of the same
+ *				configuration in one batch through the CUDA module
+ *				(tsf_lstm_train_batch)
+ *	finish		the kept weights' residuals and validation loss, the state
+ *				after the series, the model serialized (tsf_lstm_finish)
+ * Everything lives in cxt, which finish deletes.
  */
-static void
-fit(TsfModel *m, const TsfSeries *s, int T_train, int progress,
-	const struct timespec *t0)
+struct TsfLstmFit
 {
-	tsf_real   *ema = NULL;
-	int			T = (int) (s->n - 1);
-	int			n_in = m->nn.n_in;
-	int			ncov = m->n_cov;
-	tsf_real   *x,
-			   *y;
-	tsf_nn		nn;
+	MemoryContext cxt;
+	TsfModel	m;
+	TsfSeries	s;
+	LstmOptions o;
+	int			T;				/* steps: grid points - 1 */
+	int			T_train;		/* of which trained on */
+	struct timespec t0;			/* when prepare began */
+	double		prep_seconds;	/* prepare's time */
+	double		batch_seconds;	/* this series' share of a batch's training;
+								 * 0 when trained alone */
+	tsf_real   *x;				/* (T, n_in) inputs */
+	tsf_real   *y;				/* (T) targets */
+	tsf_rng		rng;			/* the dropout stream, as seeded */
+	tsf_nn		nn;				/* bound to m.params once a workspace exists */
+	bool		bound;
+};
+
+/* a workspace of T steps for f's network, starting on a cache line */
+static void
+bind_network(TsfLstmFit *f, tsf_real *grads, tsf_real *adam_m, tsf_real *adam_v)
+{
+	size_t		wbytes = tsf_nn_workspace_bytes(&f->m.nn, f->T);
 	tsf_nn_error err;
-	size_t		P = tsf_nn_param_count(&m->nn);
-	size_t		wbytes = tsf_nn_workspace_bytes(&m->nn, T);
-	tsf_real   *grads,
-			   *adam_m,
-			   *adam_v,
-			   *best = NULL;
-	tsf_nn_train_opts topts;
-	tsf_rng		rng;
-	double		best_val = get_float8_infinity();
-	double		tl = 0,
-				vl = NAN;
-	bool		has_val = T_train < T;
-	int			epoch;
-	double		sse = 0;
+
+	/*
+	 * The workspace starts on a cache line: the core carves it into buffers
+	 * of whole 64-byte lines, and its AVX-512 kernels load a line at a time
+	 * (a workspace 16 bytes off a line, as palloc gives, made an epoch 17%
+	 * to 22% slower at H = 128 and 256)
+	 */
+	err = tsf_nn_bind(&f->nn, &f->m.nn, f->m.params, grads, adam_m, adam_v,
+					  (void *) TYPEALIGN(64, palloc_extended(wbytes + 63, MCXT_ALLOC_HUGE)),
+					  wbytes, f->T);
+	if (err != TSF_NN_OK)
+		nn_failed(err);
+	f->bound = true;
+}
+
+/*
+ * Prepare a collected series (its options in st->options) for training:
+ * min-max scaling on the first T_train steps (grid points 0 .. T_train),
+ * input rows and targets of all T = n - 1 steps, the parameters
+ * initialized from the seed and the dropout stream seeded.  Sorts st's
+ * points in place.  The result lives in a new child of the current memory
+ * context.
+ */
+TsfLstmFit *
+tsf_lstm_prepare(TsfSeriesState *st)
+{
+	TsfLstmFit *f;
+	LstmOptions o;
+	bool		seen[N_LSTM_OPTS];
+	TsfModel   *m;
+	TsfSeries  *s;
+	int			T,
+				T_train,
+				n_in,
+				ncov;
+	MemoryContext cxt,
+				oldctx;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	lstm_parse_options(st->options, &o, seen);
+	if (!seen[OPT_TRANSFORM])
+	{
+		bool		positive = st->n > 0;
+
+		for (int64 i = 0; i < st->n && positive; i++)
+			positive = st->pts[i].value > 0;
+		o.transform = positive ? TSF_TRANSFORM_LOG : TSF_TRANSFORM_NONE;
+	}
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "lstm_train",
+								ALLOCSET_DEFAULT_SIZES);
+	oldctx = MemoryContextSwitchTo(cxt);
+	f = palloc0(sizeof(TsfLstmFit));
+	f->cxt = cxt;
+	f->t0 = t0;
+	f->o = o;
+	m = &f->m;
+	s = &f->s;
+
+	tsf_series_prepare(st, o.transform, o.fill, s);
+	if (s->n - 1 > PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("time series is too long to train an LSTM on"),
+				 errdetail("The series has " INT64_FORMAT " steps.", s->n)));
+	T = (int) (s->n - 1);
+
+	m->kind = TSF_KIND_LSTM;
+	m->ts_type = s->ts_type;
+	m->freq = s->freq;
+	m->first_ts = s->first_ts;
+	m->last_ts = s->last_ts;
+	m->n = s->n;
+	m->n_filled = s->n_filled;
+	m->transform = o.transform;
+	m->fill = o.fill;
+	m->n_cov = s->ncov;
+	m->residual = o.residual;
+	m->lr = o.lr;
+	m->ema = o.ema;
+	m->epochs = o.epochs;
+	m->patience = o.patience;
+	m->seed = o.seed;
+	m->validation = o.validation;
+	m->season_period = seen[OPT_SEASON_LENGTH] ? o.season_length :
+		tsf_season_period(s->ts_type, &s->freq);
+	m->season_s0 = tsf_season_phase(s->ts_type, &s->freq, s->first_ts, m->season_period);
+	m->nn.n_in = tsf_lstm_n_in(m->season_period, m->n_cov);
+	m->nn.conv_kernel = o.conv_kernel;
+	m->nn.conv_channels = o.conv_kernel > 0 ? o.conv_channels : 0;
+	m->nn.hidden = o.hidden;
+	m->nn.layers = o.layers;
+	m->nn.dropout = o.dropout;
+	if (tsf_nn_config_check(&m->nn) != TSF_NN_OK)
+		elog(ERROR, "invalid network configuration: %s",
+			 tsf_nn_strerror(tsf_nn_config_check(&m->nn)));
+
+	T_train = training_steps(T, o.validation);
+	f->T = T;
+	f->T_train = T_train;
+	n_in = m->nn.n_in;
+	ncov = m->n_cov;
 
 	/* min-max scaling on the training part: points 0 .. T_train */
 	m->n_train = T_train + 1;
@@ -272,39 +375,66 @@ fit(TsfModel *m, const TsfSeries *s, int T_train, int progress,
 	}
 
 	/* x (T, n_in), y (T): step t of the sequence is grid step t + 1 */
-	x = palloc_extended(sizeof(tsf_real) * n_in * (size_t) T, MCXT_ALLOC_HUGE);
-	y = palloc_extended(sizeof(tsf_real) * (size_t) T, MCXT_ALLOC_HUGE);
+	f->x = palloc_extended(sizeof(tsf_real) * n_in * (size_t) T, MCXT_ALLOC_HUGE);
+	f->y = palloc_extended(sizeof(tsf_real) * (size_t) T, MCXT_ALLOC_HUGE);
 	for (int t = 0; t < T; t++)
 	{
 		tsf_lstm_input(m, t + 1, tsf_lstm_scale(m, s->y[t]),
 					   ncov > 0 ? s->cov + (size_t) (t + 1) * ncov : NULL,
-					   x + (size_t) t * n_in);
-		y[t] = (tsf_real) (tsf_lstm_scale(m, s->y[t + 1]) -
-						   (m->residual ? tsf_lstm_scale(m, s->y[t]) : 0.0));
+					   f->x + (size_t) t * n_in);
+		f->y[t] = (tsf_real) (tsf_lstm_scale(m, s->y[t + 1]) -
+							  (m->residual ? tsf_lstm_scale(m, s->y[t]) : 0.0));
 	}
 	m->last_y = tsf_lstm_scale(m, s->y[T]);
 
-	/* parameter blocks and the workspace, bound to the network */
-	m->params = palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE);
-	grads = palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE);
-	adam_m = palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE);
-	adam_v = palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE);
+	/* the initial parameters and the dropout stream, from the seed */
+	m->params = palloc_extended(sizeof(tsf_real) * tsf_nn_param_count(&m->nn),
+								MCXT_ALLOC_HUGE);
+	tsf_nn_init_params(&m->nn, m->params, (uint64) m->seed);
+	tsf_rng_seed(&f->rng, (uint64) m->seed ^ DROPOUT_SEED_XOR);
+
+	MemoryContextSwitchTo(oldctx);
+	f->prep_seconds = tsf_seconds_since(&t0);
+	return f;
+}
+
+/*
+ * Train a prepared series on the CPU: m->epochs epochs of full-batch Adam
+ * on the first T_train steps; the rest validate.  With patience > 0, stop
+ * when the validation loss has not improved for that many epochs and keep
+ * the best weights.  Fills m's parameters, training loss and epoch counts.
+ */
+static void
+train_cpu(TsfLstmFit *f)
+{
+	TsfModel   *m = &f->m;
+	int			T = f->T;
+	int			T_train = f->T_train;
+	int			progress = f->o.progress;
+	const tsf_real *x = f->x,
+			   *y = f->y;
+	tsf_real   *ema = NULL;
+	tsf_nn		nn;
+	tsf_nn_error err;
+	size_t		P = tsf_nn_param_count(&m->nn);
+	tsf_real   *best = NULL;
+	tsf_nn_train_opts topts;
+	tsf_rng		rng = f->rng;
+	double		best_val = get_float8_infinity();
+	double		tl = 0,
+				vl = NAN;
+	bool		has_val = T_train < T;
+	int			epoch;
+	MemoryContext oldctx = MemoryContextSwitchTo(f->cxt);
+
+	/* gradients, Adam moments and the workspace, bound to the network */
+	bind_network(f, palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE),
+				 palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE),
+				 palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE));
+	nn = f->nn;
 	if (m->patience > 0)
 		best = palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE);
-	/*
-	 * The workspace starts on a cache line: the core carves it into buffers
-	 * of whole 64-byte lines, and its AVX-512 kernels load a line at a time
-	 * (a workspace 16 bytes off a line, as palloc gives, made an epoch 17%
-	 * to 22% slower at H = 128 and 256)
-	 */
-	err = tsf_nn_bind(&nn, &m->nn, m->params, grads, adam_m, adam_v,
-					  (void *) TYPEALIGN(64, palloc_extended(wbytes + 63, MCXT_ALLOC_HUGE)),
-					  wbytes, T);
-	if (err != TSF_NN_OK)
-		nn_failed(err);
-	tsf_nn_init_params(&m->nn, m->params, (uint64) m->seed);
 	tsf_nn_reset_optimizer(&nn);
-	tsf_rng_seed(&rng, (uint64) m->seed ^ DROPOUT_SEED_XOR);
 
 	topts.adam.lr = m->lr;
 	topts.adam.beta1 = 0.9;
@@ -371,11 +501,11 @@ fit(TsfModel *m, const TsfSeries *s, int T_train, int progress,
 				ereport(NOTICE,
 						(errmsg("lstm_train epoch %d of %d: loss %.4g, validation loss %.4g",
 								epoch, m->epochs, tl, vl),
-						 errdetail("Elapsed %.3f s.", tsf_seconds_since(t0))));
+						 errdetail("Elapsed %.3f s.", tsf_seconds_since(&f->t0))));
 			else
 				ereport(NOTICE,
 						(errmsg("lstm_train epoch %d of %d: loss %.4g", epoch, m->epochs, tl),
-						 errdetail("Elapsed %.3f s.", tsf_seconds_since(t0))));
+						 errdetail("Elapsed %.3f s.", tsf_seconds_since(&f->t0))));
 		}
 		if (m->patience > 0 && epoch - m->best_epoch >= m->patience)
 		{
@@ -393,19 +523,41 @@ fit(TsfModel *m, const TsfSeries *s, int T_train, int progress,
 		memcpy(m->params, best, sizeof(tsf_real) * P);
 	else if (ema)
 		memcpy(m->params, ema, sizeof(tsf_real) * P);
+	MemoryContextSwitchTo(oldctx);
+}
 
-	/* the kept weights, without dropout: residuals and validation loss */
-	err = tsf_nn_predict(&nn, x, T, NULL);
+/*
+ * Finish a trained series: the kept weights' one-step residuals and
+ * validation loss (without dropout), the state after the whole series,
+ * where forecasts start; then the model serialized in the caller's
+ * context, and f freed.
+ */
+bytea *
+tsf_lstm_finish(TsfLstmFit *f)
+{
+	TsfModel   *m = &f->m;
+	int			T = f->T;
+	int			T_train = f->T_train;
+	bool		has_val = T_train < T;
+	double		sse = 0;
+	tsf_nn_error err;
+	MemoryContext oldctx = MemoryContextSwitchTo(f->cxt);
+	bytea	   *result;
+	struct timespec tf;
+
+	clock_gettime(CLOCK_MONOTONIC, &tf);
+	if (!f->bound)
+		bind_network(f, NULL, NULL, NULL);
+	err = tsf_nn_predict(&f->nn, f->x, T, NULL);
 	if (err != TSF_NN_OK)
 		nn_failed(err);
 	for (int t = 0; t < T_train; t++)
-		sse += ((double) nn.acts.pred[t] - y[t]) * ((double) nn.acts.pred[t] - y[t]);
+		sse += ((double) f->nn.acts.pred[t] - f->y[t]) * ((double) f->nn.acts.pred[t] - f->y[t]);
 	m->resid_sigma = sqrt(sse / T_train);
-	m->val_loss = has_val ? tsf_mse_forward(nn.acts.pred, y, T_train, T) : NAN;
+	m->val_loss = has_val ? tsf_mse_forward(f->nn.acts.pred, f->y, T_train, T) : NAN;
 	if (!isfinite(m->resid_sigma) || (has_val && !isfinite(m->val_loss)))
 		diverged(m->epochs_run, "The predictions of the trained network are not finite.");
 
-	/* the state after the whole series, where forecasts start */
 	m->state = palloc_extended(sizeof(tsf_real) * tsf_nn_state_count(&m->nn),
 							   MCXT_ALLOC_HUGE);
 	tsf_nn_state_reset(&m->nn, m->state);
@@ -413,8 +565,258 @@ fit(TsfModel *m, const TsfSeries *s, int T_train, int progress,
 	{
 		tsf_real	out;
 
-		tsf_nn_step(&nn, m->state, x + (size_t) t * n_in, NULL, &out);
+		tsf_nn_step(&f->nn, m->state, f->x + (size_t) t * f->m.nn.n_in, NULL, &out);
 	}
+
+	m->fitted_at = GetCurrentTransactionStartTimestamp();
+	m->fit_seconds = tsf_seconds_since(&f->t0);
+	/* trained in a batch: its own preparation and finish, its share of the batch */
+	if (f->batch_seconds > 0)
+		m->fit_seconds = f->prep_seconds + f->batch_seconds + tsf_seconds_since(&tf);
+	MemoryContextSwitchTo(oldctx);
+	result = tsf_model_serialize(m);
+	MemoryContextDelete(f->cxt);
+	return result;
+}
+
+/* the CPU training of a prepared series (a job's series under device cpu) */
+void
+tsf_lstm_train_cpu(TsfLstmFit *f)
+{
+	train_cpu(f);
+}
+
+/* whether two prepared series can train in one batch of the CUDA module */
+bool
+tsf_lstm_same_batch(const TsfLstmFit *a, const TsfLstmFit *b)
+{
+	const tsf_nn_config *x = &a->m.nn,
+			   *y = &b->m.nn;
+
+	return x->n_in == y->n_in && x->conv_kernel == y->conv_kernel &&
+		x->conv_channels == y->conv_channels && x->hidden == y->hidden &&
+		x->layers == y->layers && x->dropout == y->dropout &&
+		a->m.lr == b->m.lr && a->m.epochs == b->m.epochs &&
+		a->m.ema == b->m.ema && a->m.patience == b->m.patience;
+}
+
+/* whether the CUDA kernels take the network of f (else the CPU trains it) */
+bool
+tsf_lstm_cuda_supports(const TsfLstmFit *f)
+{
+	return f->m.nn.hidden <= TSFC_MAX_HIDDEN;
+}
+
+/* the bytes f takes in a batch's arrays (x, y, parameters, states) */
+Size
+tsf_lstm_batch_bytes(const TsfLstmFit *f)
+{
+	return sizeof(float) * ((Size) f->T * (f->m.nn.n_in + 1) +
+							tsf_nn_param_count(&f->m.nn)) + 128;
+}
+
+/*
+ * The module's on_epoch: it must not throw, so it only reads flags.  A
+ * pending cancel or termination, or the caller's own stop, ends the
+ * training; the caller then raises the error (tsf_lstm_train_batch).
+ */
+static int
+batch_on_epoch(void *arg, int epoch, int epochs, double mean_loss, double mean_val_loss)
+{
+	const TsfBatchHooks *hooks = (const TsfBatchHooks *) arg;
+
+	if (QueryCancelPending || ProcDiePending)
+		return 1;
+	if (hooks && hooks->epoch &&
+		hooks->epoch(hooks->arg, epoch, epochs, mean_loss, mean_val_loss))
+		return 1;
+	return 0;
+}
+
+/* the module's message as a sentence */
+static const char *
+module_detail(const char *err, const char *otherwise)
+{
+	size_t		n = strlen(err);
+
+	if (n == 0)
+		return otherwise;
+	return psprintf("%c%s%s", pg_toupper((unsigned char) err[0]), err + 1,
+					err[n - 1] == '.' ? "" : ".");
+}
+
+/*
+ * Train n prepared series of one configuration (tsf_lstm_same_batch) in
+ * one batch through the CUDA module api: their inputs, targets, initial
+ * parameters and dropout streams go over as float arrays (B, T_max, ...),
+ * all series step together, and the kept parameters, losses and epoch
+ * counts come back into each series' model, to be finished on the CPU
+ * (tsf_lstm_finish) exactly as a CPU-trained one.
+ *
+ * A cancel (statement_timeout, pg_cancel_backend, hooks->epoch) stops the
+ * module after the epoch; it frees its GPU memory and returns, and the
+ * cancel is raised here.  A diverged series is an ERROR naming it (through
+ * hooks->series, the caller's error context).  A configuration the kernels
+ * do not take returns false when fallback is set (train on the CPU), else
+ * is an ERROR, as is any failure of the module.  The batch's arrays live
+ * in a context deleted here (an error frees them with the transaction).
+ */
+bool
+tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallback,
+					 const TsfBatchHooks *hooks)
+{
+	MemoryContext bcxt,
+				oldctx;
+	const TsfLstmFit *f0 = fits[0];
+	const tsf_nn_config *cfg = &f0->m.nn;
+	size_t		P = tsf_nn_param_count(cfg);
+	int			n_in = cfg->n_in;
+	int			T_max = 0;
+	int		   *T,
+			   *T_train;
+	float	   *x,
+			   *y,
+			   *params;
+	uint64_t   *rng;
+	tsfc_train	t;
+	char		err[1024];
+	int			rc;
+	struct timespec t0;
+	double		seconds;
+
+	Assert(n > 0);
+	for (int b = 0; b < n; b++)
+	{
+		if (!tsf_lstm_same_batch(f0, fits[b]))
+			elog(ERROR, "series of different configurations in one batch");
+		T_max = Max(T_max, fits[b]->T);
+	}
+
+	bcxt = AllocSetContextCreate(CurrentMemoryContext, "lstm_train batch",
+								 ALLOCSET_DEFAULT_SIZES);
+	oldctx = MemoryContextSwitchTo(bcxt);
+	x = palloc_extended(sizeof(float) * (Size) n * T_max * n_in, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	y = palloc_extended(sizeof(float) * (Size) n * T_max, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	params = palloc_extended(sizeof(float) * (Size) n * P, MCXT_ALLOC_HUGE);
+	rng = palloc_extended(sizeof(uint64_t) * 4 * (Size) n, MCXT_ALLOC_HUGE);
+	T = palloc(sizeof(int) * n);
+	T_train = palloc(sizeof(int) * n);
+
+	memset(&t, 0, sizeof(t));
+	t.train_loss = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+	t.val_loss = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+	t.best_epoch = palloc_extended(sizeof(int) * n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	t.epochs_run = palloc_extended(sizeof(int) * n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (int b = 0; b < n; b++)
+	{
+		const TsfLstmFit *f = fits[b];
+		float	   *xb = x + (Size) b * T_max * n_in;
+		float	   *yb = y + (Size) b * T_max;
+		float	   *pb = params + (Size) b * P;
+
+		T[b] = f->T;
+		T_train[b] = f->T_train;
+		for (Size i = 0; i < (Size) f->T * n_in; i++)
+			xb[i] = (float) f->x[i];
+		for (int i = 0; i < f->T; i++)
+			yb[i] = (float) f->y[i];
+		for (Size i = 0; i < P; i++)
+			pb[i] = (float) f->m.params[i];
+		memcpy(rng + 4 * (Size) b, f->rng.s, sizeof(uint64_t) * 4);
+	}
+
+	t.n_in = n_in;
+	t.conv_kernel = cfg->conv_kernel;
+	t.conv_channels = cfg->conv_channels;
+	t.hidden = cfg->hidden;
+	t.layers = cfg->layers;
+	t.dropout = cfg->dropout;
+	t.lr = f0->m.lr;
+	t.beta1 = 0.9;
+	t.beta2 = 0.999;
+	t.eps = 1e-8;
+	t.epochs = f0->m.epochs;
+	t.ema = f0->m.ema;
+	t.patience = f0->m.patience;
+	t.B = n;
+	t.T_max = T_max;
+	t.T = T;
+	t.T_train = T_train;
+	t.x = x;
+	t.y = y;
+	t.params = params;
+	t.rng = rng;
+	t.loss_curve = NULL;
+	t.on_epoch = batch_on_epoch;
+	t.arg = (void *) hooks;
+	t.bad_series = -1;
+	t.bad_epoch = 0;
+
+	err[0] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = api->train(&t, err, sizeof(err));
+	seconds = tsf_seconds_since(&t0);
+	err[sizeof(err) - 1] = '\0';
+
+	switch (rc)
+	{
+		case TSFC_OK:
+			break;
+		case TSFC_CANCELLED:
+			if (hooks && hooks->cancelled)
+				hooks->cancelled(hooks->arg);
+			CHECK_FOR_INTERRUPTS();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("canceling the training of %d series on the GPU", n)));
+			break;
+		case TSFC_DIVERGED:
+			if (hooks && hooks->series && t.bad_series >= 0 && t.bad_series < n)
+				hooks->series(hooks->arg, t.bad_series);
+			diverged(t.bad_epoch, module_detail(err, "A loss became NaN or infinite."));
+			break;
+		case TSFC_UNSUPPORTED:
+			if (fallback)
+			{
+				MemoryContextSwitchTo(oldctx);
+				MemoryContextDelete(bcxt);
+				return false;
+			}
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the CUDA backend cannot train this network"),
+					 errdetail("%s", module_detail(err, "The configuration is not supported.")),
+					 errhint("Set tsforecast.device to \"auto\" or \"cpu\" to train it on the CPU.")));
+			break;
+		case TSFC_NO_DEVICE:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("tsforecast.device is \"cuda\" but no CUDA device is usable"),
+					 errdetail("%s", module_detail(err, "The CUDA module found no usable GPU."))));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("the CUDA backend failed to train %d series", n),
+					 errdetail("%s", module_detail(err, "The module gave no reason."))));
+			break;
+	}
+
+	for (int b = 0; b < n; b++)
+	{
+		TsfLstmFit *f = fits[b];
+		const float *pb = params + (Size) b * P;
+
+		for (Size i = 0; i < P; i++)
+			f->m.params[i] = (tsf_real) pb[i];
+		f->m.epochs_run = t.epochs_run[b];
+		f->m.best_epoch = t.best_epoch[b];
+		f->m.train_loss = t.train_loss[b];
+		f->batch_seconds = seconds / n;
+	}
+	MemoryContextSwitchTo(oldctx);
+	MemoryContextDelete(bcxt);
+	return true;
 }
 
 Datum
@@ -424,86 +826,27 @@ tsf_lstm_train_finalfn(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	if (!AggCheckCallContext(fcinfo, NULL))
 		elog(ERROR, "lstm_train called in non-aggregate context");
-	PG_RETURN_BYTEA_P(tsf_lstm_train_state((TsfSeriesState *) PG_GETARG_POINTER(0)));
+	PG_RETURN_BYTEA_P(tsf_lstm_train_state((TsfSeriesState *) PG_GETARG_POINTER(0),
+										   tsf_device));
 }
 
 /*
  * Train the network on a collected series (its options in st->options) and
  * return the model serialized: lstm_train's final step, and a job's for
- * "kind": "lstm".  Sorts st's points in place.
+ * "kind": "lstm" on the CPU.  Sorts st's points in place.
+ *
+ * device (a TsfDevice): "cuda" trains through the CUDA module, a batch of
+ * one; "auto" trains one series on the CPU (TSF_CUDA_AUTO_MIN_SERIES).
  */
 bytea *
-tsf_lstm_train_state(TsfSeriesState *st)
+tsf_lstm_train_state(TsfSeriesState *st, int device)
 {
-	LstmOptions o;
-	bool		seen[N_LSTM_OPTS];
-	TsfSeries	s;
-	TsfModel	m;
-	int			T;
-	struct timespec t0;
-	MemoryContext trainctx,
-				oldctx;
-	bytea	   *result;
+	TsfLstmFit *f = tsf_lstm_prepare(st);
+	const tsfc_api *api = tsf_cuda_resolve(device, 1, TSF_CUDA_AUTO_MIN_SERIES, NULL);
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	lstm_parse_options(st->options, &o, seen);
-	if (!seen[OPT_TRANSFORM])
-	{
-		bool		positive = st->n > 0;
-
-		for (int64 i = 0; i < st->n && positive; i++)
-			positive = st->pts[i].value > 0;
-		o.transform = positive ? TSF_TRANSFORM_LOG : TSF_TRANSFORM_NONE;
-	}
-	trainctx = AllocSetContextCreate(CurrentMemoryContext, "lstm_train",
-									 ALLOCSET_DEFAULT_SIZES);
-	oldctx = MemoryContextSwitchTo(trainctx);
-
-	tsf_series_prepare(st, o.transform, o.fill, &s);
-	if (s.n - 1 > PG_INT32_MAX / 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("time series is too long to train an LSTM on"),
-				 errdetail("The series has " INT64_FORMAT " steps.", s.n)));
-	T = (int) (s.n - 1);
-
-	memset(&m, 0, sizeof(m));
-	m.kind = TSF_KIND_LSTM;
-	m.ts_type = s.ts_type;
-	m.freq = s.freq;
-	m.first_ts = s.first_ts;
-	m.last_ts = s.last_ts;
-	m.n = s.n;
-	m.n_filled = s.n_filled;
-	m.transform = o.transform;
-	m.fill = o.fill;
-	m.n_cov = s.ncov;
-	m.residual = o.residual;
-	m.lr = o.lr;
-	m.ema = o.ema;
-	m.epochs = o.epochs;
-	m.patience = o.patience;
-	m.seed = o.seed;
-	m.validation = o.validation;
-	m.season_period = seen[OPT_SEASON_LENGTH] ? o.season_length :
-		tsf_season_period(s.ts_type, &s.freq);
-	m.season_s0 = tsf_season_phase(s.ts_type, &s.freq, s.first_ts, m.season_period);
-	m.nn.n_in = tsf_lstm_n_in(m.season_period, m.n_cov);
-	m.nn.conv_kernel = o.conv_kernel;
-	m.nn.conv_channels = o.conv_kernel > 0 ? o.conv_channels : 0;
-	m.nn.hidden = o.hidden;
-	m.nn.layers = o.layers;
-	m.nn.dropout = o.dropout;
-	if (tsf_nn_config_check(&m.nn) != TSF_NN_OK)
-		elog(ERROR, "invalid network configuration: %s",
-			 tsf_nn_strerror(tsf_nn_config_check(&m.nn)));
-
-	fit(&m, &s, training_steps(T, o.validation), o.progress, &t0);
-
-	m.fitted_at = GetCurrentTransactionStartTimestamp();
-	m.fit_seconds = tsf_seconds_since(&t0);
-	MemoryContextSwitchTo(oldctx);
-	result = tsf_model_serialize(&m);
-	MemoryContextDelete(trainctx);
-	return result;
+	if (api == NULL ||
+		(device == TSF_DEVICE_AUTO && !tsf_lstm_cuda_supports(f)) ||
+		!tsf_lstm_train_batch(&f, 1, api, device == TSF_DEVICE_AUTO, NULL))
+		train_cpu(f);
+	return tsf_lstm_finish(f);
 }

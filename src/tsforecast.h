@@ -23,9 +23,10 @@
 #include "utils/timestamp.h"
 
 #include "core/ar.h"
+#include "cuda/tsf_cuda.h"
 #include "nn/nn.h"
 
-#define TSF_VERSION_STR		"0.3.0"
+#define TSF_VERSION_STR		"0.4.0"
 
 /* ---- time axis ---- */
 
@@ -265,7 +266,36 @@ extern void tsf_lstm_bind(tsf_nn *nn, TsfModel *m);
 extern int	tsf_ar_check_options(Jsonb *opts);
 extern int	tsf_lstm_check_options(Jsonb *opts);
 extern bytea *tsf_ar_fit_state(TsfSeriesState *st);
-extern bytea *tsf_lstm_train_state(TsfSeriesState *st);
+extern bytea *tsf_lstm_train_state(TsfSeriesState *st, int device);
+
+/*
+ * An LSTM training in phases (lstm_train.c): prepare a series, train it on
+ * the CPU or with others of the same configuration in one batch through
+ * the CUDA module, finish it into a model.
+ */
+typedef struct TsfLstmFit TsfLstmFit;
+
+/* a batch's callbacks into its caller (a job), all optional */
+typedef struct TsfBatchHooks
+{
+	/* after every epoch, the mean losses; must not throw; true: stop */
+	bool		(*epoch) (void *arg, int epoch, int epochs, double loss,
+						  double val_loss);
+	/* after a stop: raise the error of the cancel */
+	void		(*cancelled) (void *arg);
+	/* series b of the batch is the subject of the error that follows */
+	void		(*series) (void *arg, int b);
+	void	   *arg;
+} TsfBatchHooks;
+
+extern TsfLstmFit *tsf_lstm_prepare(TsfSeriesState *st);
+extern void tsf_lstm_train_cpu(TsfLstmFit *f);
+extern bool tsf_lstm_same_batch(const TsfLstmFit *a, const TsfLstmFit *b);
+extern bool tsf_lstm_cuda_supports(const TsfLstmFit *f);
+extern Size tsf_lstm_batch_bytes(const TsfLstmFit *f);
+extern bool tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api,
+								 bool fallback, const TsfBatchHooks *hooks);
+extern bytea *tsf_lstm_finish(TsfLstmFit *f);
 
 /* called by lstm_train after every epoch when set; val_loss NaN if none */
 typedef void (*tsf_epoch_hook_type) (int epoch, int epochs, double loss,
@@ -275,6 +305,36 @@ extern PGDLLIMPORT tsf_epoch_hook_type tsf_epoch_hook;
 extern void tsf_predict_rows(TsfModel *m, int64 rows, const int64 *k,
 							 const double *y, const bool *ynull,
 							 const double *cov, double *pred, bool *isnull);
+
+/* ---- the compute backend (cuda_loader.c) ---- */
+
+/* tsforecast.device */
+typedef enum TsfDevice
+{
+	TSF_DEVICE_AUTO = 0,		/* the GPU where usable, else the CPU */
+	TSF_DEVICE_CPU = 1,
+	TSF_DEVICE_CUDA = 2			/* the GPU, or an error */
+} TsfDevice;
+
+/*
+ * Device "auto" sends a training to the GPU only when it trains at least
+ * this many series at once.  lstm_train in a session trains one series,
+ * which we expect to be faster on the CPU (one small network leaves a GPU
+ * idle, and each epoch is a chain of dependent steps); a job's series go
+ * to the GPU together.  To be measured on a GPU machine (issue 5): lower
+ * it to 1 if one series turns out faster there.
+ */
+#define TSF_CUDA_AUTO_MIN_SERIES	2
+
+extern int	tsf_device;
+extern char *tsf_cuda_module;
+extern const char *const tsf_device_names[];
+
+extern void tsf_cuda_init(void);
+extern const tsfc_api *tsf_cuda_probe(const char **name, const char **reason);
+extern const tsfc_api *tsf_cuda_resolve(int device, int nseries, int auto_min_series,
+										const char **name);
+extern int	tsf_device_from_name(const char *s);
 
 /* ---- training jobs (jobs.c: SQL functions, shared memory; worker.c) ---- */
 
@@ -336,7 +396,7 @@ typedef struct TsfJobSource
 } TsfJobSource;
 
 extern void tsf_jobs_init(void);
-extern int	tsf_job_parse_spec(Jsonb *spec, Jsonb **opts);
+extern int	tsf_job_parse_spec(Jsonb *spec, Jsonb **opts, int *device);
 extern char *tsf_job_trim_source(const char *source);
 extern char *tsf_job_source_sql(const char *source, TsfJobSource *out);
 extern void tsf_job_notify(int64 id, const char *state);

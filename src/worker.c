@@ -30,8 +30,17 @@
  * tsforecast_jobs.  Bookkeeping SQL runs as the job tables' owner
  * (tsf_as_jobs_owner); only the source query runs as the job's owner.
  *
- * One job is one worker process: its series are trained one after another
- * on one core, and up to tsforecast.max_workers jobs run at once.
+ * One job is one worker process: on the CPU its series are trained one
+ * after another on one core, and up to tsforecast.max_workers jobs run at
+ * once.  An LSTM job whose device (the spec's "device", else
+ * tsforecast.device) resolves to the GPU prepares all its series, groups
+ * those of one network configuration, and trains each group as one batch
+ * through the CUDA module (cuda_loader.c), at most JOB_BATCH_MAX_SERIES
+ * series or JOB_BATCH_MAX_BYTES of batch arrays at a time; every series is
+ * then finished, scored and inserted as on the CPU.  The device is
+ * resolved, and written into the job's row, in a short transaction of its
+ * own before the training one, so the jobs view shows it while the job
+ * runs.
  */
 #include "tsforecast.h"
 
@@ -54,6 +63,16 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+
+/*
+ * A job's batches on the GPU: at most this many series, and at most this
+ * many bytes of the float arrays handed to the module (inputs, targets,
+ * parameters); the module's own GPU memory is about as large again plus
+ * its activations.  The prepared series of a batch take about as much
+ * host memory as its arrays.
+ */
+#define JOB_BATCH_MAX_SERIES	10000
+#define JOB_BATCH_MAX_BYTES		((Size) 1024 * 1024 * 1024)
 
 /* the error recorded for jobs that were running when the server stopped */
 #define RESTART_ERROR	"server restarted while the job was running"
@@ -235,7 +254,7 @@ start_next_job(int i)
 
 	begin_xact("tsforecast launcher: claiming a job");
 	tsf_as_jobs_owner(&as);
-	ret = SPI_execute("UPDATE tsforecast._jobs SET state = 'running', started_at = now(), device = 'cpu' "
+	ret = SPI_execute("UPDATE tsforecast._jobs SET state = 'running', started_at = now(), device = NULL "
 					  "WHERE id = (SELECT id FROM tsforecast._jobs WHERE state = 'queued' "
 					  "            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
 					  "RETURNING id, owner::oid", false, 0);
@@ -707,6 +726,227 @@ series_error_context(void *arg)
 				   current_series, my_job);
 }
 
+/* where the job trains, set by resolve_job_device: the GPU's module or NULL */
+static int	job_device = TSF_DEVICE_CPU;
+static const tsfc_api *job_api = NULL;
+
+/*
+ * Resolve the job's device in the transaction the worker started, record
+ * it in the job's row (the GPU's name, or "cpu") and commit, then start
+ * the training's transaction.  A job with device "cuda" where no GPU is
+ * usable fails here, with the reason in the server log.  A spec without
+ * "device" (a job queued before 0.4.0) uses tsforecast.device.
+ */
+static void
+resolve_job_device(void)
+{
+	JobSpec		j;
+	Jsonb	   *opts;
+	int			kind;
+	const char *name = NULL;
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	TsfAsOwner	as;
+
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	read_job(&j);
+	kind = tsf_job_parse_spec(j.spec, &opts, &job_device);
+	if (job_device < 0)
+		job_device = tsf_device;
+	job_api = NULL;
+	if (kind == TSF_KIND_LSTM)
+		job_api = tsf_cuda_resolve(job_device, PG_INT32_MAX, TSF_CUDA_AUTO_MIN_SERIES, &name);
+	else
+		job_device = TSF_DEVICE_CPU;
+
+	values[0] = Int64GetDatum(my_job);
+	values[1] = CStringGetTextDatum(job_api ? name : "cpu");
+	tsf_as_jobs_owner(&as);
+	if (SPI_execute_with_args("UPDATE tsforecast._jobs SET device = $2 WHERE id = $1",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not record the device of job " INT64_FORMAT, my_job);
+	tsf_end_as_jobs_owner(&as);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+}
+
+/*
+ * Score a series' trained model, insert it, and free the series' points
+ * (in the current memory context, which the caller resets).
+ */
+static void
+store_model(const JobSpec *j, JobSeries *s, bytea *model)
+{
+	TsfModel	m;
+	char	   *metrics;
+
+	tsf_model_deserialize(VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model), &m,
+						  ERRCODE_INTERNAL_ERROR);
+	metrics = series_metrics(&m, s->st);
+	insert_model(j, s, model, &m, metrics);
+	/* the points are trained on: free them */
+	if (s->st->pts)
+		pfree(s->st->pts);
+	if (s->st->cov)
+		pfree(s->st->cov);
+	s->st->pts = NULL;
+	s->st->cov = NULL;
+}
+
+/* prepared series of one network configuration, waiting for the GPU */
+typedef struct JobBatch
+{
+	TsfLstmFit **fits;			/* (n) */
+	int		   *idx;			/* (n) their indexes in the job's series */
+	int			n;
+	Size		bytes;			/* of the module's arrays */
+} JobBatch;
+
+/* the module's epoch callback: progress into the slot; never throws */
+static bool
+job_batch_epoch(void *arg, int epoch, int epochs, double loss, double val_loss)
+{
+	TsfJobSlot *s = &tsf_jobs->slots[my_slot];
+	bool		cancel;
+
+	SpinLockAcquire(&tsf_jobs->mutex);
+	s->epoch = epoch;
+	s->epochs = epochs;
+	s->loss = loss;
+	s->val_loss = val_loss;
+	cancel = s->cancel;
+	SpinLockRelease(&tsf_jobs->mutex);
+	return cancel;
+}
+
+/* the batch stopped for a cancel: raise it */
+static void
+job_batch_cancelled(void *arg)
+{
+	check_cancel();
+}
+
+static JobSeries *batch_series;
+
+/* series b of the batch is the one an error is about */
+static void
+job_batch_series(void *arg, int b)
+{
+	JobBatch   *g = (JobBatch *) arg;
+
+	current_key = batch_series[g->idx[b]].key;
+	current_series = g->idx[b] + 1;
+}
+
+/* train batch g on the GPU (or, for a configuration it refuses, the CPU) */
+static void
+run_batch(const JobSpec *j, JobBatch *g, int *done, int nseries,
+		  MemoryContext jobcxt, MemoryContext seriescxt)
+{
+	TsfBatchHooks hooks = {job_batch_epoch, job_batch_cancelled, job_batch_series, g};
+	bool		on_gpu;
+
+	if (g->n == 0)
+		return;
+	check_cancel();
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("tsforecast job " INT64_FORMAT " (%s): training %d series on the GPU (%d of %d done)",
+									my_job, j->name, g->n, *done, nseries));
+	current_key = NULL;
+	current_series = g->idx[0] + 1;
+	on_gpu = tsf_lstm_train_batch(g->fits, g->n, job_api, job_device == TSF_DEVICE_AUTO, &hooks);
+	for (int b = 0; b < g->n; b++)
+	{
+		JobSeries  *s = &batch_series[g->idx[b]];
+
+		current_key = s->key;
+		current_series = g->idx[b] + 1;
+		MemoryContextSwitchTo(jobcxt);
+		if (!on_gpu)
+			tsf_lstm_train_cpu(g->fits[b]);
+		MemoryContextSwitchTo(seriescxt);
+		store_model(j, s, tsf_lstm_finish(g->fits[b]));
+		MemoryContextSwitchTo(jobcxt);
+		MemoryContextReset(seriescxt);
+		set_series_progress(++(*done), nseries);
+	}
+	g->n = 0;
+	g->bytes = 0;
+}
+
+/*
+ * An LSTM job on the GPU: prepare every series, group them by network
+ * configuration (a batch trains one), train each group as one batch when
+ * it is full and at the end, and store every model as the CPU path does.
+ * Under device "auto" a network the kernels do not take trains on the CPU.
+ */
+static void
+train_on_gpu(const JobSpec *j, JobSeries *series, int nseries,
+			 MemoryContext jobcxt, MemoryContext seriescxt)
+{
+	JobBatch   *groups = NULL;
+	int			ngroups = 0;
+	int			done = 0;
+
+	batch_series = series;
+	for (int i = 0; i < nseries; i++)
+	{
+		JobSeries  *s = &series[i];
+		TsfLstmFit *f;
+		JobBatch   *g = NULL;
+
+		current_key = s->key;
+		current_series = i + 1;
+		check_cancel();
+		if (i % 256 == 0)
+			pgstat_report_activity(STATE_RUNNING,
+								   psprintf("tsforecast job " INT64_FORMAT " (%s): preparing series %d of %d",
+											my_job, j->name, i + 1, nseries));
+		MemoryContextSwitchTo(jobcxt);
+		f = tsf_lstm_prepare(s->st);
+		if (job_device == TSF_DEVICE_AUTO && !tsf_lstm_cuda_supports(f))
+		{
+			tsf_lstm_train_cpu(f);
+			MemoryContextSwitchTo(seriescxt);
+			store_model(j, s, tsf_lstm_finish(f));
+			MemoryContextSwitchTo(jobcxt);
+			MemoryContextReset(seriescxt);
+			set_series_progress(++done, nseries);
+			continue;
+		}
+		for (int k = 0; k < ngroups && g == NULL; k++)
+			if (groups[k].n > 0 ? tsf_lstm_same_batch(groups[k].fits[0], f) : false)
+				g = &groups[k];
+		for (int k = 0; k < ngroups && g == NULL; k++)
+			if (groups[k].n == 0)
+				g = &groups[k];
+		if (g == NULL)
+		{
+			groups = groups ? repalloc(groups, sizeof(JobBatch) * (ngroups + 1)) :
+				palloc(sizeof(JobBatch));
+			g = &groups[ngroups++];
+			g->fits = palloc(sizeof(TsfLstmFit *) * Min(nseries, JOB_BATCH_MAX_SERIES));
+			g->idx = palloc(sizeof(int) * Min(nseries, JOB_BATCH_MAX_SERIES));
+			g->n = 0;
+			g->bytes = 0;
+		}
+		g->fits[g->n] = f;
+		g->idx[g->n] = i;
+		g->n++;
+		g->bytes += tsf_lstm_batch_bytes(f);
+		if (g->n >= JOB_BATCH_MAX_SERIES || g->bytes >= JOB_BATCH_MAX_BYTES)
+			run_batch(j, g, &done, nseries, jobcxt, seriescxt);
+	}
+	for (int k = 0; k < ngroups; k++)
+		run_batch(j, &groups[k], &done, nseries, jobcxt, seriescxt);
+	MemoryContextSwitchTo(jobcxt);
+}
+
 /*
  * The job's one transaction (already started): read the source as the
  * owner, train every series, insert every model.  Any error escapes to the
@@ -722,6 +962,7 @@ train_job(void)
 	char	   *sql;
 	JobSeries  *series;
 	int			nseries;
+	int			device;
 	MemoryContext jobcxt,
 				seriescxt,
 				spicxt;
@@ -743,7 +984,7 @@ train_job(void)
 	/* the query runs as the owner, with the search_path it was submitted with */
 	(void) set_config_option("search_path", j.search_path, PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
-	kind = tsf_job_parse_spec(j.spec, &opts);
+	kind = tsf_job_parse_spec(j.spec, &opts, &device);
 	sql = tsf_job_source_sql(j.source, &src);
 	series = read_series(sql, &src, opts,
 						 kind == TSF_KIND_AR ? tsf_ar_check_options(opts) : tsf_lstm_check_options(opts),
@@ -760,37 +1001,27 @@ train_job(void)
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 	tsf_epoch_hook = job_epoch_hook;
-	for (int i = 0; i < nseries; i++)
-	{
-		JobSeries  *s = &series[i];
-		bytea	   *model;
-		TsfModel	m;
-		char	   *metrics;
+	if (kind == TSF_KIND_LSTM && job_api != NULL)
+		train_on_gpu(&j, series, nseries, jobcxt, seriescxt);
+	else
+		for (int i = 0; i < nseries; i++)
+		{
+			JobSeries  *s = &series[i];
 
-		current_key = s->key;
-		current_series = i + 1;
-		check_cancel();
-		if (i % 16 == 0 || nseries < 100)
-			pgstat_report_activity(STATE_RUNNING,
-								   psprintf("tsforecast job " INT64_FORMAT " (%s): training series %d of %d",
-											my_job, j.name, i + 1, nseries));
-		MemoryContextSwitchTo(seriescxt);
-		model = kind == TSF_KIND_AR ? tsf_ar_fit_state(s->st) : tsf_lstm_train_state(s->st);
-		tsf_model_deserialize(VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model), &m,
-							  ERRCODE_INTERNAL_ERROR);
-		metrics = series_metrics(&m, s->st);
-		insert_model(&j, s, model, &m, metrics);
-		MemoryContextSwitchTo(jobcxt);
-		MemoryContextReset(seriescxt);
-		/* the points are trained on: free them */
-		if (s->st->pts)
-			pfree(s->st->pts);
-		if (s->st->cov)
-			pfree(s->st->cov);
-		s->st->pts = NULL;
-		s->st->cov = NULL;
-		set_series_progress(i + 1, nseries);
-	}
+			current_key = s->key;
+			current_series = i + 1;
+			check_cancel();
+			if (i % 16 == 0 || nseries < 100)
+				pgstat_report_activity(STATE_RUNNING,
+									   psprintf("tsforecast job " INT64_FORMAT " (%s): training series %d of %d",
+												my_job, j.name, i + 1, nseries));
+			MemoryContextSwitchTo(seriescxt);
+			store_model(&j, s, kind == TSF_KIND_AR ? tsf_ar_fit_state(s->st) :
+						tsf_lstm_train_state(s->st, TSF_DEVICE_CPU));
+			MemoryContextSwitchTo(jobcxt);
+			MemoryContextReset(seriescxt);
+			set_series_progress(i + 1, nseries);
+		}
 	tsf_epoch_hook = NULL;
 	error_context_stack = errcb.previous;
 	current_key = NULL;
@@ -885,6 +1116,7 @@ tsf_job_worker_main(Datum arg)
 	StartTransactionCommand();
 	PG_TRY();
 	{
+		resolve_job_device();
 		train_job();
 		CommitTransactionCommand();
 		/* a cancel that comes now is too late: the models are in */

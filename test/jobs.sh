@@ -19,6 +19,13 @@
 #   6. pg_ctl restart -m immediate while a job trains: the job is failed
 #      ("server restarted while the job was running"), and new jobs run
 #   7. the launcher terminated comes back and runs the job queued meanwhile
+#   8. LSTM jobs on the GPU, through the emulator module (the CUDA kernels
+#      run on the CPU; tsforecast.cuda_module set by ALTER SYSTEM): models
+#      of several series close to the CPU's, the device shown, the session's
+#      device recorded in the spec, a cancel mid-batch leaves nothing; and
+#      device "cuda" with the real module and no GPU fails saying so
+# Sections 2 to 7 pin tsforecast.device = cpu (PGOPTIONS), so that their
+# bit-for-bit checks hold on a machine with a GPU too.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -104,6 +111,7 @@ SELECT g AS gauge, week_start, flow * g AS flow FROM verde, generate_series(1, 3
 CREATE TABLE secret AS SELECT * FROM verde;
 GRANT SELECT ON verde, gauges TO tsf_alice, tsf_bob, tsf_carol;
 SQL
+export PGOPTIONS="-c tsforecast.device=cpu"
 launcher_up=$(poll "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'tsforecast launcher'" 20)
 check "the launcher runs in tsf_jobs" "$launcher_up" t
 
@@ -123,7 +131,7 @@ check "one model per series, keyed" \
     "$(q "SELECT string_agg(series_key, ',' ORDER BY series_key) FROM models WHERE name = 'gauges' AND job_id = $id")" "1,2,3"
 check "provenance: spec, seed, data range, rows, version, job, owner" \
     "$(q "SELECT string_agg(format('%s %s %s..%s %s %s %s', spec->>'epochs', seed, data_from, data_to, n_rows, version, owner), '; ' ORDER BY series_key) FROM models WHERE job_id = $id")" \
-    "800 42 2010-03-14..2020-08-09 544 0.3.0 postgres; 800 42 2010-05-23..2020-08-09 534 0.3.0 postgres; 800 42 2010-08-01..2020-08-09 524 0.3.0 postgres"
+    "800 42 2010-03-14..2020-08-09 544 0.4.0 postgres; 800 42 2010-05-23..2020-08-09 534 0.4.0 postgres; 800 42 2010-08-01..2020-08-09 524 0.4.0 postgres"
 # the stored metrics are predict() and r2() over the validation weeks
 got=$(q "
 SELECT bool_and(m.metrics->>'on' = 'validation' AND (m.metrics->>'n')::int = s.n
@@ -225,6 +233,63 @@ check "a job submitted while the launcher is terminated runs when it comes back"
     "$(q "SELECT wait_job($tid, '30s')")" succeeded
 check "... a new launcher" \
     "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'tsforecast launcher' AND pid <> $lpid")" 1
+
+# ---- 8. LSTM jobs on the GPU: the emulator module ----
+unset PGOPTIONS
+q "ALTER SYSTEM SET tsforecast.cuda_module = 'tsforecast_cuda_emu'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+q "CREATE TABLE IF NOT EXISTS gpu_gauges AS
+   SELECT g AS gauge, week_start, flow * g AS flow FROM verde, generate_series(1, 4) g
+    WHERE week_start >= date '2019-01-06' + 7 * g" >/dev/null
+spec='{"kind": "lstm", "device": "cuda", "hidden": 8, "epochs": 30, "validation": 0.2}'
+gid=$(q "SELECT train_async('gpu', 'SELECT gauge, week_start, flow FROM gpu_gauges', '$spec')")
+check "a job with device cuda on the emulator succeeds" "$(q "SELECT wait_job($gid, '120s')")" succeeded
+check "... its device is the module's (an emulator)" \
+    "$(q "SELECT device ILIKE '%emulat%' AND device = (SELECT cuda_device() FROM (SELECT set_config('tsforecast.cuda_module', 'tsforecast_cuda_emu', false)) x) FROM jobs WHERE id = $gid")" t
+check "... its progress: every series, every epoch" "$(q "SELECT progress FROM jobs WHERE id = $gid")" \
+    "series 4 of 4, epoch 30 of 30"
+check "... one model per series, with metrics, and the device in the spec" \
+    "$(q "SELECT string_agg(series_key || ':' || (metrics->>'on') || ':' || (spec->>'device'), ',' ORDER BY series_key) FROM models WHERE job_id = $gid")" \
+    "1:validation:cuda,2:validation:cuda,3:validation:cuda,4:validation:cuda"
+check "... each model close to lstm_train's on the CPU: same epochs, forecasts within 1e-4" \
+    "$(q "SET tsforecast.device = cpu;
+          SELECT bool_and((model_info(m.model)->>'epochs_run') = (model_info(c.m)->>'epochs_run')
+                          AND (SELECT max(abs(fg.value / fc.value - 1)) FROM forecast(m.model, 16) fg
+                                 JOIN forecast(c.m, 16) fc USING (step)) < 1e-4)
+            FROM models m,
+                 LATERAL (SELECT lstm_train(week_start, flow, '{\"hidden\": 8, \"epochs\": 30, \"validation\": 0.2}') AS m
+                            FROM gpu_gauges g WHERE g.gauge::text = m.series_key) c
+           WHERE m.job_id = $gid" | tail -1)" t
+# a spec without device records the session's; auto uses the GPU where usable
+aid2=$(q "SET tsforecast.device = auto; SELECT train_async('gpu_auto', 'SELECT gauge, week_start, flow FROM gpu_gauges WHERE gauge < 3', '{\"kind\": \"lstm\", \"hidden\": 8, \"epochs\": 5}')" | tail -1)
+check "a spec without device records the session's (auto) and trains on the GPU" \
+    "$(q "SELECT wait_job($aid2, '120s')") $(q "SELECT (spec->>'device') || ' ' || (device ILIKE '%emulat%') FROM jobs WHERE id = $aid2")" \
+    "succeeded auto true"
+cpid=$(q "SET tsforecast.device = cpu; SELECT train_async('gpu_cpu', 'SELECT week_start, flow FROM verde WHERE week_start > ''2019-01-01''', '{\"kind\": \"lstm\", \"hidden\": 4, \"epochs\": 2}')" | tail -1)
+check "... and a session's cpu runs on the CPU" \
+    "$(q "SELECT wait_job($cpid, '60s')") $(q "SELECT (spec->>'device') || ' ' || device FROM jobs WHERE id = $cpid")" \
+    "succeeded cpu cpu"
+# a cancel in the middle of a batch: the module stops after the epoch
+kid=$(q "SELECT train_async('gpu_long', 'SELECT gauge, week_start, flow FROM gpu_gauges', '{\"kind\": \"lstm\", \"device\": \"cuda\", \"hidden\": 8, \"epochs\": 10000000}')")
+check "a long GPU job trains its batch" "$(poll "SELECT state = 'running' AND epoch > 2 AND series_total = 4 FROM jobs WHERE id = $kid" 60)" t
+check "... and is cancelled" "$(q "SELECT cancel_job($kid)")" t
+check "... ends cancelled" "$(q "SELECT wait_job($kid, '60s')") $(q "SELECT coalesce(error, '-') FROM jobs WHERE id = $kid")" "cancelled -"
+check "... leaving no model and no worker" \
+    "$(q "SELECT (SELECT count(*) FROM models WHERE job_id = $kid) + (SELECT count(*) FROM _job_progress() WHERE job_id = $kid)")" 0
+# the real module: no GPU on this machine (where there is one, the job runs)
+q "ALTER SYSTEM RESET tsforecast.cuda_module" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+nid2=$(q "SELECT train_async('gpu_none', 'SELECT gauge, week_start, flow FROM gpu_gauges WHERE gauge = 1', '{\"kind\": \"lstm\", \"device\": \"cuda\", \"hidden\": 8, \"epochs\": 2}')")
+if [ "$(q "SELECT cuda_device() IS NULL")" = t ]; then
+    check "device cuda where no GPU is usable: the job fails with the clear error" \
+        "$(q "SELECT wait_job($nid2, '60s')"): $(q "SELECT error FROM jobs WHERE id = $nid2")" \
+        'failed: tsforecast.device is "cuda" but no CUDA device is usable'
+    check "... and leaves no model" "$(q "SELECT count(*) FROM models WHERE job_id = $nid2")" 0
+else
+    check "device cuda with a usable GPU: the job succeeds" "$(q "SELECT wait_job($nid2, '120s')")" succeeded
+    check "... on the GPU" "$(q "SELECT device = cuda_device() FROM jobs WHERE id = $nid2")" t
+fi
 
 echo "# jobs.sh took $(($(date +%s) - t0)) s"
 echo "$passed passed, $failed failed"

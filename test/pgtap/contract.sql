@@ -10,7 +10,7 @@ CREATE EXTENSION IF NOT EXISTS tsforecast;
 SET search_path = tsforecast, public;
 
 BEGIN;
-SELECT plan(80);
+SELECT plan(86);
 
 -- the type and its views
 SELECT has_type('tsforecast', 'tsmodel', 'type tsmodel exists');
@@ -57,12 +57,12 @@ SELECT is((SELECT pg_get_function_result('tsforecast.forecast(tsforecast.tsmodel
 SELECT is((SELECT prokind FROM pg_proc WHERE oid = format('tsforecast.predict(tsforecast.tsmodel, %s, double precision, double precision[])', t)::regprocedure),
           'w'::"char", format('predict(model, %s, value, covariates) is a window function', t))
   FROM unnest(ARRAY['timestamptz', 'date', 'bigint']) t;
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'tsforecast'), '0.3.0', 'installs version 0.3.0');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'tsforecast'), '0.4.0', 'installs version 0.4.0');
 
 -- properties every function must have
 SELECT is((SELECT count(*) FROM pg_proc WHERE pronamespace = 'tsforecast'::regnamespace AND proparallel <> 's'
-              AND proname NOT IN ('train_async', 'cancel_job', 'wait_job', '_job_progress')),
-          0::bigint, 'every function but the job functions (test/pgtap/jobs.sql) is PARALLEL SAFE');
+              AND proname NOT IN ('train_async', 'cancel_job', 'wait_job', '_job_progress', 'cuda_device')),
+          0::bigint, 'every function but the job functions (test/pgtap/jobs.sql) and cuda_device is PARALLEL SAFE');
 SELECT is((SELECT count(*) FROM pg_proc p WHERE pronamespace = 'tsforecast'::regnamespace
               AND obj_description(p.oid, 'pg_proc') IS NULL),
           0::bigint, 'every function has a comment');
@@ -123,6 +123,22 @@ SELECT throws_ok($$SELECT predict(m, t, v) OVER (ORDER BY t) FROM s, lmc$$, '220
 SELECT throws_ok($$SELECT encode(substr(decode(m::text, 'base64'), 1, 200), 'base64')::tsmodel FROM lm$$, '22P02', 'invalid input syntax for type tsmodel', 'truncated LSTM model: 22P02');
 SELECT throws_ok($$SELECT encode(overlay(decode(m::text, 'base64') PLACING '\x00100000'::bytea FROM 81 FOR 4), 'base64')::tsmodel FROM lm$$,
                  '22P02', NULL, 'LSTM model claiming hidden 4096: 22P02');
+
+-- the CUDA backend (0.4.0): cuda_device() and tsforecast.device
+SELECT has_function('tsforecast', 'cuda_device', ARRAY[]::text[], 'cuda_device()');
+SELECT function_returns('tsforecast', 'cuda_device', ARRAY[]::text[], 'text', 'cuda_device returns text');
+-- a parallel worker would load CUDA for nothing: the leader answers
+SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'tsforecast.cuda_device()'::regprocedure), 'r'::"char",
+          'cuda_device is PARALLEL RESTRICTED');
+SELECT is((SELECT setting || ' ' || array_to_string(enumvals, ',') || ' ' || context FROM pg_settings WHERE name = 'tsforecast.device'),
+          'auto auto,cpu,cuda user', 'tsforecast.device: auto, cpu or cuda, set by any user');
+SELECT is((SELECT setting || ' ' || context FROM pg_settings WHERE name = 'tsforecast.cuda_module'),
+          'tsforecast_cuda superuser', 'tsforecast.cuda_module: tsforecast_cuda, set by superusers');
+SET LOCAL tsforecast.device = cuda;
+SELECT CASE WHEN cuda_device() IS NULL
+            THEN throws_ok($$SELECT lstm_train(t, v, '{"epochs": 1, "hidden": 4}') FROM s$$, '55000',
+                           'tsforecast.device is "cuda" but no CUDA device is usable', 'device cuda without a GPU: 55000')
+            ELSE lives_ok($$SELECT lstm_train(t, v, '{"epochs": 1, "hidden": 4}') FROM s$$, 'device cuda with a GPU trains') END;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -15,7 +15,7 @@ CREATE EXTENSION IF NOT EXISTS tsforecast;
 SET search_path = public, tsforecast;
 
 BEGIN;
-SELECT plan(47);
+SELECT plan(49);
 
 -- the objects
 SELECT has_function('tsforecast', 'train_async', ARRAY['text', 'text', 'jsonb'], 'train_async(name, source, spec)');
@@ -56,6 +56,8 @@ SELECT throws_ok($$SELECT train_async('', 'SELECT t, v FROM s', '{"kind": "ar"}'
 SELECT throws_ok($$SELECT train_async('x', 'SELECT t, v FROM s', '[1]')$$, '22023', 'spec must be a jsonb object', 'spec not an object: 22023');
 SELECT throws_ok($$SELECT train_async('x', 'SELECT t, v FROM s', '{"epochs": 5}')$$, '22023', 'spec has no "kind"', 'spec without kind: 22023');
 SELECT throws_ok($$SELECT train_async('x', 'SELECT t, v FROM s', '{"kind": "arima"}')$$, '22023', 'invalid value for "kind" in spec: arima', 'unknown kind: 22023');
+SELECT throws_ok($$SELECT train_async('x', 'SELECT t, v FROM s', '{"kind": "lstm", "device": "gpu"}')$$, '22023', 'invalid value for "device" in spec: gpu', 'unknown device: 22023');
+SELECT throws_ok($$SELECT train_async('x', 'SELECT t, v FROM s', '{"kind": "ar", "device": "cuda"}')$$, '22023', 'kind "ar" cannot train on the GPU', 'AR on the GPU: 22023');
 SELECT throws_ok($$SELECT train_async('x', 'SELECT t, v FROM s', '{"kind": "lstm", "hiden": 8}')$$, '22023', 'unrecognized option "hiden"', 'unknown lstm option: 22023');
 SELECT throws_ok($$SELECT train_async('x', 'SELECT t, v FROM s', '{"kind": "ar", "order": -1}')$$, '22023', 'invalid value for option "order": -1', 'ar option out of range: 22023');
 SELECT throws_ok($$SELECT train_async('x', '', '{"kind": "ar"}')$$, '22023', 'source query must not be empty', 'empty source: 22023');
