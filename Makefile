@@ -5,6 +5,8 @@
 #   make unit             build and run the C unit tests of the numerical core
 #   make installcheck     pg_regress suites (sql/, expected/) on a running server
 #   make pgtap            pgTAP suites (test/pgtap/) through pg_prove
+#   make cuda-check       the CUDA backend's parity tests: emulated on the CPU
+#                         always, on the GPU where one is present
 #
 # scripts/tsf sets up a throwaway server and runs all of it; see README.md.
 
@@ -46,7 +48,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-EXTRA_CLEAN = test/results test/unit/bin
+EXTRA_CLEAN = test/results test/unit/bin test/cuda/bin src/cuda/*.so
 
 # The numerical cores rely on no signed wrap-around; PostgreSQL's -fwrapv
 # (needed by its own code) blocks the loop optimizations of their kernels:
@@ -92,3 +94,53 @@ unit: $(UNIT_TESTS)
 
 pgtap:
 	pg_prove --ext .sql -r test/pgtap
+
+# ---- the CUDA backend (src/cuda, optional) ----
+#
+# tsforecast_cuda.so is built when nvcc is found and loaded by tsforecast.so
+# at run time (src/cuda_loader.c); the main library links no CUDA library.
+# The CUDA runtime is linked statically into the module, so it needs only
+# the driver where it runs.  tsforecast_cuda_emu.so is the same source
+# compiled as plain C++ over an emulator of the few CUDA features it uses
+# (src/cuda/emu.h): it runs the kernels on the CPU, one block at a time, so
+# that the backend's logic and its SQL paths are tested where no GPU is
+# (tsforecast.cuda_module = 'tsforecast_cuda_emu', superuser only).
+NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+	-gencode arch=compute_90,code=compute_90
+CUDA_SRCS = $(wildcard src/cuda/*.cu)
+CUDA_DEPS = $(CUDA_SRCS) $(wildcard src/cuda/*.h) src/nn/nn.h
+NVCC_FLAGS = -O3 -std=c++17 $(CUDA_ARCH) -Xcompiler -fPIC,-fvisibility=hidden,-Wall \
+	-cudart static -Isrc
+EMU_CXXFLAGS = -O2 -g -std=c++17 -fPIC -fvisibility=hidden -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Wno-unknown-pragmas -Wno-clobbered -DTSFC_EMULATE -Isrc
+
+src/cuda/tsforecast_cuda.so: $(CUDA_DEPS)
+	$(NVCC) $(NVCC_FLAGS) -shared -o $@ $(CUDA_SRCS)
+
+src/cuda/tsforecast_cuda_emu.so: $(CUDA_DEPS)
+	$(CXX) $(EMU_CXXFLAGS) -shared -x c++ -o $@ $(CUDA_SRCS) -lm
+
+all: src/cuda/tsforecast_cuda_emu.so
+install: install-cuda
+ifneq ($(NVCC),)
+all: src/cuda/tsforecast_cuda.so
+endif
+
+.PHONY: install-cuda cuda-check
+install-cuda: src/cuda/tsforecast_cuda_emu.so
+	$(INSTALL_SHLIB) src/cuda/tsforecast_cuda_emu.so '$(DESTDIR)$(pkglibdir)/'
+	if [ -f src/cuda/tsforecast_cuda.so ]; then \
+		$(INSTALL_SHLIB) src/cuda/tsforecast_cuda.so '$(DESTDIR)$(pkglibdir)/'; fi
+
+# the parity test (test/cuda/test_cuda.c) dlopen()s a module by path, as
+# the extension does; it runs against the emulator here and against the
+# GPU module where nvcc built one (skipped, saying so, without a GPU)
+test/cuda/bin/test_cuda: test/cuda/test_cuda.c $(NN_SRCS) src/nn/nn.h src/cuda/tsf_cuda.h
+	@mkdir -p test/cuda/bin
+	$(CC) $(UNIT_CFLAGS) -DTSF_NN_FLOAT -o $@ $< $(NN_SRCS) -ldl -lm
+
+CUDA_CHECK_MODULES = src/cuda/tsforecast_cuda_emu.so $(if $(NVCC),src/cuda/tsforecast_cuda.so)
+cuda-check: test/cuda/bin/test_cuda $(CUDA_CHECK_MODULES)
+	@set -e; for m in $(CUDA_CHECK_MODULES); do echo "== test_cuda $$m"; \
+		./test/cuda/bin/test_cuda ./$$m test/fixtures/nn; done

@@ -1,0 +1,1540 @@
+/*
+ * module.cu
+ *		tsforecast's CUDA backend: B independent networks of src/nn's
+ *		architecture trained in one pass, one thread block per series on
+ *		the recurrences (src/cuda/tsf_cuda.h is the interface).
+ *
+ * Kernels mirror the C core layer for layer (src/nn/README.md has the
+ * equations), float32 throughout:
+ *	k_mask			dropout masks from each series' xoshiro256** stream, in
+ *					the core's draw order (one thread per series)
+ *	k_conv_fwd		causal Conv1d			k_conv_wgrad	its gradients
+ *	k_inproj		b_ih + b_hh + W_ih x_t for all steps
+ *	k_lstm_fwd		the forward recurrence		k_lstm_bwd	the backward one
+ *	k_linear_fwd	dropout + Linear(H, 1)		k_linear_bwd, k_linear_wgrad
+ *	k_mse			MSE over a range (double sums) and dL/dpred
+ *	k_gemm			batched products for the weight gradients and dx
+ *	k_bias_grad		db_ih = db_hh = sum_t da_t
+ *	k_adam			Adam (the core's operation order, no FMA) + weight average
+ *	k_best, k_copy	best validation weights and patience, per series
+ *
+ * The recurrences are what keeps a GPU from being useful for one series:
+ * every step waits for the last.  Here a block of 4H threads owns one
+ * series for the whole sequence, one launch per layer and pass: thread r
+ * holds row r of W_hh (forward) or the column slice W_hh[gH.., j]
+ * (backward) in registers (NR of its H weights; the rest in shared memory,
+ * or read through the cache where even that does not fit), so the weights
+ * are read from device memory once per pass, not once per step, and a
+ * step is a register dot product, one exchange through shared memory and
+ * two barriers.  B series are B blocks: the GPU is filled by the batch,
+ * not by one series.  Everything else is a pass over (series, step,
+ * unit), fully parallel.
+ *
+ * Memory: all of it is taken at the start of a call and released before
+ * the call returns, on success, error and cancel alike (struct Run's
+ * destructor); nothing survives a call but the CUDA context of the process.
+ */
+#ifdef TSFC_EMULATE
+#include "emu.h"
+#else
+#include <cuda_runtime.h>
+#define TSFC_SHARED(type, name) \
+	extern __shared__ __align__(16) unsigned char tsfc_smem_[]; \
+	type *name = (type *) tsfc_smem_
+#define TSFC_LAUNCH(kern, grid, block, smem, stream, ...) \
+	kern<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__)
+#endif
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <new>
+#include <vector>
+
+#include "cuda/tsf_cuda.h"
+
+#ifdef TSFC_EMULATE
+/* the host side of the CUDA runtime, for the emulator: host memory */
+typedef int cudaError_t;
+typedef void *cudaStream_t;
+#define cudaSuccess 0
+#define cudaErrorMemoryAllocation 2
+enum cudaMemcpyKind
+{
+	cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice
+};
+struct alignas(16) float4
+{
+	float		x,
+				y,
+				z,
+				w;
+};
+static inline double __dmul_rn(double a, double b) { return a * b; }
+static inline double __dadd_rn(double a, double b) { return a + b; }
+static cudaError_t
+cudaMalloc(void **p, size_t n)
+{
+	*p = malloc(n ? n : 1);
+	return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+static cudaError_t cudaFree(void *p) { free(p); return cudaSuccess; }
+static cudaError_t
+cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind k)
+{
+	memcpy(d, s, n);
+	return cudaSuccess;
+}
+static cudaError_t cudaMemset(void *d, int v, size_t n) { memset(d, v, n); return cudaSuccess; }
+static cudaError_t cudaGetLastError(void) { return cudaSuccess; }
+static const char *
+cudaGetErrorString(cudaError_t e)
+{
+	return e == cudaErrorMemoryAllocation ? "out of memory" : "unknown error";
+}
+#define TSFC_SET_SMEM(kern, bytes) cudaSuccess
+#else
+#define TSFC_SET_SMEM(kern, bytes) \
+	cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int) (bytes))
+#endif
+
+#define TPB 256					/* threads per block of the elementwise kernels */
+#define TSFC_MAX_LAYERS_ 8		/* TSF_NN_MAX_LAYERS of src/nn/nn.h */
+
+/* the network's shape and the offsets of its tensors (src/nn/network.c) */
+struct Net
+{
+	int			n_in,
+				K,
+				C,
+				H,
+				L,
+				G,
+				I0;
+	size_t		P;
+	size_t		conv_w,
+				conv_b,
+				w_ih[TSFC_MAX_LAYERS_],
+				w_hh[TSFC_MAX_LAYERS_],
+				b_ih[TSFC_MAX_LAYERS_],
+				b_hh[TSFC_MAX_LAYERS_],
+				lin_w,
+				lin_b;
+};
+
+/* ---------------------------------------------------------------- kernels */
+
+static __device__ __forceinline__ uint64_t
+rotl64(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/*
+ * Dropout masks (B, T_max, H) for the first len[b] steps of each series:
+ * mask = 1 (keep, scaled by 1/(1-p) where used) unless the draw's top 53
+ * bits fall under thr = ceil(p 2^53), in the order of tsf_dropout_mask
+ * (step-major, one xoshiro256** draw per element).  One thread per series:
+ * the stream is sequential.
+ */
+static __global__ void
+k_mask(int B, const int *len, int T_max, int H, uint64_t thr, uint64_t *rng,
+	   unsigned char *mask)
+{
+	int			b = blockIdx.x * blockDim.x + threadIdx.x;
+
+	if (b >= B)
+		return;
+	uint64_t	s0 = rng[4 * (size_t) b],
+				s1 = rng[4 * (size_t) b + 1],
+				s2 = rng[4 * (size_t) b + 2],
+				s3 = rng[4 * (size_t) b + 3];
+	unsigned char *m = mask + (size_t) b * T_max * H;
+	size_t		n = (size_t) len[b] * H;
+
+	for (size_t j = 0; j < n; j++)
+	{
+		uint64_t	r = rotl64(s1 * 5, 7) * 9;
+		uint64_t	t = s1 << 17;
+
+		s2 ^= s0;
+		s3 ^= s1;
+		s1 ^= s2;
+		s0 ^= s3;
+		s2 ^= t;
+		s3 = rotl64(s3, 45);
+		m[j] = (r >> 11) < thr ? 0 : 1;
+	}
+	rng[4 * (size_t) b] = s0;
+	rng[4 * (size_t) b + 1] = s1;
+	rng[4 * (size_t) b + 2] = s2;
+	rng[4 * (size_t) b + 3] = s3;
+}
+
+/* out[t, c] = b[c] + sum_k sum_i w[c, i, k] x[t-K+1+k, i] (zero before 0) */
+static __global__ void
+k_conv_fwd(Net n, int B, const int *len, int T_max, const float *x,
+		   const float *params, float *out)
+{
+	size_t		idx = (size_t) blockIdx.x * blockDim.x + threadIdx.x;
+
+	if (idx >= (size_t) B * T_max * n.C)
+		return;
+	int			c = (int) (idx % n.C);
+	size_t		bt = idx / n.C;
+	int			t = (int) (bt % T_max);
+	int			b = (int) (bt / T_max);
+
+	if (t >= len[b])
+		return;
+	const float *p = params + (size_t) b * n.P;
+	const float *w = p + n.conv_w + (size_t) c * n.n_in * n.K;
+	float		acc = p[n.conv_b + c];
+
+	for (int k = 0; k < n.K; k++)
+	{
+		int			tau = t - n.K + 1 + k;
+
+		if (tau < 0)
+			continue;
+		const float *xr = x + ((size_t) b * T_max + tau) * n.n_in;
+
+		for (int i = 0; i < n.n_in; i++)
+			acc += w[(size_t) i * n.K + k] * xr[i];
+	}
+	out[idx] = acc;
+}
+
+/* dw[c, i, k] = sum_t dout[t, c] x[t-K+1+k, i], db[c] = sum_t dout[t, c] */
+static __global__ void
+k_conv_wgrad(Net n, const int *len, int T_max, const float *x,
+			 const float *dconv, float *grads)
+{
+	int			b = blockIdx.x;
+	int			T = len[b];
+	int			nw = n.C * n.n_in * n.K;
+	float	   *g = grads + (size_t) b * n.P;
+	const float *xb = x + (size_t) b * T_max * n.n_in;
+	const float *db = dconv + (size_t) b * T_max * n.C;
+
+	for (int e = threadIdx.x; e < nw + n.C; e += blockDim.x)
+	{
+		float		acc = 0.f;
+
+		if (e < nw)
+		{
+			int			c = e / (n.n_in * n.K);
+			int			i = (e / n.K) % n.n_in;
+			int			k = e % n.K;
+
+			for (int t = 0; t < T; t++)
+			{
+				int			tau = t - n.K + 1 + k;
+
+				if (tau >= 0)
+					acc += db[(size_t) t * n.C + c] * xb[(size_t) tau * n.n_in + i];
+			}
+			g[n.conv_w + e] = acc;
+		}
+		else
+		{
+			int			c = e - nw;
+
+			for (int t = 0; t < T; t++)
+				acc += db[(size_t) t * n.C + c];
+			g[n.conv_b + c] = acc;
+		}
+	}
+}
+
+/* gates[t, r] = b_ih[r] + b_hh[r] + sum_i W_ih[r, i] inp[t, i] */
+static __global__ void
+k_inproj(Net n, int l, int B, const int *len, int T_max, const float *inp,
+		 int I, const float *params, float *gates)
+{
+	size_t		idx = (size_t) blockIdx.x * blockDim.x + threadIdx.x;
+
+	if (idx >= (size_t) B * T_max * n.G)
+		return;
+	int			r = (int) (idx % n.G);
+	size_t		bt = idx / n.G;
+	int			t = (int) (bt % T_max);
+	int			b = (int) (bt / T_max);
+
+	if (t >= len[b])
+		return;
+	const float *p = params + (size_t) b * n.P;
+	const float *w = p + n.w_ih[l] + (size_t) r * I;
+	const float *xr = inp + bt * I;
+	float		acc = p[n.b_ih[l] + r] + p[n.b_hh[l] + r];
+
+	for (int i = 0; i < I; i++)
+		acc += w[i] * xr[i];
+	gates[idx] = acc;
+}
+
+/*
+ * The forward recurrence of LSTM layer l, one block of 4H threads per
+ * series.  Thread r owns gate row r: its first NR weights of W_hh in
+ * registers, the rest in shared memory (wmode 1, laid out [k - NR][r] so
+ * that a warp reads consecutive words) or read from device memory through
+ * the cache (wmode 2, when even shared memory is too small).  Per step:
+ * a_r += W_hh[r] . h_{t-1}; the activated gate goes to shared memory;
+ * barrier; threads r < H update unit r (c, tanh c, h); barrier.
+ * gates holds the pre-activations from k_inproj and gets the activations.
+ */
+template <int NR>
+static __global__ void
+__launch_bounds__(NR >= 32 ? 512 : 1024)
+k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
+		   int wmode, float *gates, float *c, float *tc, float *h)
+{
+	TSFC_SHARED(float, sm);
+	const int	H = n.H,
+				G = n.G;
+	const int	Hp = (H + 3) & ~3;
+	const int	r = threadIdx.x;
+	const int	b = blockIdx.x;
+	const float *W = params + (size_t) b * n.P + n.w_hh[l];	/* (G, H) */
+	float	   *s_h = sm;		/* (Hp) h_{t-1} */
+	float	   *s_g = sm + Hp;	/* (G) activated gates */
+	float	   *s_w = s_g + G;	/* ((H - NR), G) the rest of W_hh */
+	float		w[NR > 0 ? NR : 1];
+
+#pragma unroll
+	for (int k = 0; k < NR; k++)
+		w[k] = W[(size_t) r * H + k];
+	if (wmode == 1)
+		for (int k = NR; k < H; k++)
+			s_w[(size_t) (k - NR) * G + r] = W[(size_t) r * H + k];
+
+	const int	T = len[b];
+	const size_t base = (size_t) b * T_max;
+	const int	gsel = r / H;
+	float		cprev = 0.f;
+	float		pre = T > 0 ? gates[base * G + r] : 0.f;
+
+	for (int t = 0; t < T; t++)
+	{
+		float		a = pre;
+
+		if (t > 0)
+		{
+			float		acc[4] = {0.f, 0.f, 0.f, 0.f};
+
+#pragma unroll
+			for (int k = 0; k < NR; k += 4)
+			{
+				float4		hv = reinterpret_cast<const float4 *>(s_h)[k / 4];
+
+				acc[0] += w[k] * hv.x;
+				acc[1] += w[k + 1] * hv.y;
+				acc[2] += w[k + 2] * hv.z;
+				acc[3] += w[k + 3] * hv.w;
+			}
+			if (wmode == 1)
+				for (int k = NR; k < H; k++)
+					acc[k & 3] += s_w[(size_t) (k - NR) * G + r] * s_h[k];
+			else if (wmode == 2)
+				for (int k = NR; k < H; k++)
+					acc[k & 3] += W[(size_t) r * H + k] * s_h[k];
+			a += (acc[0] + acc[1]) + (acc[2] + acc[3]);
+		}
+		if (t + 1 < T)
+			pre = gates[(base + t + 1) * G + r];
+		float		act = gsel == 2 ? tanhf(a) : 1.f / (1.f + expf(-a));
+
+		gates[(base + t) * G + r] = act;
+		s_g[r] = act;
+		__syncthreads();
+		if (r < H)
+		{
+			float		cc = s_g[H + r] * cprev + s_g[r] * s_g[2 * H + r];
+			float		tcc = tanhf(cc);
+			float		hh = s_g[3 * H + r] * tcc;
+			size_t		o = (base + t) * H + r;
+
+			c[o] = cc;
+			tc[o] = tcc;
+			h[o] = hh;
+			s_h[r] = hh;
+			cprev = cc;
+		}
+		__syncthreads();
+	}
+}
+
+/*
+ * The backward recurrence of LSTM layer l, one block of 4H threads per
+ * series, from t = len - 1 down.  Threads r < H compute unit r's gate
+ * gradients da_t (4 values) from dh = dtop_t + dh_next and the caches;
+ * barrier; every thread r = (gate g, unit j) adds up its part of
+ * dh_next[j] = sum_i W_hh[gH + i, j] da[gH + i] with that column slice
+ * of W_hh in registers (NR) and shared memory (the rest); barrier; the
+ * four parts of dh_next[j] are summed by thread j at the next step.
+ * dgates gets da (T, 4H) for the weight gradients.
+ */
+template <int NR>
+static __global__ void
+__launch_bounds__(NR >= 32 ? 512 : 1024)
+k_lstm_bwd(Net n, int l, const int *len, int T_max, const float *params,
+		   int wmode, const float *gates, const float *c, const float *tc,
+		   const float *dtop, float *dgates)
+{
+	TSFC_SHARED(float, sm);
+	const int	H = n.H,
+				G = n.G;
+	const int	r = threadIdx.x;
+	const int	b = blockIdx.x;
+	const int	g = r / H,
+				j = r - (r / H) * H;
+	const float *W = params + (size_t) b * n.P + n.w_hh[l];	/* (G, H) */
+	float	   *s_da = sm;		/* (G) */
+	float	   *s_part = sm + G;	/* (G) parts of dh_next */
+	float	   *s_w = sm + 2 * G;	/* ((H - NR), G) */
+	float		w[NR > 0 ? NR : 1];
+
+#pragma unroll
+	for (int i = 0; i < NR; i++)
+		w[i] = W[(size_t) (g * H + i) * H + j];
+	if (wmode == 1)
+		for (int i = NR; i < H; i++)
+			s_w[(size_t) (i - NR) * G + r] = W[(size_t) (g * H + i) * H + j];
+
+	const int	T = len[b];
+	const size_t base = (size_t) b * T_max;
+	float		dcn = 0.f;
+
+	for (int t = T - 1; t >= 0; t--)
+	{
+		if (r < H)
+		{
+			size_t		o = (base + t) * H + r;
+			const float *ga = gates + (base + t) * G;
+			float	   *da = dgates + (base + t) * G;
+			float		dh = dtop[o];
+
+			if (t < T - 1)
+				dh += (s_part[r] + s_part[H + r]) + (s_part[2 * H + r] + s_part[3 * H + r]);
+
+			float		ig = ga[r],
+						fg = ga[H + r],
+						gg = ga[2 * H + r],
+						og = ga[3 * H + r];
+			float		tcv = tc[o];
+			float		cp = t > 0 ? c[o - H] : 0.f;
+			float		dog = dh * tcv;
+			float		dc = dcn + dh * og * (1.f - tcv * tcv);
+			float		di = dc * gg,
+						dg = dc * ig,
+						df = dc * cp;
+
+			dcn = dc * fg;
+			float		dai = di * ig * (1.f - ig);
+			float		daf = df * fg * (1.f - fg);
+			float		dag = dg * (1.f - gg * gg);
+			float		dao = dog * og * (1.f - og);
+
+			da[r] = dai;
+			da[H + r] = daf;
+			da[2 * H + r] = dag;
+			da[3 * H + r] = dao;
+			s_da[r] = dai;
+			s_da[H + r] = daf;
+			s_da[2 * H + r] = dag;
+			s_da[3 * H + r] = dao;
+		}
+		__syncthreads();
+		if (t > 0)
+		{
+			const float *sd = s_da + g * H;
+			float		acc[4] = {0.f, 0.f, 0.f, 0.f};
+
+#pragma unroll
+			for (int i = 0; i < NR; i++)
+				acc[i & 3] += w[i] * sd[i];
+			if (wmode == 1)
+				for (int i = NR; i < H; i++)
+					acc[i & 3] += s_w[(size_t) (i - NR) * G + r] * sd[i];
+			else if (wmode == 2)
+				for (int i = NR; i < H; i++)
+					acc[i & 3] += W[(size_t) (g * H + i) * H + j] * sd[i];
+			s_part[r] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+		}
+		__syncthreads();
+	}
+}
+
+/* pred[t] = b + sum_j w[j] (h[t, j] mask[t, j]) */
+static __global__ void
+k_linear_fwd(Net n, int B, const int *len, int T_max, const float *htop,
+			 const unsigned char *mask, float scale, const float *params,
+			 float *pred)
+{
+	size_t		idx = (size_t) blockIdx.x * blockDim.x + threadIdx.x;
+
+	if (idx >= (size_t) B * T_max)
+		return;
+	int			t = (int) (idx % T_max);
+	int			b = (int) (idx / T_max);
+
+	if (t >= len[b])
+		return;
+	const float *p = params + (size_t) b * n.P;
+	const float *w = p + n.lin_w;
+	const float *hr = htop + idx * n.H;
+	const unsigned char *mr = mask ? mask + idx * n.H : NULL;
+	float		acc = p[n.lin_b];
+
+	for (int j = 0; j < n.H; j++)
+	{
+		float		d = hr[j];
+
+		if (mr)
+			d = d * (mr[j] ? scale : 0.f);
+		acc += w[j] * d;
+	}
+	pred[idx] = acc;
+}
+
+/* dtop[t, j] = dpred[t] w[j] mask[t, j]: the gradient of the top LSTM's h */
+static __global__ void
+k_linear_bwd(Net n, int B, const int *len, int T_max, const float *dpred,
+			 const unsigned char *mask, float scale, const float *params,
+			 float *dtop)
+{
+	size_t		idx = (size_t) blockIdx.x * blockDim.x + threadIdx.x;
+
+	if (idx >= (size_t) B * T_max * n.H)
+		return;
+	int			j = (int) (idx % n.H);
+	size_t		bt = idx / n.H;
+	int			t = (int) (bt % T_max);
+	int			b = (int) (bt / T_max);
+
+	if (t >= len[b])
+		return;
+	float		d = dpred[bt] * params[(size_t) b * n.P + n.lin_w + j];
+
+	if (mask)
+		d = d * (mask[idx] ? scale : 0.f);
+	dtop[idx] = d;
+}
+
+/* dw[j] = sum_t dpred[t] (h[t, j] mask[t, j]), db = sum_t dpred[t] */
+static __global__ void
+k_linear_wgrad(Net n, const int *len, int T_max, const float *dpred,
+			   const float *htop, const unsigned char *mask, float scale,
+			   float *grads)
+{
+	int			b = blockIdx.x;
+	int			j = threadIdx.x;
+	int			T = len[b];
+	const float *dp = dpred + (size_t) b * T_max;
+	float		acc = 0.f;
+
+	if (j > n.H)
+		return;
+	if (j < n.H)
+	{
+		for (int t = 0; t < T; t++)
+		{
+			size_t		o = ((size_t) b * T_max + t) * n.H + j;
+			float		d = htop[o];
+
+			if (mask)
+				d = d * (mask[o] ? scale : 0.f);
+			acc += dp[t] * d;
+		}
+		grads[(size_t) b * n.P + n.lin_w + j] = acc;
+	}
+	else
+	{
+		for (int t = 0; t < T; t++)
+			acc += dp[t];
+		grads[(size_t) b * n.P + n.lin_b] = acc;
+	}
+}
+
+/*
+ * Loss of each series over [lo[b], hi[b]) (double sums, as the core), NaN
+ * for an empty range; with dpred, also dL/dpred over [0, hi[b]), zero
+ * before lo[b].  One block of TPB threads per series, a fixed reduction
+ * order (deterministic).
+ */
+static __global__ void
+k_mse(const int *lo, const int *hi, int T_max, const float *pred,
+	  const float *y, double *loss, float *dpred)
+{
+	TSFC_SHARED(double, s);
+	int			b = blockIdx.x;
+	int			tid = threadIdx.x;
+	int			t0 = lo[b],
+				t1 = hi[b];
+	float		scale = t1 > t0 ? (float) (2.0 / (t1 - t0)) : 0.f;
+	double		sum = 0;
+
+	for (int t = tid; t < t1; t += blockDim.x)
+	{
+		size_t		o = (size_t) b * T_max + t;
+
+		if (t >= t0)
+		{
+			double		e = (double) pred[o] - (double) y[o];
+
+			sum += e * e;
+		}
+		if (dpred)
+			dpred[o] = t >= t0 ? scale * (pred[o] - y[o]) : 0.f;
+	}
+	s[tid] = sum;
+	__syncthreads();
+	for (int w = blockDim.x / 2; w > 0; w >>= 1)
+	{
+		if (tid < w)
+			s[tid] += s[tid + w];
+		__syncthreads();
+	}
+	if (tid == 0)
+		loss[b] = t1 > t0 ? s[0] / (t1 - t0) : NAN;
+}
+
+/*
+ * Batched product C_b = A_b B_b (set, not accumulated), A (M, K) and
+ * B (K, N) given by strides, so that one kernel serves dW_ih = da^T x,
+ * dW_hh = da[1:]^T h[:-1] and dx = da W_ih.  M or K may be per series
+ * (lenM[b] + dM, lenK[b] + dK).  Tiles of 64 x 32 outputs, 4 x 2 per
+ * thread, K in chunks of 16 through shared memory.
+ */
+struct Gemm
+{
+	const float *A;
+	size_t		sAb,
+				sAm,
+				sAk;
+	const float *Bm;
+	size_t		sBb,
+				sBk,
+				sBn;
+	float	   *C;
+	size_t		sCb,
+				sCm;
+	int			M,
+				N,
+				K;
+	const int  *lenM;
+	int			dM;
+	const int  *lenK;
+	int			dK;
+};
+
+#define GT_M 64
+#define GT_N 32
+#define GT_K 16
+
+static __global__ void
+__launch_bounds__(256)
+k_gemm(Gemm g)
+{
+	TSFC_SHARED(float, sm);
+	float	   *As = sm;		/* (GT_K, GT_M) */
+	float	   *Bs = sm + GT_K * GT_M;	/* (GT_K, GT_N) */
+	int			b = blockIdx.y;
+	int			tiles_n = (g.N + GT_N - 1) / GT_N;
+	int			tm = blockIdx.x / tiles_n,
+				tn = blockIdx.x % tiles_n;
+	int			Mb = g.lenM ? g.lenM[b] + g.dM : g.M;
+	int			Kb = g.lenK ? g.lenK[b] + g.dK : g.K;
+	int			tid = threadIdx.x;
+	int			tx = tid % 16,
+				ty = tid / 16;
+	float		acc[4][2] = {{0.f, 0.f}, {0.f, 0.f}, {0.f, 0.f}, {0.f, 0.f}};
+	const float *A = g.A + (size_t) b * g.sAb;
+	const float *Bp = g.Bm + (size_t) b * g.sBb;
+
+	if (Mb > g.M)
+		Mb = g.M;
+	if (tm * GT_M >= Mb)
+		return;					/* the whole block: no barrier is skipped */
+	for (int k0 = 0; k0 < Kb; k0 += GT_K)
+	{
+		for (int e = tid; e < GT_K * GT_M; e += 256)
+		{
+			int			kk = e / GT_M,
+						mm = e % GT_M;
+			int			m = tm * GT_M + mm,
+						k = k0 + kk;
+
+			As[e] = (m < Mb && k < Kb) ? A[(size_t) m * g.sAm + (size_t) k * g.sAk] : 0.f;
+		}
+		for (int e = tid; e < GT_K * GT_N; e += 256)
+		{
+			int			kk = e / GT_N,
+						nn = e % GT_N;
+			int			nc = tn * GT_N + nn,
+						k = k0 + kk;
+
+			Bs[e] = (nc < g.N && k < Kb) ? Bp[(size_t) k * g.sBk + (size_t) nc * g.sBn] : 0.f;
+		}
+		__syncthreads();
+#pragma unroll
+		for (int kk = 0; kk < GT_K; kk++)
+		{
+			float		a[4],
+						bv[2];
+
+#pragma unroll
+			for (int i = 0; i < 4; i++)
+				a[i] = As[kk * GT_M + ty * 4 + i];
+			bv[0] = Bs[kk * GT_N + tx * 2];
+			bv[1] = Bs[kk * GT_N + tx * 2 + 1];
+#pragma unroll
+			for (int i = 0; i < 4; i++)
+			{
+				acc[i][0] += a[i] * bv[0];
+				acc[i][1] += a[i] * bv[1];
+			}
+		}
+		__syncthreads();
+	}
+	for (int i = 0; i < 4; i++)
+		for (int q = 0; q < 2; q++)
+		{
+			int			m = tm * GT_M + ty * 4 + i,
+						nc = tn * GT_N + tx * 2 + q;
+
+			if (m < Mb && nc < g.N)
+				g.C[(size_t) b * g.sCb + (size_t) m * g.sCm + nc] = acc[i][q];
+		}
+}
+
+/* db_ih[r] = db_hh[r] = sum_t da[t, r] */
+static __global__ void
+k_bias_grad(Net n, int l, int B, const int *len, int T_max,
+			const float *dgates, float *grads)
+{
+	size_t		idx = (size_t) blockIdx.x * blockDim.x + threadIdx.x;
+
+	if (idx >= (size_t) B * n.G)
+		return;
+	int			r = (int) (idx % n.G);
+	int			b = (int) (idx / n.G);
+	const float *da = dgates + (size_t) b * T_max * n.G + r;
+	float		acc = 0.f;
+
+	for (int t = 0; t < len[b]; t++)
+		acc += da[(size_t) t * n.G];
+	grads[(size_t) b * n.P + n.b_ih[l] + r] = acc;
+	grads[(size_t) b * n.P + n.b_hh[l] + r] = acc;
+}
+
+/*
+ * Adam over all series' parameter blocks (B, P), skipping stopped series,
+ * with the core's operations in its order and no fused multiply-adds
+ * (src/nn/adam.c); then the weight average ema = d ema + (1 - d) p in
+ * double, as src/lstm_train.c computes it.
+ */
+static __global__ void
+k_adam(size_t total, size_t P, const int *stopped, float *params,
+	   const float *grads, float *m, float *v, float *ema, double d,
+	   float step_size, float bc2_sqrt, float b1, float b2, float a1,
+	   float a2, float eps)
+{
+	size_t		idx = (size_t) blockIdx.x * blockDim.x + threadIdx.x;
+
+	if (idx >= total || stopped[idx / P])
+		return;
+	float		gr = grads[idx];
+	float		mm = __fadd_rn(__fmul_rn(m[idx], b1), __fmul_rn(a1, gr));
+	float		vv = __fadd_rn(__fmul_rn(v[idx], b2), __fmul_rn(__fmul_rn(a2, gr), gr));
+	float		p = params[idx];
+
+	m[idx] = mm;
+	v[idx] = vv;
+	p = __fadd_rn(p, -__fdiv_rn(__fmul_rn(step_size, mm),
+								__fadd_rn(__fdiv_rn(__fsqrt_rn(vv), bc2_sqrt), eps)));
+	params[idx] = p;
+	if (ema)
+		ema[idx] = (float) __dadd_rn(__dmul_rn(d, (double) ema[idx]),
+									 __dmul_rn(1.0 - d, (double) p));
+}
+
+/* best validation loss, its epoch, and patience, per series */
+static __global__ void
+k_best(int B, int epoch, int patience, const int *Ttr, const int *T,
+	   const double *vl, double *best_val, int *best_epoch, int *stopped,
+	   int *epochs_run, int *copy)
+{
+	int			b = blockIdx.x * blockDim.x + threadIdx.x;
+
+	if (b >= B)
+		return;
+	copy[b] = 0;
+	if (stopped[b] || Ttr[b] >= T[b])
+		return;
+	if (vl[b] < best_val[b])
+	{
+		best_val[b] = vl[b];
+		best_epoch[b] = epoch;
+		copy[b] = 1;
+	}
+	if (patience > 0 && epoch - best_epoch[b] >= patience)
+	{
+		stopped[b] = 1;
+		epochs_run[b] = epoch;
+	}
+}
+
+static __global__ void
+k_copy(size_t total, size_t P, const int *copy, const float *src, float *dst)
+{
+	size_t		idx = (size_t) blockIdx.x * blockDim.x + threadIdx.x;
+
+	if (idx < total && copy[idx / P])
+		dst[idx] = src[idx];
+}
+
+/* ------------------------------------------------------------------ host */
+
+static unsigned
+blocks_for(size_t n)
+{
+	return (unsigned) ((n + TPB - 1) / TPB);
+}
+
+/* the register share NR of a thread's H weights (see k_lstm_fwd) */
+static int
+pick_nr(int H)
+{
+	if (H > 128)
+		return 16;				/* 4H up to 1024 threads: at most 64 registers */
+	if (H >= 64)
+		return 64;
+	if (H >= 40)
+		return 40;
+	if (H >= 32)
+		return 32;
+	if (H >= 16)
+		return 16;
+	if (H >= 8)
+		return 8;
+	return 0;
+}
+
+/*
+ * One call's state: the network, the device buffers, and the error
+ * message.  Every allocation is recorded and freed by the destructor, so
+ * any return path releases the GPU's memory.
+ */
+struct Run
+{
+	Net			n;
+	int			B,
+				T_max;
+	char	   *err;
+	size_t		errlen;
+	bool		failed;
+	std::vector<void *> allocs;
+	size_t		smem_optin;
+
+	/* device buffers */
+	float	   *x,
+			   *y,
+			   *params,
+			   *grads,
+			   *m,
+			   *v,
+			   *ema,
+			   *best;
+	float	   *conv_out,
+			   *gates[TSFC_MAX_LAYERS_],
+			   *c[TSFC_MAX_LAYERS_],
+			   *tc[TSFC_MAX_LAYERS_],
+			   *h[TSFC_MAX_LAYERS_];
+	unsigned char *mask;
+	float	   *pred,
+			   *dpred,
+			   *dh[2],
+			   *dgates,
+			   *dconv;
+	int		   *len_all,
+			   *len_train,
+			   *zero,
+			   *lo_val;
+	uint64_t   *rng;
+
+	Run(char *e, size_t el):B(0), T_max(0), err(e), errlen(el), failed(false), smem_optin(48 * 1024)
+	{
+		memset(&n, 0, sizeof(n));
+	}
+	~Run()
+	{
+		for (void *p : allocs)
+			cudaFree(p);
+	}
+	bool		fail(const char *what, cudaError_t e)
+	{
+		if (!failed)
+			snprintf(err, errlen, "%s: %s", what, cudaGetErrorString(e));
+		failed = true;
+		return false;
+	}
+	bool		ok(cudaError_t e, const char *what)
+	{
+		return e == cudaSuccess ? true : fail(what, e);
+	}
+	template <class T> T *alloc(size_t count)
+	{
+		void	   *p = NULL;
+		cudaError_t e;
+
+		if (failed)
+			return NULL;
+		e = cudaMalloc(&p, count * sizeof(T) + 16);
+		if (e != cudaSuccess)
+		{
+			snprintf(err, errlen, "could not allocate %.1f MB of GPU memory: %s",
+					 (double) (count * sizeof(T)) / 1048576.0, cudaGetErrorString(e));
+			failed = true;
+			return NULL;
+		}
+		allocs.push_back(p);
+		return (T *) p;
+	}
+	template <class T> bool put(T *dst, const T *src, size_t count)
+	{
+		return !failed && ok(cudaMemcpy(dst, src, count * sizeof(T), cudaMemcpyHostToDevice),
+							 "copy to the GPU");
+	}
+	template <class T> bool get(T *dst, const T *src, size_t count)
+	{
+		return !failed && ok(cudaMemcpy(dst, src, count * sizeof(T), cudaMemcpyDeviceToHost),
+							 "copy from the GPU");
+	}
+	bool		launched(const char *what)
+	{
+		return !failed && ok(cudaGetLastError(), what);
+	}
+
+	void		layout(int n_in, int K, int C, int H, int L);
+	bool		buffers(bool train, bool use_ema, bool use_best, bool use_mask);
+	bool		forward(const float *p, const int *len, const unsigned char *msk, float scale);
+	bool		backward(const float *p, const int *len, const unsigned char *msk, float scale);
+	template <int NR> bool lstm_fwd(int l, const float *p, const int *len);
+	template <int NR> bool lstm_bwd(int l, const float *p, const int *len, const float *dtop);
+	bool		gemm(const Gemm &g, const char *what);
+};
+
+void
+Run::layout(int n_in, int K, int C, int H, int L)
+{
+	size_t		o = 0;
+
+	n.n_in = n_in;
+	n.K = K;
+	n.C = K > 0 ? C : 0;
+	n.H = H;
+	n.L = L;
+	n.G = 4 * H;
+	n.I0 = K > 0 ? C : n_in;
+	if (K > 0)
+	{
+		n.conv_w = o;
+		o += (size_t) C * n_in * K;
+		n.conv_b = o;
+		o += C;
+	}
+	for (int l = 0; l < L; l++)
+	{
+		size_t		I = l == 0 ? (size_t) n.I0 : (size_t) H;
+
+		n.w_ih[l] = o;
+		o += (size_t) n.G * I;
+		n.w_hh[l] = o;
+		o += (size_t) n.G * H;
+		n.b_ih[l] = o;
+		o += n.G;
+		n.b_hh[l] = o;
+		o += n.G;
+	}
+	n.lin_w = o;
+	o += H;
+	n.lin_b = o;
+	o += 1;
+	n.P = o;
+}
+
+bool
+Run::buffers(bool train, bool use_ema, bool use_best, bool use_mask)
+{
+	size_t		BT = (size_t) B * T_max;
+	size_t		BP = (size_t) B * n.P;
+
+	x = alloc<float>(BT * n.n_in);
+	y = alloc<float>(BT);
+	params = alloc<float>(BP);
+	grads = alloc<float>(BP);
+	m = train ? alloc<float>(BP) : NULL;
+	v = train ? alloc<float>(BP) : NULL;
+	ema = use_ema ? alloc<float>(BP) : NULL;
+	best = use_best ? alloc<float>(BP) : NULL;
+	conv_out = n.K > 0 ? alloc<float>(BT * n.C) : NULL;
+	dconv = n.K > 0 ? alloc<float>(BT * n.C) : NULL;
+	for (int l = 0; l < n.L; l++)
+	{
+		gates[l] = alloc<float>(BT * n.G);
+		c[l] = alloc<float>(BT * n.H);
+		tc[l] = alloc<float>(BT * n.H);
+		h[l] = alloc<float>(BT * n.H);
+	}
+	mask = use_mask ? alloc<unsigned char>(BT * n.H) : NULL;
+	pred = alloc<float>(BT);
+	dpred = alloc<float>(BT);
+	dh[0] = alloc<float>(BT * n.H);
+	dh[1] = n.L > 1 ? alloc<float>(BT * n.H) : NULL;
+	dgates = alloc<float>(BT * n.G);
+	len_all = alloc<int>(B);
+	len_train = alloc<int>(B);
+	zero = alloc<int>(B);
+	lo_val = alloc<int>(B);
+	rng = use_mask ? alloc<uint64_t>((size_t) B * 4) : NULL;
+	if (!failed && m)
+	{
+		ok(cudaMemset(m, 0, BP * sizeof(float)), "clear Adam's moments");
+		ok(cudaMemset(v, 0, BP * sizeof(float)), "clear Adam's moments");
+	}
+	if (!failed)
+		ok(cudaMemset(zero, 0, B * sizeof(int)), "clear");
+	return !failed;
+}
+
+template <int NR>
+bool
+Run::lstm_fwd(int l, const float *p, const int *len)
+{
+	int			H = n.H,
+				G = n.G;
+	size_t		base = ((size_t) ((H + 3) & ~3) + G) * sizeof(float);
+	size_t		rest = (size_t) (H - NR) * G * sizeof(float);
+	int			wmode = H == NR ? 0 : (base + rest <= smem_optin ? 1 : 2);
+	size_t		bytes = base + (wmode == 1 ? rest : 0);
+
+	if (bytes > 48 * 1024 && !ok(TSFC_SET_SMEM(k_lstm_fwd<NR>, bytes), "shared memory of the LSTM kernel"))
+		return false;
+	TSFC_LAUNCH(k_lstm_fwd<NR>, dim3(B), dim3(G), bytes, 0,
+				n, l, len, T_max, p, wmode, gates[l], c[l], tc[l], h[l]);
+	return launched("LSTM forward");
+}
+
+template <int NR>
+bool
+Run::lstm_bwd(int l, const float *p, const int *len, const float *dtop)
+{
+	int			H = n.H,
+				G = n.G;
+	size_t		base = (size_t) 2 * G * sizeof(float);
+	size_t		rest = (size_t) (H - NR) * G * sizeof(float);
+	int			wmode = H == NR ? 0 : (base + rest <= smem_optin ? 1 : 2);
+	size_t		bytes = base + (wmode == 1 ? rest : 0);
+
+	if (bytes > 48 * 1024 && !ok(TSFC_SET_SMEM(k_lstm_bwd<NR>, bytes), "shared memory of the LSTM kernel"))
+		return false;
+	TSFC_LAUNCH(k_lstm_bwd<NR>, dim3(B), dim3(G), bytes, 0,
+				n, l, len, T_max, p, wmode, gates[l], c[l], tc[l], dtop, dgates);
+	return launched("LSTM backward");
+}
+
+static bool
+lstm_fwd_any(Run *R, int l, const float *p, const int *len)
+{
+	switch (pick_nr(R->n.H))
+	{
+		case 64:
+			return R->lstm_fwd<64>(l, p, len);
+		case 40:
+			return R->lstm_fwd<40>(l, p, len);
+		case 32:
+			return R->lstm_fwd<32>(l, p, len);
+		case 16:
+			return R->lstm_fwd<16>(l, p, len);
+		case 8:
+			return R->lstm_fwd<8>(l, p, len);
+		default:
+			return R->lstm_fwd<0>(l, p, len);
+	}
+}
+
+static bool
+lstm_bwd_any(Run *R, int l, const float *p, const int *len, const float *dtop)
+{
+	switch (pick_nr(R->n.H))
+	{
+		case 64:
+			return R->lstm_bwd<64>(l, p, len, dtop);
+		case 40:
+			return R->lstm_bwd<40>(l, p, len, dtop);
+		case 32:
+			return R->lstm_bwd<32>(l, p, len, dtop);
+		case 16:
+			return R->lstm_bwd<16>(l, p, len, dtop);
+		case 8:
+			return R->lstm_bwd<8>(l, p, len, dtop);
+		default:
+			return R->lstm_bwd<0>(l, p, len, dtop);
+	}
+}
+
+bool
+Run::gemm(const Gemm &g, const char *what)
+{
+	int			tiles = ((g.M + GT_M - 1) / GT_M) * ((g.N + GT_N - 1) / GT_N);
+
+	TSFC_LAUNCH(k_gemm, dim3(tiles, B), dim3(256), (GT_K * (GT_M + GT_N)) * sizeof(float), 0, g);
+	return launched(what);
+}
+
+/* the forward pass over the first len[b] steps of each series, params p */
+bool
+Run::forward(const float *p, const int *len, const unsigned char *msk, float scale)
+{
+	size_t		BT = (size_t) B * T_max;
+	const float *inp = x;
+	int			I = n.n_in;
+
+	if (failed)
+		return false;
+	if (n.K > 0)
+	{
+		TSFC_LAUNCH(k_conv_fwd, dim3(blocks_for(BT * n.C)), dim3(TPB), 0, 0,
+					n, B, len, T_max, x, p, conv_out);
+		inp = conv_out;
+		I = n.C;
+	}
+	for (int l = 0; l < n.L; l++)
+	{
+		TSFC_LAUNCH(k_inproj, dim3(blocks_for(BT * n.G)), dim3(TPB), 0, 0,
+					n, l, B, len, T_max, inp, I, p, gates[l]);
+		if (!lstm_fwd_any(this, l, p, len))
+			return false;
+		inp = h[l];
+		I = n.H;
+	}
+	TSFC_LAUNCH(k_linear_fwd, dim3(blocks_for(BT)), dim3(TPB), 0, 0,
+				n, B, len, T_max, h[n.L - 1], msk, scale, p, pred);
+	return launched("forward pass");
+}
+
+/*
+ * The backward pass of the last forward over the first len[b] steps, from
+ * dpred (set by k_mse): every gradient in grads is set.
+ */
+bool
+Run::backward(const float *p, const int *len, const unsigned char *msk, float scale)
+{
+	size_t		BT = (size_t) B * T_max;
+	int			G = n.G,
+				H = n.H;
+	const float *dtop = dh[0];
+
+	if (failed)
+		return false;
+	TSFC_LAUNCH(k_linear_bwd, dim3(blocks_for(BT * H)), dim3(TPB), 0, 0,
+				n, B, len, T_max, dpred, msk, scale, p, dh[0]);
+	TSFC_LAUNCH(k_linear_wgrad, dim3(B), dim3(((H + 1 + 31) / 32) * 32), 0, 0,
+				n, len, T_max, dpred, h[n.L - 1], msk, scale, grads);
+	for (int l = n.L - 1; l >= 0; l--)
+	{
+		const float *inp = l > 0 ? h[l - 1] : (n.K > 0 ? conv_out : x);
+		int			I = l > 0 ? H : n.I0;
+		float	   *dinp = l > 0 ? (dtop == dh[0] ? dh[1] : dh[0]) : (n.K > 0 ? dconv : NULL);
+		Gemm		g;
+
+		if (!lstm_bwd_any(this, l, p, len, dtop))
+			return false;
+		/* dW_ih (4H, I) = sum_t da_t inp_t^T */
+		g = Gemm{dgates, (size_t) T_max * G, 1, (size_t) G,
+			inp, (size_t) T_max * I, (size_t) I, 1,
+			grads + n.w_ih[l], n.P, (size_t) I,
+		G, I, T_max, NULL, 0, len, 0};
+		if (!gemm(g, "gradient of W_ih"))
+			return false;
+		/* dW_hh (4H, H) = sum_{t >= 1} da_t h_{t-1}^T */
+		g = Gemm{dgates + G, (size_t) T_max * G, 1, (size_t) G,
+			h[l], (size_t) T_max * H, (size_t) H, 1,
+			grads + n.w_hh[l], n.P, (size_t) H,
+		G, H, T_max, NULL, 0, len, -1};
+		if (!gemm(g, "gradient of W_hh"))
+			return false;
+		TSFC_LAUNCH(k_bias_grad, dim3(blocks_for((size_t) B * G)), dim3(TPB), 0, 0,
+					n, l, B, len, T_max, dgates, grads);
+		/* dinp (T, I) = da (T, 4H) W_ih (4H, I) */
+		if (dinp)
+		{
+			g = Gemm{dgates, (size_t) T_max * G, (size_t) G, 1,
+				p + n.w_ih[l], n.P, (size_t) I, 1,
+				dinp, (size_t) T_max * I, (size_t) I,
+			T_max, I, G, len, 0, NULL, 0};
+			if (!gemm(g, "gradient of the LSTM's input"))
+				return false;
+		}
+		dtop = dinp;
+	}
+	if (n.K > 0)
+		TSFC_LAUNCH(k_conv_wgrad, dim3(B), dim3(64), 0, 0, n, len, T_max, x, dconv, grads);
+	return launched("backward pass");
+}
+
+/* the configuration checks shared by train and grad */
+static int
+check_config(int n_in, int K, int C, int H, int L, char *err, size_t errlen)
+{
+	if (n_in < 1 || n_in > 4096 || K < 0 || K > 64 || (K > 0 && (C < 1 || C > 4096)) ||
+		H < 1 || L < 1 || L > TSFC_MAX_LAYERS_)
+	{
+		snprintf(err, errlen, "invalid network configuration");
+		return TSFC_ERROR;
+	}
+	if (H > TSFC_MAX_HIDDEN)
+	{
+		snprintf(err, errlen, "hidden size %d is over the CUDA backend's limit of %d",
+				 H, TSFC_MAX_HIDDEN);
+		return TSFC_UNSUPPORTED;
+	}
+	return TSFC_OK;
+}
+
+#ifdef TSFC_EMULATE
+static int
+select_device(Run *R, char *name, size_t namelen)
+{
+	if (name)
+		snprintf(name, namelen, "CUDA emulator on the CPU (tsforecast_cuda_emu)");
+	R->smem_optin = 227 * 1024;
+	return TSFC_OK;
+}
+#else
+static int
+select_device(Run *R, char *name, size_t namelen)
+{
+	int			count = 0;
+	cudaDeviceProp prop;
+	cudaError_t e = cudaGetDeviceCount(&count);
+
+	if (e != cudaSuccess)
+	{
+		snprintf(R->err, R->errlen, "%s", cudaGetErrorString(e));
+		return TSFC_NO_DEVICE;
+	}
+	if (count < 1)
+	{
+		snprintf(R->err, R->errlen, "no CUDA device found");
+		return TSFC_NO_DEVICE;
+	}
+	if ((e = cudaGetDeviceProperties(&prop, 0)) != cudaSuccess)
+	{
+		snprintf(R->err, R->errlen, "%s", cudaGetErrorString(e));
+		return TSFC_NO_DEVICE;
+	}
+	if (prop.major < 8)
+	{
+		snprintf(R->err, R->errlen,
+				 "%s has compute capability %d.%d; the module is built for 8.0 and later",
+				 prop.name, prop.major, prop.minor);
+		return TSFC_NO_DEVICE;
+	}
+	R->smem_optin = prop.sharedMemPerBlockOptin;
+	if (name)
+		snprintf(name, namelen, "%s", prop.name);
+	return TSFC_OK;
+}
+#endif
+
+static int
+device_name(char *name, size_t namelen, char *err, size_t errlen)
+{
+	try
+	{
+		Run			R(err, errlen);
+
+		return select_device(&R, name, namelen);
+	}
+	catch (...)
+	{
+		snprintf(err, errlen, "unexpected failure in the CUDA module");
+		return TSFC_ERROR;
+	}
+}
+
+static int
+grad_impl(tsfc_grad *a, char *err, size_t errlen)
+{
+	Run			R(err, errlen);
+	int			rc;
+	std::vector<int> lo((size_t) a->B, a->t0),
+				hi((size_t) a->B, a->t1),
+				all((size_t) a->B, a->T);
+	double	   *d_loss;
+	int		   *d_lo,
+			   *d_hi;
+
+	if ((rc = select_device(&R, NULL, 0)) != TSFC_OK)
+		return rc;
+	if ((rc = check_config(a->n_in, a->conv_kernel, a->conv_channels, a->hidden,
+						   a->layers, err, errlen)) != TSFC_OK)
+		return rc;
+	if (a->B < 1 || a->T < 1 || a->t0 < 0 || a->t1 > a->T || a->t0 >= a->t1)
+	{
+		snprintf(err, errlen, "invalid batch or loss range");
+		return TSFC_ERROR;
+	}
+	R.layout(a->n_in, a->conv_kernel, a->conv_channels, a->hidden, a->layers);
+	R.B = a->B;
+	R.T_max = a->T;
+	if (!R.buffers(false, false, false, false))
+		return TSFC_ERROR;
+	d_loss = R.alloc<double>(a->B);
+	d_lo = R.alloc<int>(a->B);
+	d_hi = R.alloc<int>(a->B);
+	R.put(R.x, a->x, (size_t) a->B * a->T * a->n_in);
+	R.put(R.y, a->y, (size_t) a->B * a->T);
+	R.put(R.params, a->params, (size_t) a->B * R.n.P);
+	R.put(R.len_all, all.data(), all.size());
+	R.put(d_lo, lo.data(), lo.size());
+	R.put(d_hi, hi.data(), hi.size());
+	if (R.failed)
+		return TSFC_ERROR;
+	R.forward(R.params, R.len_all, NULL, 1.f);
+	TSFC_LAUNCH(k_mse, dim3(a->B), dim3(TPB), TPB * sizeof(double), 0,
+				d_lo, d_hi, a->T, R.pred, R.y, d_loss, R.dpred);
+	R.launched("loss");
+	R.backward(R.params, d_hi, NULL, 1.f);
+	R.get(a->pred, R.pred, (size_t) a->B * a->T);
+	R.get(a->loss, d_loss, a->B);
+	R.get(a->grads, R.grads, (size_t) a->B * R.n.P);
+	return R.failed ? TSFC_ERROR : TSFC_OK;
+}
+
+static int
+train_impl(tsfc_train *a, char *err, size_t errlen)
+{
+	Run			R(err, errlen);
+	int			rc;
+	int			B = a->B;
+	size_t		BP;
+	bool		use_mask = a->dropout > 0;
+	bool		any_val = false;
+	std::vector<int> T_tr((size_t) B),
+				stopped_h((size_t) B, 0),
+				stopped_now((size_t) B, 0);
+	std::vector<double> tl((size_t) B),
+				vl((size_t) B);
+	std::vector<double> inf((size_t) B, INFINITY);
+	double	   *d_tl,
+			   *d_vl,
+			   *d_best_val;
+	int		   *d_best_epoch,
+			   *d_stopped,
+			   *d_epochs_run,
+			   *d_copy;
+	float		scale = 1.f;
+	uint64_t	thr = 0;
+	const float *evalp;
+
+	a->bad_series = a->bad_epoch = 0;
+	if ((rc = select_device(&R, NULL, 0)) != TSFC_OK)
+		return rc;
+	if ((rc = check_config(a->n_in, a->conv_kernel, a->conv_channels, a->hidden,
+						   a->layers, err, errlen)) != TSFC_OK)
+		return rc;
+	if (B < 1 || a->T_max < 2 || a->epochs < 1 || !(a->dropout >= 0 && a->dropout < 1) ||
+		!(a->ema >= 0 && a->ema < 1) || a->patience < 0)
+	{
+		snprintf(err, errlen, "invalid training options");
+		return TSFC_ERROR;
+	}
+	for (int b = 0; b < B; b++)
+	{
+		if (a->T[b] < 2 || a->T[b] > a->T_max || a->T_train[b] < 2 || a->T_train[b] > a->T[b])
+		{
+			snprintf(err, errlen, "series %d: invalid length %d (training part %d, longest %d)",
+					 b + 1, a->T[b], a->T_train[b], a->T_max);
+			return TSFC_ERROR;
+		}
+		T_tr[b] = a->T_train[b];
+		any_val = any_val || a->T_train[b] < a->T[b];
+	}
+	if (a->patience > 0 && !any_val)
+	{
+		snprintf(err, errlen, "patience needs a validation part");
+		return TSFC_ERROR;
+	}
+	R.layout(a->n_in, a->conv_kernel, a->conv_channels, a->hidden, a->layers);
+	R.B = B;
+	R.T_max = a->T_max;
+	BP = (size_t) B * R.n.P;
+	if (!R.buffers(true, a->ema > 0, a->patience > 0, use_mask))
+		return TSFC_ERROR;
+	d_tl = R.alloc<double>(B);
+	d_vl = R.alloc<double>(B);
+	d_best_val = R.alloc<double>(B);
+	d_best_epoch = R.alloc<int>(B);
+	d_stopped = R.alloc<int>(B);
+	d_epochs_run = R.alloc<int>(B);
+	d_copy = R.alloc<int>(B);
+	R.put(R.x, a->x, (size_t) B * a->T_max * a->n_in);
+	R.put(R.y, a->y, (size_t) B * a->T_max);
+	R.put(R.params, a->params, BP);
+	if (R.ema)
+		R.put(R.ema, a->params, BP);
+	if (R.best)
+		R.put(R.best, a->params, BP);
+	R.put(R.len_all, a->T, B);
+	R.put(R.len_train, T_tr.data(), B);
+	R.put(R.lo_val, T_tr.data(), B);
+	if (use_mask)
+	{
+		R.put(R.rng, a->rng, (size_t) B * 4);
+		/* as tsf_dropout_mask computes them */
+		scale = (float) (1.0 / (1.0 - a->dropout));
+		thr = (uint64_t) ceil(ldexp(a->dropout, 53));
+	}
+	R.put(d_best_val, inf.data(), B);
+	{
+		std::vector<int> zeros((size_t) B, 0),
+					ep((size_t) B, a->epochs);
+
+		R.put(d_best_epoch, zeros.data(), B);
+		R.put(d_stopped, zeros.data(), B);
+		R.put(d_epochs_run, ep.data(), B);
+	}
+	if (R.failed)
+		return TSFC_ERROR;
+	evalp = R.ema ? R.ema : R.params;
+
+	for (int epoch = 1; epoch <= a->epochs; epoch++)
+	{
+		double		bc1 = 1.0 - pow(a->beta1, (double) epoch);
+		double		bc2 = 1.0 - pow(a->beta2, (double) epoch);
+		double		sum_tl = 0,
+					sum_vl = 0;
+		int			n_tl = 0,
+					n_vl = 0,
+					active = 0;
+
+		if (use_mask)
+			TSFC_LAUNCH(k_mask, dim3((B + 127) / 128), dim3(128), 0, 0,
+						B, R.len_train, a->T_max, R.n.H, thr, R.rng, R.mask);
+		R.forward(R.params, R.len_train, R.mask, scale);
+		TSFC_LAUNCH(k_mse, dim3(B), dim3(TPB), TPB * sizeof(double), 0,
+					R.zero, R.len_train, a->T_max, R.pred, R.y, d_tl, R.dpred);
+		R.backward(R.params, R.len_train, R.mask, scale);
+		TSFC_LAUNCH(k_adam, dim3(blocks_for(BP)), dim3(TPB), 0, 0,
+					BP, R.n.P, d_stopped, R.params, R.grads, R.m, R.v, R.ema, a->ema,
+					(float) (a->lr / bc1), (float) sqrt(bc2), (float) a->beta1,
+					(float) a->beta2, (float) (1.0 - a->beta1), (float) (1.0 - a->beta2),
+					(float) a->eps);
+		if (any_val)
+		{
+			R.forward(evalp, R.len_all, NULL, 1.f);
+			TSFC_LAUNCH(k_mse, dim3(B), dim3(TPB), TPB * sizeof(double), 0,
+						R.lo_val, R.len_all, a->T_max, R.pred, R.y, d_vl, (float *) NULL);
+			TSFC_LAUNCH(k_best, dim3((B + 127) / 128), dim3(128), 0, 0,
+						B, epoch, a->patience, R.len_train, R.len_all, d_vl, d_best_val,
+						d_best_epoch, d_stopped, d_epochs_run, d_copy);
+			if (R.best)
+				TSFC_LAUNCH(k_copy, dim3(blocks_for(BP)), dim3(TPB), 0, 0,
+							BP, R.n.P, d_copy, evalp, R.best);
+		}
+		if (!R.launched("training epoch"))
+			return TSFC_ERROR;
+		R.get(tl.data(), d_tl, B);
+		if (any_val)
+			R.get(vl.data(), d_vl, B);
+		R.get(stopped_now.data(), d_stopped, B);
+		if (R.failed)
+			return TSFC_ERROR;
+
+		for (int b = 0; b < B; b++)
+		{
+			bool		has_val = a->T_train[b] < a->T[b];
+
+			if (stopped_h[b])
+				continue;		/* stopped at an earlier epoch */
+			a->train_loss[b] = tl[b];
+			a->val_loss[b] = has_val ? vl[b] : NAN;
+			if (a->loss_curve)
+				a->loss_curve[(size_t) (epoch - 1) * B + b] = tl[b];
+			if (!isfinite(tl[b]) || (has_val && !isfinite(vl[b])))
+			{
+				a->bad_series = b + 1;
+				a->bad_epoch = epoch;
+				snprintf(err, errlen, "series %d: the %s loss is not finite at epoch %d",
+						 b + 1, isfinite(tl[b]) ? "validation" : "training", epoch);
+				return TSFC_DIVERGED;
+			}
+			sum_tl += tl[b];
+			n_tl++;
+			if (has_val)
+			{
+				sum_vl += vl[b];
+				n_vl++;
+			}
+			stopped_h[b] = stopped_now[b];
+			active += !stopped_now[b];
+		}
+		if (a->on_epoch &&
+			a->on_epoch(a->arg, epoch, a->epochs, n_tl ? sum_tl / n_tl : NAN,
+						n_vl ? sum_vl / n_vl : NAN))
+		{
+			snprintf(err, errlen, "cancelled at epoch %d", epoch);
+			return TSFC_CANCELLED;
+		}
+		if (active == 0)
+			break;
+	}
+	R.get(a->params, R.best ? R.best : (R.ema ? R.ema : R.params), BP);
+	R.get(a->best_epoch, d_best_epoch, B);
+	R.get(a->epochs_run, d_epochs_run, B);
+	return R.failed ? TSFC_ERROR : TSFC_OK;
+}
+
+static int
+train(tsfc_train *a, char *err, size_t errlen)
+{
+	try
+	{
+		return train_impl(a, err, errlen);
+	}
+	catch (const std::bad_alloc &)
+	{
+		snprintf(err, errlen, "out of host memory in the CUDA module");
+		return TSFC_ERROR;
+	}
+	catch (...)
+	{
+		snprintf(err, errlen, "unexpected failure in the CUDA module");
+		return TSFC_ERROR;
+	}
+}
+
+static int
+grad(tsfc_grad *a, char *err, size_t errlen)
+{
+	try
+	{
+		return grad_impl(a, err, errlen);
+	}
+	catch (...)
+	{
+		snprintf(err, errlen, "unexpected failure in the CUDA module");
+		return TSFC_ERROR;
+	}
+}
+
+static const tsfc_api api = {TSFC_ABI, device_name, train, grad};
+
+extern "C" __attribute__((visibility("default"))) const tsfc_api *
+tsfc_get_api(void)
+{
+	return &api;
+}
