@@ -238,7 +238,9 @@ cpu_train(void *arg)
 static const char *
 jnum(char *buf, double v, int prec)
 {
-	if (isfinite(v))
+	if (isfinite(v) && prec < 0)
+		snprintf(buf, 32, "%.*g", -prec, v);	/* significant digits */
+	else if (isfinite(v))
 		snprintf(buf, 32, "%.*f", prec, v);
 	else
 		strcpy(buf, "null");
@@ -534,7 +536,7 @@ main(int argc, char **argv)
 			   "\"cpu_all_ms_per_epoch\": %s, \"cpu_threads\": %d, "
 			   "\"speedup_vs_1core\": %s, \"speedup_vs_all_cores\": %s}\n",
 			   devname, B, T, H, jnum(b1, mod_ms, 4), jnum(b2, cpu1_ms, 3), jnum(b3, cpuall_ms, 3),
-			   threads_used, jnum(b4, cpu1_ms / mod_ms, 2), jnum(b5, cpuall_ms / mod_ms, 2));
+			   threads_used, jnum(b4, cpu1_ms / mod_ms, -4), jnum(b5, cpuall_ms / mod_ms, -4));
 	}
 	return 0;
 }

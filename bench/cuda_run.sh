@@ -225,21 +225,31 @@ SELECT row_to_json(j) FROM (
     FROM jobs ORDER BY id) j;
 \o
 SQL
-    step pg_lstm_train 180 "${Q[@]}" <<SQL
-\timing on
+    # one series in a session, each device in turn; goes on past an error
+    step pg_lstm_train 180 psql -X -d postgres <<SQL
+CREATE TABLE lt (asked text, m tsmodel, seconds float8);
 SET tsforecast.device = 'cuda';
-SELECT model_info(m)->>'device' AS device, model_info(m)->>'fit_seconds' AS fit_seconds,
-       model_info(m)->>'loss' AS loss
-  FROM (SELECT lstm_train(week_start, flow, '{"epochs": $EPOCHS}') AS m FROM bench WHERE series = 1) s;
+SELECT clock_timestamp() AS t0 \\gset
+INSERT INTO lt SELECT 'cuda', lstm_train(week_start, flow, '{"epochs": $EPOCHS}') FROM bench WHERE series = 1;
+UPDATE lt SET seconds = extract(epoch FROM clock_timestamp() - :'t0') WHERE asked = 'cuda';
 SET tsforecast.device = 'cpu';
-SELECT model_info(m)->>'device' AS device, model_info(m)->>'fit_seconds' AS fit_seconds,
-       model_info(m)->>'loss' AS loss
-  FROM (SELECT lstm_train(week_start, flow, '{"epochs": $EPOCHS}') AS m FROM bench WHERE series = 1) s;
+SELECT clock_timestamp() AS t0 \\gset
+INSERT INTO lt SELECT 'cpu', lstm_train(week_start, flow, '{"epochs": $EPOCHS}') FROM bench WHERE series = 1;
+UPDATE lt SET seconds = extract(epoch FROM clock_timestamp() - :'t0') WHERE asked = 'cpu';
 SET tsforecast.device = 'auto';
-SELECT model_info(m)->>'device' AS device, model_info(m)->>'fit_seconds' AS fit_seconds
-  FROM (SELECT lstm_train(week_start, flow, '{"epochs": $EPOCHS}') AS m FROM bench WHERE series = 1) s;
-\timing off
-SELECT jsonb_pretty(model_info(lstm_train(week_start, flow, '{"epochs": 2}'))) FROM bench WHERE series = 1;
+SELECT clock_timestamp() AS t0 \\gset
+INSERT INTO lt SELECT 'auto', lstm_train(week_start, flow, '{"epochs": $EPOCHS}') FROM bench WHERE series = 1;
+UPDATE lt SET seconds = extract(epoch FROM clock_timestamp() - :'t0') WHERE asked = 'auto';
+SELECT asked, model_info(m)->>'device' AS device, model_info(m)->>'fit_seconds' AS fit_seconds,
+       round(seconds::numeric, 4) AS statement_seconds, model_info(m)->>'loss' AS loss FROM lt;
+SELECT jsonb_pretty(model_info(m)) FROM lt WHERE asked = 'cuda';
+\\pset format unaligned
+\\pset tuples_only on
+\\o $OUT/lstm_train.jsonl
+SELECT row_to_json(r) FROM (SELECT asked, model_info(m)->>'device' AS device,
+       (model_info(m)->>'fit_seconds')::float8 AS fit_seconds, seconds,
+       (model_info(m)->>'loss')::float8 AS loss FROM lt) r;
+\\o
 SQL
     step pg_log 10 bash -c "grep -v '^\s*$' '$PGP/server.log' | tail -40"
     su pgp -s /bin/bash -c ". $PGP/env; pg_ctl -D $PGP/data -m fast stop" >/dev/null 2>&1 || true
@@ -266,6 +276,8 @@ def jl(path):
     return rows
 def f(v, d=2):
     return "-" if v is None else (f"{v:,.{d}f}" if isinstance(v, (int, float)) else str(v))
+def g(v):
+    return "-" if v is None else f"{v:.3g}"
 print("\n==================== summary ====================")
 info = open(os.path.join(out, "info.log")).read().splitlines() if os.path.exists(os.path.join(out, "info.log")) else []
 for l in info[:3]: print(l)
@@ -302,8 +314,8 @@ for key in sorted(set(rows) | set(torch_rows), key=lambda k: tuple(x or 0 for x 
     chk = r.get("check", {}).get("max_rel_diff_train_loss")
     print("  " + " | ".join([f"{key[0]} x {key[1]}, {key[2]}", f(m, 3), f(c1, 1), f(ca, 1),
           f(t.get("eager"), 3), f(t.get("fp32"), 3), f(t.get("graph"), 3),
-          f(c1 / m if m and c1 else None, 1), f(ca / m if m and ca else None, 1),
-          f(best / m if m and best else None, 2), f(chk, 6) if chk is not None else "-"]))
+          g(c1 / m if m and c1 else None), g(ca / m if m and ca else None),
+          g(best / m if m and best else None), f"{chk:.1e}" if chk is not None else "-"]))
     for k, v in r.items():
         if "error" in v: print(f"    {k}: {v['error']}")
 print("  * one core: extrapolated from the series timed; CPU all: threads =",
@@ -314,6 +326,11 @@ if jobs:
     for j in jobs:
         print(f"  {j['name']:8s} {j['state']:10s} device {j['device']}, {j['series_total']} series x {j['epochs']} epochs: "
               f"{f(j['seconds'])} s, {f(j['s_per_series'], 4)} s/series, {j['models']} models" + (f", error: {j['error']}" if j.get("error") else ""))
+lt = jl(os.path.join(out, "lstm_train.jsonl"))
+if lt:
+    print("\nlstm_train, one series in a session, by tsforecast.device:")
+    for r in lt:
+        print(f"  {r['asked']:5s} -> device {r['device']}: fit {f(r['fit_seconds'], 3)} s, statement {f(r['seconds'], 3)} s, loss {f(r['loss'], 6)}")
 print(f"\nlogs: {out}")
 PY
 echo "total $(elapsed)s"
