@@ -92,6 +92,16 @@ cudaGetErrorString(cudaError_t e)
 {
 	return e == cudaErrorMemoryAllocation ? "out of memory" : "unknown error";
 }
+typedef void *cudaEvent_t;
+#define cudaStreamNonBlocking 1
+#define cudaEventDisableTiming 2
+static cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+static cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned f) { *s = NULL; return cudaSuccess; }
+static cudaError_t cudaStreamDestroy(cudaStream_t s) { return cudaSuccess; }
+static cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned f) { *e = NULL; return cudaSuccess; }
+static cudaError_t cudaEventDestroy(cudaEvent_t e) { return cudaSuccess; }
+static cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) { return cudaSuccess; }
+static cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned f) { return cudaSuccess; }
 #define TSFC_SET_SMEM(kern, bytes) cudaSuccess
 #else
 #define TSFC_SET_SMEM(kern, bytes) \
@@ -274,6 +284,26 @@ k_inproj(Net n, int l, int B, const int *len, int T_max, const float *inp,
 }
 
 /*
+ * The input part of a gate's pre-activation, b_ih + b_hh + W_ih[r] . x_t, in
+ * k_inproj's order, for inputs of up to MAX_FUSED_I: the forward kernel
+ * computes it itself for narrow inputs (the conv's channels), which saves
+ * writing and reading back (B, T, 4H) pre-activations
+ */
+#define MAX_FUSED_I 16
+
+static __device__ __forceinline__ float
+in_proj(const float *wi, float bias, const float *x, int I)
+{
+	float		acc = bias;
+
+#pragma unroll
+	for (int i = 0; i < MAX_FUSED_I; i++)
+		if (i < I)
+			acc += wi[i] * x[i];
+	return acc;
+}
+
+/*
  * The forward recurrence of LSTM layer l, one block of 4H threads per
  * series.  Thread r owns gate row r: its first NR weights of W_hh in
  * registers, the rest in shared memory (wmode 1, laid out [k - NR][r] so
@@ -281,13 +311,16 @@ k_inproj(Net n, int l, int B, const int *len, int T_max, const float *inp,
  * the cache (wmode 2, when even shared memory is too small).  Per step:
  * a_r += W_hh[r] . h_{t-1}; the activated gate goes to shared memory;
  * barrier; threads r < H update unit r (c, tanh c, h); barrier.
- * gates holds the pre-activations from k_inproj and gets the activations.
+ * gates holds the pre-activations from k_inproj (or, I_fused > 0, they
+ * are computed here from inp) and gets the activations; with store = 0
+ * (a validation pass) only h is written.
  */
 template <int NR>
 static __global__ void
 __launch_bounds__(NR >= 32 ? 512 : 1024)
 k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
-		   int wmode, float *gates, float *c, float *tc, float *h)
+		   int wmode, const float *inp, int I_fused, int store, float *gates,
+		   float *c, float *tc, float *h)
 {
 	TSFC_SHARED(float, sm);
 	const int	H = n.H,
@@ -308,11 +341,29 @@ k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
 		for (int k = NR; k < H; k++)
 			s_w[(size_t) (k - NR) * G + r] = W[(size_t) r * H + k];
 
+	/* with I_fused > 0, a_t's input part is computed here (inp (T, I)) */
+	float		wi[MAX_FUSED_I];
+	float		bias = 0.f;
+
+	if (I_fused > 0)
+	{
+		const float *p = params + (size_t) b * n.P;
+
+		bias = p[n.b_ih[l] + r] + p[n.b_hh[l] + r];
+#pragma unroll
+		for (int i = 0; i < MAX_FUSED_I; i++)
+			wi[i] = i < I_fused ? p[n.w_ih[l] + (size_t) r * I_fused + i] : 0.f;
+	}
+
 	const int	T = len[b];
 	const size_t base = (size_t) b * T_max;
 	const int	gsel = r / H;
 	float		cprev = 0.f;
-	float		pre = T > 0 ? gates[base * G + r] : 0.f;
+	float		pre = 0.f;
+
+	if (T > 0)
+		pre = I_fused > 0 ? in_proj(wi, bias, inp + base * I_fused, I_fused)
+			: gates[base * G + r];
 
 	for (int t = 0; t < T; t++)
 	{
@@ -341,10 +392,12 @@ k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
 			a += (acc[0] + acc[1]) + (acc[2] + acc[3]);
 		}
 		if (t + 1 < T)
-			pre = gates[(base + t + 1) * G + r];
+			pre = I_fused > 0 ? in_proj(wi, bias, inp + (base + t + 1) * I_fused, I_fused)
+				: gates[(base + t + 1) * G + r];
 		float		act = gsel == 2 ? tanhf(a) : 1.f / (1.f + expf(-a));
 
-		gates[(base + t) * G + r] = act;
+		if (store)
+			gates[(base + t) * G + r] = act;
 		s_g[r] = act;
 		__syncthreads();
 		if (r < H)
@@ -354,8 +407,11 @@ k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
 			float		hh = s_g[3 * H + r] * tcc;
 			size_t		o = (base + t) * H + r;
 
-			c[o] = cc;
-			tc[o] = tcc;
+			if (store)
+			{
+				c[o] = cc;
+				tc[o] = tcc;
+			}
 			h[o] = hh;
 			s_h[r] = hh;
 			cprev = cc;
@@ -796,6 +852,111 @@ k_copy(size_t total, size_t P, const int *copy, const float *src, float *dst)
 
 /* ------------------------------------------------------------------ host */
 
+/*
+ * TSFC_PROFILE=1 in the environment: time each phase of an epoch with
+ * events on the default stream and print the means per epoch to stderr at
+ * the end of a training call (bench/cuda_bench.c uses it; it costs a
+ * synchronization per epoch, which the epoch has anyway).  Not in the
+ * emulator.
+ */
+#ifndef TSFC_EMULATE
+#include <map>
+#include <string>
+
+struct Prof
+{
+	bool		on;
+	std::vector<std::pair<cudaEvent_t, const char *>> marks;
+	std::vector<cudaEvent_t> pool;
+	size_t		used;
+	cudaEvent_t start;
+	std::map<std::string, double> total;
+	std::vector<std::string> order;
+	int			epochs;
+
+	Prof():on(getenv("TSFC_PROFILE") != NULL), used(0), epochs(0)
+	{
+	}
+	cudaEvent_t ev()
+	{
+		if (used == pool.size())
+		{
+			cudaEvent_t e;
+
+			cudaEventCreate(&e);
+			pool.push_back(e);
+		}
+		return pool[used++];
+	}
+	void		begin()
+	{
+		if (!on)
+			return;
+		used = 0;
+		marks.clear();
+		start = ev();
+		cudaEventRecord(start, 0);
+	}
+	void		mark(const char *label)
+	{
+		if (!on)
+			return;
+		cudaEvent_t e = ev();
+
+		cudaEventRecord(e, 0);
+		marks.push_back({e, label});
+	}
+	void		end()
+	{
+		cudaEvent_t prev = start;
+
+		if (!on)
+			return;
+		epochs++;
+		for (auto &m : marks)
+		{
+			float		ms = 0;
+
+			cudaEventSynchronize(m.first);
+			cudaEventElapsedTime(&ms, prev, m.first);
+			if (!total.count(m.second))
+				order.push_back(m.second);
+			total[m.second] += ms;
+			prev = m.first;
+		}
+	}
+	~Prof()
+	{
+		if (on && epochs > 0)
+		{
+			double		sum = 0;
+
+			for (auto &k : order)
+				sum += total[k];
+			fprintf(stderr, "tsfc profile: %d epochs, %.3f ms per epoch\n", epochs, sum / epochs);
+			for (auto &k : order)
+				fprintf(stderr, "tsfc profile:   %-28s %8.3f ms  %5.1f%%\n", k.c_str(),
+						total[k] / epochs, 100 * total[k] / sum);
+		}
+		for (auto e : pool)
+			cudaEventDestroy(e);
+	}
+};
+#else
+struct Prof
+{
+	void		begin()
+	{
+	}
+	void		mark(const char *)
+	{
+	}
+	void		end()
+	{
+	}
+};
+#endif
+
 static unsigned
 blocks_for(size_t n)
 {
@@ -863,14 +1024,50 @@ struct Run
 			   *lo_val;
 	uint64_t   *rng;
 
-	Run(char *e, size_t el):B(0), T_max(0), err(e), errlen(el), failed(false), smem_optin(48 * 1024)
+	/*
+	 * The dropout masks of epoch e + 1 are drawn on their own stream while
+	 * epoch e trains (the draws are sequential per series, about a third
+	 * of a millisecond, and depend on nothing but the generators), into
+	 * the other of two buffers: ready[k] says buffer k is drawn, used[k]
+	 * that the epoch which read it is done with it.
+	 */
+	unsigned char *maskbuf[2];
+	cudaStream_t mstream;
+	cudaEvent_t ready[2],
+				used[2];
+	bool		have_stream;
+	Prof		prof;
+
+	Run(char *e, size_t el):B(0), T_max(0), err(e), errlen(el), failed(false),
+		smem_optin(48 * 1024), have_stream(false)
 	{
 		memset(&n, 0, sizeof(n));
 	}
 	~Run()
 	{
+		/* nothing may still run on the memory about to be freed */
+		cudaDeviceSynchronize();
+		if (have_stream)
+		{
+			for (int k = 0; k < 2; k++)
+			{
+				cudaEventDestroy(ready[k]);
+				cudaEventDestroy(used[k]);
+			}
+			cudaStreamDestroy(mstream);
+		}
 		for (void *p : allocs)
 			cudaFree(p);
+	}
+	bool		streams()
+	{
+		bool		r = ok(cudaStreamCreateWithFlags(&mstream, cudaStreamNonBlocking), "stream");
+
+		for (int k = 0; r && k < 2; k++)
+			r = ok(cudaEventCreateWithFlags(&ready[k], cudaEventDisableTiming), "event") &&
+				ok(cudaEventCreateWithFlags(&used[k], cudaEventDisableTiming), "event");
+		have_stream = r;
+		return r;
 	}
 	bool		fail(const char *what, cudaError_t e)
 	{
@@ -918,9 +1115,11 @@ struct Run
 
 	void		layout(int n_in, int K, int C, int H, int L);
 	bool		buffers(bool train, bool use_ema, bool use_best, bool use_mask);
-	bool		forward(const float *p, const int *len, const unsigned char *msk, float scale);
+	bool		forward(const float *p, const int *len, const unsigned char *msk, float scale,
+							int store);
 	bool		backward(const float *p, const int *len, const unsigned char *msk, float scale);
-	template <int NR> bool lstm_fwd(int l, const float *p, const int *len);
+	template <int NR> bool lstm_fwd(int l, const float *p, const int *len, const float *inp,
+									int I_fused, int store);
 	template <int NR> bool lstm_bwd(int l, const float *p, const int *len, const float *dtop);
 	bool		gemm(const Gemm &g, const char *what);
 };
@@ -987,7 +1186,9 @@ Run::buffers(bool train, bool use_ema, bool use_best, bool use_mask)
 		tc[l] = alloc<float>(BT * n.H);
 		h[l] = alloc<float>(BT * n.H);
 	}
-	mask = use_mask ? alloc<unsigned char>(BT * n.H) : NULL;
+	maskbuf[0] = use_mask ? alloc<unsigned char>(BT * n.H) : NULL;
+	maskbuf[1] = use_mask ? alloc<unsigned char>(BT * n.H) : NULL;
+	mask = maskbuf[0];
 	pred = alloc<float>(BT);
 	dpred = alloc<float>(BT);
 	dh[0] = alloc<float>(BT * n.H);
@@ -1010,7 +1211,7 @@ Run::buffers(bool train, bool use_ema, bool use_best, bool use_mask)
 
 template <int NR>
 bool
-Run::lstm_fwd(int l, const float *p, const int *len)
+Run::lstm_fwd(int l, const float *p, const int *len, const float *inp, int I_fused, int store)
 {
 	int			H = n.H,
 				G = n.G;
@@ -1022,7 +1223,7 @@ Run::lstm_fwd(int l, const float *p, const int *len)
 	if (bytes > 48 * 1024 && !ok(TSFC_SET_SMEM(k_lstm_fwd<NR>, bytes), "shared memory of the LSTM kernel"))
 		return false;
 	TSFC_LAUNCH(k_lstm_fwd<NR>, dim3(B), dim3(G), bytes, 0,
-				n, l, len, T_max, p, wmode, gates[l], c[l], tc[l], h[l]);
+				n, l, len, T_max, p, wmode, inp, I_fused, store, gates[l], c[l], tc[l], h[l]);
 	return launched("LSTM forward");
 }
 
@@ -1045,22 +1246,23 @@ Run::lstm_bwd(int l, const float *p, const int *len, const float *dtop)
 }
 
 static bool
-lstm_fwd_any(Run *R, int l, const float *p, const int *len)
+lstm_fwd_any(Run *R, int l, const float *p, const int *len, const float *inp, int I_fused,
+			 int store)
 {
 	switch (pick_nr(R->n.H))
 	{
 		case 64:
-			return R->lstm_fwd<64>(l, p, len);
+			return R->lstm_fwd<64>(l, p, len, inp, I_fused, store);
 		case 40:
-			return R->lstm_fwd<40>(l, p, len);
+			return R->lstm_fwd<40>(l, p, len, inp, I_fused, store);
 		case 32:
-			return R->lstm_fwd<32>(l, p, len);
+			return R->lstm_fwd<32>(l, p, len, inp, I_fused, store);
 		case 16:
-			return R->lstm_fwd<16>(l, p, len);
+			return R->lstm_fwd<16>(l, p, len, inp, I_fused, store);
 		case 8:
-			return R->lstm_fwd<8>(l, p, len);
+			return R->lstm_fwd<8>(l, p, len, inp, I_fused, store);
 		default:
-			return R->lstm_fwd<0>(l, p, len);
+			return R->lstm_fwd<0>(l, p, len, inp, I_fused, store);
 	}
 }
 
@@ -1093,9 +1295,12 @@ Run::gemm(const Gemm &g, const char *what)
 	return launched(what);
 }
 
-/* the forward pass over the first len[b] steps of each series, params p */
+/*
+ * The forward pass over the first len[b] steps of each series, params p;
+ * store = 0 keeps only the outputs (no caches for a backward pass)
+ */
 bool
-Run::forward(const float *p, const int *len, const unsigned char *msk, float scale)
+Run::forward(const float *p, const int *len, const unsigned char *msk, float scale, int store)
 {
 	size_t		BT = (size_t) B * T_max;
 	const float *inp = x;
@@ -1109,18 +1314,24 @@ Run::forward(const float *p, const int *len, const unsigned char *msk, float sca
 					n, B, len, T_max, x, p, conv_out);
 		inp = conv_out;
 		I = n.C;
+		prof.mark(store ? "forward: conv" : "validation: conv");
 	}
 	for (int l = 0; l < n.L; l++)
 	{
-		TSFC_LAUNCH(k_inproj, dim3(blocks_for(BT * n.G)), dim3(TPB), 0, 0,
-					n, l, B, len, T_max, inp, I, p, gates[l]);
-		if (!lstm_fwd_any(this, l, p, len))
+		int			fused = I <= MAX_FUSED_I ? I : 0;
+
+		if (!fused)
+			TSFC_LAUNCH(k_inproj, dim3(blocks_for(BT * n.G)), dim3(TPB), 0, 0,
+						n, l, B, len, T_max, inp, I, p, gates[l]);
+		if (!lstm_fwd_any(this, l, p, len, inp, fused, store))
 			return false;
+		prof.mark(store ? "forward: LSTM" : "validation: LSTM");
 		inp = h[l];
 		I = n.H;
 	}
 	TSFC_LAUNCH(k_linear_fwd, dim3(blocks_for(BT)), dim3(TPB), 0, 0,
 				n, B, len, T_max, h[n.L - 1], msk, scale, p, pred);
+	prof.mark(store ? "forward: linear" : "validation: linear");
 	return launched("forward pass");
 }
 
@@ -1142,6 +1353,7 @@ Run::backward(const float *p, const int *len, const unsigned char *msk, float sc
 				n, B, len, T_max, dpred, msk, scale, p, dh[0]);
 	TSFC_LAUNCH(k_linear_wgrad, dim3(B), dim3(((H + 1 + 31) / 32) * 32), 0, 0,
 				n, len, T_max, dpred, h[n.L - 1], msk, scale, grads);
+	prof.mark("backward: linear");
 	for (int l = n.L - 1; l >= 0; l--)
 	{
 		const float *inp = l > 0 ? h[l - 1] : (n.K > 0 ? conv_out : x);
@@ -1151,6 +1363,7 @@ Run::backward(const float *p, const int *len, const unsigned char *msk, float sc
 
 		if (!lstm_bwd_any(this, l, p, len, dtop))
 			return false;
+		prof.mark("backward: LSTM recurrence");
 		/* dW_ih (4H, I) = sum_t da_t inp_t^T */
 		g = Gemm{dgates, (size_t) T_max * G, 1, (size_t) G,
 			inp, (size_t) T_max * I, (size_t) I, 1,
@@ -1178,9 +1391,11 @@ Run::backward(const float *p, const int *len, const unsigned char *msk, float sc
 				return false;
 		}
 		dtop = dinp;
+		prof.mark("backward: weight gradients");
 	}
 	if (n.K > 0)
 		TSFC_LAUNCH(k_conv_wgrad, dim3(B), dim3(64), 0, 0, n, len, T_max, x, dconv, grads);
+	prof.mark("backward: conv");
 	return launched("backward pass");
 }
 
@@ -1303,7 +1518,7 @@ grad_impl(tsfc_grad *a, char *err, size_t errlen)
 	R.put(d_hi, hi.data(), hi.size());
 	if (R.failed)
 		return TSFC_ERROR;
-	R.forward(R.params, R.len_all, NULL, 1.f);
+	R.forward(R.params, R.len_all, NULL, 1.f, 1);
 	TSFC_LAUNCH(k_mse, dim3(a->B), dim3(TPB), TPB * sizeof(double), 0,
 				d_lo, d_hi, a->T, R.pred, R.y, d_loss, R.dpred);
 	R.launched("loss");
@@ -1411,6 +1626,14 @@ train_impl(tsfc_train *a, char *err, size_t errlen)
 		return TSFC_ERROR;
 	evalp = R.ema ? R.ema : R.params;
 
+	if (use_mask)
+	{
+		if (!R.streams())
+			return TSFC_ERROR;
+		TSFC_LAUNCH(k_mask, dim3((B + 63) / 64), dim3(64), 0, R.mstream,
+					B, R.len_train, a->T_max, R.n.H, thr, R.rng, R.maskbuf[1]);
+		R.ok(cudaEventRecord(R.ready[1], R.mstream), "event");
+	}
 	for (int epoch = 1; epoch <= a->epochs; epoch++)
 	{
 		double		bc1 = 1.0 - pow(a->beta1, (double) epoch);
@@ -1420,22 +1643,41 @@ train_impl(tsfc_train *a, char *err, size_t errlen)
 		int			n_tl = 0,
 					n_vl = 0,
 					active = 0;
+		int			k = epoch % 2;
 
 		if (use_mask)
-			TSFC_LAUNCH(k_mask, dim3((B + 127) / 128), dim3(128), 0, 0,
-						B, R.len_train, a->T_max, R.n.H, thr, R.rng, R.mask);
-		R.forward(R.params, R.len_train, R.mask, scale);
+		{
+			/* the next epoch's masks, into the buffer the last epoch used */
+			if (epoch < a->epochs)
+			{
+				R.ok(cudaStreamWaitEvent(R.mstream, R.used[1 - k], 0), "stream wait");
+				TSFC_LAUNCH(k_mask, dim3((B + 63) / 64), dim3(64), 0, R.mstream,
+							B, R.len_train, a->T_max, R.n.H, thr, R.rng, R.maskbuf[1 - k]);
+				R.ok(cudaEventRecord(R.ready[1 - k], R.mstream), "event");
+			}
+			R.prof.begin();
+			R.ok(cudaStreamWaitEvent(0, R.ready[k], 0), "stream wait");
+			R.prof.mark("waiting for dropout masks");
+			R.mask = R.maskbuf[k];
+		}
+		else
+			R.prof.begin();
+		R.forward(R.params, R.len_train, R.mask, scale, 1);
 		TSFC_LAUNCH(k_mse, dim3(B), dim3(TPB), TPB * sizeof(double), 0,
 					R.zero, R.len_train, a->T_max, R.pred, R.y, d_tl, R.dpred);
+		R.prof.mark("loss");
 		R.backward(R.params, R.len_train, R.mask, scale);
+		if (use_mask)
+			R.ok(cudaEventRecord(R.used[k], 0), "event");
 		TSFC_LAUNCH(k_adam, dim3(blocks_for(BP)), dim3(TPB), 0, 0,
 					BP, R.n.P, d_stopped, R.params, R.grads, R.m, R.v, R.ema, a->ema,
 					(float) (a->lr / bc1), (float) sqrt(bc2), (float) a->beta1,
 					(float) a->beta2, (float) (1.0 - a->beta1), (float) (1.0 - a->beta2),
 					(float) a->eps);
+		R.prof.mark("Adam");
 		if (any_val)
 		{
-			R.forward(evalp, R.len_all, NULL, 1.f);
+			R.forward(evalp, R.len_all, NULL, 1.f, 0);
 			TSFC_LAUNCH(k_mse, dim3(B), dim3(TPB), TPB * sizeof(double), 0,
 						R.lo_val, R.len_all, a->T_max, R.pred, R.y, d_vl, (float *) NULL);
 			TSFC_LAUNCH(k_best, dim3((B + 127) / 128), dim3(128), 0, 0,
@@ -1444,6 +1686,7 @@ train_impl(tsfc_train *a, char *err, size_t errlen)
 			if (R.best)
 				TSFC_LAUNCH(k_copy, dim3(blocks_for(BP)), dim3(TPB), 0, 0,
 							BP, R.n.P, d_copy, evalp, R.best);
+			R.prof.mark("validation: loss, best");
 		}
 		if (!R.launched("training epoch"))
 			return TSFC_ERROR;
@@ -1451,6 +1694,8 @@ train_impl(tsfc_train *a, char *err, size_t errlen)
 		if (any_val)
 			R.get(vl.data(), d_vl, B);
 		R.get(stopped_now.data(), d_stopped, B);
+		R.prof.mark("copy of the losses");
+		R.prof.end();
 		if (R.failed)
 			return TSFC_ERROR;
 
