@@ -142,6 +142,16 @@ for s in $SHAPES; do
     step "bench_$s" 120 bench/bin/cuda_bench $BENCH_OPTS "$MODULE" "$B" "$T" "$H"
 done
 
+# ---- where an epoch's time goes (TSFC_PROFILE: events around each phase),
+# and the backward pass with the weight gradients as separate products
+# (TSFC_NO_FUSE) against summed inside the recurrence (the default at H <= 40)
+if [ "$SMALL" != 1 ]; then
+    step profile_h40 60 env TSFC_PROFILE=1 bench/bin/cuda_bench -w 2 -e 20 -s 0 -j 0 "$MODULE" 1000 500 40
+    step nofuse_h40 60 env TSFC_NO_FUSE=1 bench/bin/cuda_bench -w 2 -e 20 -s 0 -j 0 "$MODULE" 1000 500 40
+    step profile_h128 60 env TSFC_PROFILE=1 bench/bin/cuda_bench -w 2 -e 10 -s 0 -j 0 "$MODULE" 1000 500 128
+    step one_series 60 bench/bin/cuda_bench -w 2 -e 20 -s 1 -c 20 -j 0 "$MODULE" 1 500 40
+fi
+
 # ---- PostgreSQL ----
 PGPORTABLE=.carry/pg-portable.sh
 if [ "$PGP" != /tmp/pgp ]; then
@@ -320,6 +330,17 @@ for key in sorted(set(rows) | set(torch_rows), key=lambda k: tuple(x or 0 for x 
         if "error" in v: print(f"    {k}: {v['error']}")
 print("  * one core: extrapolated from the series timed; CPU all: threads =",
       next((r["cpu_all"]["threads"] for r in rows.values() if "cpu_all" in r), "?"))
+for name in ["profile_h40", "nofuse_h40", "profile_h128", "one_series"]:
+    p = os.path.join(out, name + ".log")
+    if not os.path.exists(p):
+        continue
+    print(f"\n{name}:")
+    for l in open(p):
+        if l.startswith("tsfc profile"):
+            print("  " + l.rstrip())
+    for r in jl(p):
+        if r.get("impl") in ("module", "cpu_1core") and "ms_per_epoch" in r:
+            print(f"  {r['impl']}: {r['ms_per_epoch']:.3f} ms per epoch (B {r['B']}, T {r['T']}, H {r['H']})")
 jobs = jl(os.path.join(out, "jobs.jsonl"))
 if jobs:
     print("\njobs (through the background worker):")

@@ -280,12 +280,12 @@ SELECT try_lstm_model(set_byte(b, i, v)) IN ('ok', '22P02') AS safe, count(*)
  GROUP BY 1;
 -- the fields that size allocations, made absurd: hidden 4096 and 8 layers
 -- (gigabytes of weights) in a value of a few hundred bytes
-SELECT try_lstm_model(overlay(overlay(b PLACING '\x00100000'::bytea FROM 81 FOR 4) PLACING '\x08000000'::bytea FROM 85 FOR 4)) AS huge_claim,
-       try_lstm_model(overlay(b PLACING '\xffffffff'::bytea FROM 89 FOR 4)) AS covariates,
-       try_lstm_model(overlay(b PLACING '\x000000000000f87f'::bytea FROM 225 FOR 8)) AS nan_weight,
+SELECT try_lstm_model(overlay(overlay(b PLACING '\x00100000'::bytea FROM 82 FOR 4) PLACING '\x08000000'::bytea FROM 86 FOR 4)) AS huge_claim,
+       try_lstm_model(overlay(b PLACING '\xffffffff'::bytea FROM 90 FOR 4)) AS covariates,
+       try_lstm_model(overlay(b PLACING '\x000000000000f87f'::bytea FROM 226 FOR 8)) AS nan_weight,
        try_lstm_model(b || '\x00'::bytea) AS trailing
   FROM (SELECT decode(model::text, 'base64') AS b FROM lstm_models WHERE name = 'tiny') m;
-SELECT encode(overlay(decode(model::text, 'base64') PLACING '\x00100000'::bytea FROM 81 FOR 4), 'base64')::tsmodel
+SELECT encode(overlay(decode(model::text, 'base64') PLACING '\x00100000'::bytea FROM 82 FOR 4), 'base64')::tsmodel
   FROM lstm_models WHERE name = 'tiny';
 
 -- ---- cancellation: statement_timeout stops a long training between

@@ -19,7 +19,7 @@ CREATE TABLE models_back (LIKE models);
 SELECT a.name, a.model::text = b.model::text AS binary_same
   FROM models a JOIN models_back b USING (name) ORDER BY 1;
 
--- the text form is base64 of the stored format: magic "TSFM", version 1, kind 1 (AR)
+-- the text form is base64 of the stored format: magic "TSFM", version 2, kind 1 (AR)
 SELECT substr(decode(model::text, 'base64'), 1, 8) AS header FROM models WHERE name = 'verde_log';
 
 -- model_info: the summary
@@ -30,6 +30,21 @@ SELECT (model::jsonb)->>'format_version' AS format_version,
        (model::jsonb) @> model_info(model) - 'fit_seconds' AS info_is_subset
   FROM models ORDER BY name;
 
+-- format version 1 (0.1.0 to 0.3.0) has no device byte at offset 68: such a
+-- stored model still reads, as trained on the CPU, and forecasts the same
+CREATE TEMP TABLE v1 AS
+SELECT name, model,
+       encode(set_byte(substr(b, 1, 68) || substr(b, 70), 4, 1), 'base64')::tsmodel AS model_v1
+  FROM (SELECT name, model, decode(model::text, 'base64') AS b FROM models) s;
+SELECT name, (model_v1::jsonb)->>'format_version' AS format_version,
+       model_info(model_v1)->>'device' AS device,
+       model_info(model_v1) - 'device' = model_info(model) - 'device' AS same_info,
+       (SELECT array_agg(f.value) FROM forecast(model_v1, 8) f) =
+       (SELECT array_agg(f.value) FROM forecast(model, 8) f) AS same_forecast
+  FROM v1 ORDER BY name;
+-- the device byte is checked
+SELECT encode(set_byte(decode(model::text, 'base64'), 68, 7), 'base64')::tsmodel FROM models WHERE name = 'verde_log';
+
 -- hostile input: an error (SQLSTATE 22P02, checked in the pgTAP suite), never a crash
 SELECT 'not base64 at all!'::tsmodel;
 SELECT encode('hello world', 'base64')::tsmodel;
@@ -37,10 +52,10 @@ SELECT ''::tsmodel;
 -- a wrong format version
 SELECT encode(set_byte(decode(model::text, 'base64'), 4, 7), 'base64')::tsmodel FROM models WHERE name = 'verde_log';
 -- an absurd order
-SELECT encode(overlay(decode(model::text, 'base64') PLACING '\xffffff7f'::bytea FROM 75 FOR 4), 'base64')::tsmodel
+SELECT encode(overlay(decode(model::text, 'base64') PLACING '\xffffff7f'::bytea FROM 76 FOR 4), 'base64')::tsmodel
   FROM models WHERE name = 'verde_log';
--- a NaN coefficient (the first phi starts after the 68-byte header and 50 bytes of AR fields)
-SELECT encode(overlay(decode(model::text, 'base64') PLACING '\x000000000000f87f'::bytea FROM 119 FOR 8), 'base64')::tsmodel
+-- a NaN coefficient (the first phi starts after the 69-byte header and 50 bytes of AR fields)
+SELECT encode(overlay(decode(model::text, 'base64') PLACING '\x000000000000f87f'::bytea FROM 120 FOR 8), 'base64')::tsmodel
   FROM models WHERE name = 'verde_log';
 -- trailing bytes
 SELECT encode(decode(model::text, 'base64') || '\x00'::bytea, 'base64')::tsmodel FROM models WHERE name = 'verde_log';

@@ -771,8 +771,9 @@ tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallbac
 					 errmsg("canceling the training of %d series on the GPU", n)));
 			break;
 		case TSFC_DIVERGED:
-			if (hooks && hooks->series && t.bad_series >= 0 && t.bad_series < n)
-				hooks->series(hooks->arg, t.bad_series);
+			/* the module counts series from 1 */
+			if (hooks && hooks->series && t.bad_series >= 1 && t.bad_series <= n)
+				hooks->series(hooks->arg, t.bad_series - 1);
 			diverged(t.bad_epoch, module_detail(err, "A loss became NaN or infinite."));
 			break;
 		case TSFC_UNSUPPORTED:
@@ -812,6 +813,7 @@ tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallbac
 		f->m.epochs_run = t.epochs_run[b];
 		f->m.best_epoch = t.best_epoch[b];
 		f->m.train_loss = t.train_loss[b];
+		f->m.device = TSF_TRAINED_CUDA;
 		f->batch_seconds = seconds / n;
 	}
 	MemoryContextSwitchTo(oldctx);

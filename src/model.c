@@ -9,11 +9,11 @@
  * a corrupt or hostile value is an error (XX001 on disk, 22P02 from text
  * or the wire), never a crash or an over-read.
  *
- * Stored format, version 1, little-endian, no padding:
+ * Stored format, version 2, little-endian, no padding:
  *
  *	offset	size	field
  *	0		4		magic "TSFM" (0x4D465354)
- *	4		2		format version (1)
+ *	4		2		format version (2; 1 is read too)
  *	6		2		kind: 1 AR, 2 LSTM
  *	8		1		ts type: 1 timestamptz, 2 date, 3 bigint
  *	9		1		frequency unit: 1 fixed, 2 calendar days, 3 months
@@ -26,7 +26,12 @@
  *	44		8		of which filled
  *	52		8		fit time, seconds (float8)
  *	60		8		fitted at (timestamptz)
- *	68		...		the kind's payload
+ *	68		1		trained on: 0 the CPU, 1 a GPU (the CUDA backend)
+ *	69		...		the kind's payload
+ *
+ * Version 1 (0.1.0 to 0.3.0) is the same without the byte at 68: the
+ * payload starts there, and such a model was trained on the CPU.  Every
+ * offset below is version 2's; subtract 1 for version 1.
  *
  * AR payload: method (1: 0 ols, 1 yule_walker), intercept (1), max order
  * searched (4, 0 when fixed), order p (4), nobs (8), c, mean, sigma2, aic
@@ -37,32 +42,32 @@
  * parameter block's layout in src/nn/README.md):
  *
  *	offset	size	field
- *	68		4		n_in, inputs per step (1 + 2 if seasonal + n_cov)
- *	72		4		conv kernel K (0: no convolution)
- *	76		4		conv channels C (0 when K = 0)
- *	80		4		hidden size H
- *	84		4		LSTM layers L
- *	88		4		n_cov, user covariates per step
- *	92		4		residual: 1 if the prediction is lag + network output
- *	96		8		dropout (float8)
- *	104		8		learning rate (float8)
- *	112		8		decay of the weights' moving average (float8, 0: none)
- *	120		4		epochs asked for
- *	124		4		epochs run (fewer after an early stop)
- *	128		4		best epoch on the validation part (0 without one)
- *	132		4		patience (0: no early stopping)
- *	136		8		seed
- *	144		8		validation fraction (float8)
- *	152		8		n_train, grid points before the validation part
- *	160		8		season period in steps (float8, 0: no season inputs)
- *	168		8		season phase at the first training timestamp, [0, 1)
- *	176		8		scaling: min of the transformed training values
- *	184		8		scaling: max
- *	192		8		training loss of the last epoch (MSE, scaled, with dropout)
- *	200		8		validation loss of the kept weights (NaN without one)
- *	208		8		RMS of the one-step residuals on the training part (scaled)
- *	216		8		the scaled value at the last training timestamp
- *	224		8 n_cov	covariate scaling minima, then
+ *	69		4		n_in, inputs per step (1 + 2 if seasonal + n_cov)
+ *	73		4		conv kernel K (0: no convolution)
+ *	77		4		conv channels C (0 when K = 0)
+ *	81		4		hidden size H
+ *	85		4		LSTM layers L
+ *	89		4		n_cov, user covariates per step
+ *	93		4		residual: 1 if the prediction is lag + network output
+ *	97		8		dropout (float8)
+ *	105		8		learning rate (float8)
+ *	113		8		decay of the weights' moving average (float8, 0: none)
+ *	121		4		epochs asked for
+ *	125		4		epochs run (fewer after an early stop)
+ *	129		4		best epoch on the validation part (0 without one)
+ *	133		4		patience (0: no early stopping)
+ *	137		8		seed
+ *	145		8		validation fraction (float8)
+ *	153		8		n_train, grid points before the validation part
+ *	161		8		season period in steps (float8, 0: no season inputs)
+ *	169		8		season phase at the first training timestamp, [0, 1)
+ *	177		8		scaling: min of the transformed training values
+ *	185		8		scaling: max
+ *	193		8		training loss of the last epoch (MSE, scaled, with dropout)
+ *	201		8		validation loss of the kept weights (NaN without one)
+ *	209		8		RMS of the one-step residuals on the training part (scaled)
+ *	217		8		the scaled value at the last training timestamp
+ *	225		8 n_cov	covariate scaling minima, then
  *			8 n_cov	maxima (float8)
  *			8 P		the parameter block (float8; P = tsf_nn_param_count)
  *			8 S		the network's state after the training data (float8;
@@ -88,7 +93,7 @@
 
 #include <ctype.h>
 
-#define HEADER_SIZE		68
+#define HEADER_SIZE		69
 #define LSTM_FIXED_SIZE	156		/* the LSTM payload before its arrays */
 
 PG_FUNCTION_INFO_V1(tsf_model_in);
@@ -263,6 +268,7 @@ tsf_model_serialize(const TsfModel *m)
 	put_i64(&b, m->n_filled);
 	put_f64(&b, m->fit_seconds);
 	put_i64(&b, m->fitted_at);
+	put_u8(&b, (uint8) m->device);
 	Assert(b.len == VARHDRSZ + HEADER_SIZE);
 
 	switch (m->kind)
@@ -449,8 +455,9 @@ tsf_model_deserialize(const char *data, Size len, TsfModel *m, int sqlstate)
 	if (magic != TSF_MODEL_MAGIC)
 		corrupt(&r, "The value does not start with the tsmodel magic number.");
 	version = get_u16(&r);
-	if (version != TSF_MODEL_VERSION)
+	if (version != 1 && version != TSF_MODEL_VERSION)
 		corrupt(&r, psprintf("Unrecognized format version %u.", version));
+	m->format_version = version;
 	m->kind = get_u16(&r);
 	m->ts_type = get_u8(&r);
 	m->freq.unit = get_u8(&r);
@@ -463,6 +470,9 @@ tsf_model_deserialize(const char *data, Size len, TsfModel *m, int sqlstate)
 	m->n_filled = get_i64(&r);
 	m->fit_seconds = get_finite(&r, "fit_seconds");
 	m->fitted_at = get_i64(&r);
+	m->device = version >= 2 ? get_u8(&r) : TSF_TRAINED_CPU;
+	if (m->device != TSF_TRAINED_CPU && m->device != TSF_TRAINED_CUDA)
+		corrupt(&r, "Unknown training device.");
 
 	if (m->ts_type < TSF_TS_TIMESTAMPTZ || m->ts_type > TSF_TS_INT8)
 		corrupt(&r, "Unknown timestamp type.");
@@ -806,7 +816,7 @@ model_to_jsonb(const TsfModel *m, bool full)
 	if (full)
 	{
 		json_key(&b, "format_version");
-		appendStringInfo(&b, "%d", TSF_MODEL_VERSION);
+		appendStringInfo(&b, "%d", m->format_version);
 	}
 	json_key(&b, "n");
 	appendStringInfo(&b, INT64_FORMAT, m->n);
@@ -829,7 +839,7 @@ model_to_jsonb(const TsfModel *m, bool full)
 	json_key(&b, "fitted_at");
 	json_ts(&b, TSF_TS_TIMESTAMPTZ, m->fitted_at);
 	json_key(&b, "device");
-	json_str(&b, "cpu");
+	json_str(&b, m->device == TSF_TRAINED_CUDA ? "cuda" : "cpu");
 	json_key(&b, "version");
 	json_str(&b, TSF_VERSION_STR);
 

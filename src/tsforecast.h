@@ -190,6 +190,8 @@ typedef struct TsfModel
 	int32		fill;			/* TsfFill */
 	double		fit_seconds;
 	TimestampTz fitted_at;
+	int32		device;			/* trained on: TSF_TRAINED_CPU or _CUDA */
+	int32		format_version; /* of the value it was read from */
 
 	/* kind AR */
 	int32		ar_method;		/* TsfArMethod */
@@ -225,7 +227,11 @@ typedef struct TsfModel
 } TsfModel;
 
 #define TSF_MODEL_MAGIC		0x4D465354	/* "TSFM" little-endian */
-#define TSF_MODEL_VERSION	1
+#define TSF_MODEL_VERSION	2	/* written; 1 is read too (see model.c) */
+
+/* where a model was trained (stored from format version 2 on) */
+#define TSF_TRAINED_CPU		0
+#define TSF_TRAINED_CUDA	1
 
 extern bytea *tsf_model_serialize(const TsfModel *m);
 extern void tsf_model_deserialize(const char *data, Size len, TsfModel *m,
