@@ -135,6 +135,23 @@ fi
 # ---- parity ----
 step parity 150 test/cuda/bin/test_cuda "$MODULE" test/fixtures/nn
 
+# ---- the kernels under compute-sanitizer (where the runtime allows it):
+# out-of-bounds and misaligned accesses (memcheck) and shared-memory races
+# (racecheck), on tiny batches through each way the kernels hold W_hh
+# (H 40: registers, fused gradients; H 72: registers + shared memory;
+# H 130: registers + device memory); dropout, validation and all
+SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
+if [ -n "$SAN" ] && [ "$SMALL" != 1 ]; then
+    step sanitizer 120 bash -c "
+        for h in 40 72 130; do
+            for tool in memcheck racecheck; do
+                echo \"--- \$tool H \$h\"
+                $SAN --tool \$tool --error-exitcode 9 bench/bin/cuda_bench -w 0 -e 2 -s 0 -j 0 '$MODULE' 3 24 \$h 2>&1 |
+                    grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|Invalid|Race|error|impl.: .module' | head -8
+            done
+        done"
+fi
+
 # ---- benchmarks: the module and the C core ----
 for s in $SHAPES; do
     read -r B T H <<<"${s//x/ }"

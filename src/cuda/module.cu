@@ -1639,8 +1639,9 @@ grad_impl(tsfc_grad *a, char *err, size_t errlen)
 	return R.failed ? TSFC_ERROR : TSFC_OK;
 }
 
+/* series0: the index of a's first series in the caller's batch (messages) */
 static int
-train_impl(tsfc_train *a, char *err, size_t errlen)
+train_impl(tsfc_train *a, char *err, size_t errlen, int series0)
 {
 	Run			R(err, errlen);
 	int			rc;
@@ -1682,7 +1683,7 @@ train_impl(tsfc_train *a, char *err, size_t errlen)
 		if (a->T[b] < 2 || a->T[b] > a->T_max || a->T_train[b] < 2 || a->T_train[b] > a->T[b])
 		{
 			snprintf(err, errlen, "series %d: invalid length %d (training part %d, longest %d)",
-					 b + 1, a->T[b], a->T_train[b], a->T_max);
+					 series0 + b + 1, a->T[b], a->T_train[b], a->T_max);
 			return TSFC_ERROR;
 		}
 		T_tr[b] = a->T_train[b];
@@ -1824,7 +1825,7 @@ train_impl(tsfc_train *a, char *err, size_t errlen)
 				a->bad_series = b + 1;
 				a->bad_epoch = epoch;
 				snprintf(err, errlen, "series %d: the %s loss is not finite at epoch %d",
-						 b + 1, isfinite(tl[b]) ? "validation" : "training", epoch);
+						 series0 + b + 1, isfinite(tl[b]) ? "validation" : "training", epoch);
 				return TSFC_DIVERGED;
 			}
 			sum_tl += tl[b];
@@ -1853,12 +1854,118 @@ train_impl(tsfc_train *a, char *err, size_t errlen)
 	return R.failed ? TSFC_ERROR : TSFC_OK;
 }
 
+/* parameters per series of a training call's network */
+static size_t
+series_params(const tsfc_train *a)
+{
+	char		e[8];
+	Run			R(e, sizeof(e));
+
+	R.layout(a->n_in, a->conv_kernel, a->conv_channels, a->hidden, a->layers);
+	return R.n.P;
+}
+
+/*
+ * Device memory per series of a training call (Run::buffers and the
+ * per-series vectors of train_impl), in bytes, for sizing chunks
+ */
+static size_t
+series_bytes(const tsfc_train *a)
+{
+	size_t		T = (size_t) a->T_max,
+				H = (size_t) a->hidden,
+				G = 4 * H,
+				L = (size_t) a->layers,
+				C = a->conv_kernel > 0 ? (size_t) a->conv_channels : 0,
+				P = series_params(a),
+				f;
+
+	f = T * a->n_in + T + P * (4 + (a->ema > 0) + (a->patience > 0)) + 2 * T * C +
+		L * (T * G + 3 * T * H) + 2 * T + T * H * (L > 1 ? 2 : 1) + T * G;
+	return f * sizeof(float) + (a->dropout > 0 ? 2 * T * H : 0) + 4 * 64 + 64;
+}
+
+#ifdef TSFC_EMULATE
+static cudaError_t
+cudaMemGetInfo(size_t *free_b, size_t *total)
+{
+	*free_b = *total = (size_t) 1 << 40;
+	return cudaSuccess;
+}
+#endif
+
+/*
+ * A batch larger than the GPU's free memory trains in chunks of series,
+ * one after another (the series are independent, so the models are the
+ * same); the epoch callback then runs through the epochs once per chunk.
+ * TSFC_CHUNK_SERIES in the environment caps a chunk (for tests).
+ */
+static int
+train_chunked(tsfc_train *a, char *err, size_t errlen)
+{
+	size_t		free_b = 0,
+				total = 0;
+	size_t		per = series_bytes(a);
+	long		chunk;
+	const char *env = getenv("TSFC_CHUNK_SERIES");
+	int			B = a->B;
+
+	if (cudaMemGetInfo(&free_b, &total) != cudaSuccess)
+		free_b = 0;
+	/* a tenth and 256 MB kept free for the context and fragmentation */
+	chunk = free_b > ((size_t) 256 << 20) ? (long) ((free_b / 10 * 9 - ((size_t) 256 << 20)) / per) : 0;
+	if (env && atol(env) > 0 && atol(env) < chunk)
+		chunk = atol(env);
+	if (chunk >= B || free_b == 0)
+		return train_impl(a, err, errlen, 0);
+	if (chunk < 1)
+	{
+		snprintf(err, errlen, "one series needs %.1f MB of GPU memory; %.1f MB are free",
+				 (double) per / 1048576.0, (double) free_b / 1048576.0);
+		return TSFC_ERROR;
+	}
+	for (int b0 = 0; b0 < B; b0 += (int) chunk)
+	{
+		tsfc_train	c = *a;
+		int			n = (int) (B - b0 < chunk ? B - b0 : chunk);
+		std::vector<double> curve(a->loss_curve ? (size_t) a->epochs * n : 0);
+		int			rc;
+
+		c.B = n;
+		c.T_max = a->T_max;		/* the arrays keep the batch's stride */
+		c.T = a->T + b0;
+		c.T_train = a->T_train + b0;
+		c.x = a->x + (size_t) b0 * a->T_max * a->n_in;
+		c.y = a->y + (size_t) b0 * a->T_max;
+		c.params = a->params + (size_t) b0 * (series_params(a));
+		c.rng = a->rng ? a->rng + (size_t) b0 * 4 : NULL;
+		c.train_loss = a->train_loss + b0;
+		c.val_loss = a->val_loss + b0;
+		c.best_epoch = a->best_epoch + b0;
+		c.epochs_run = a->epochs_run + b0;
+		c.loss_curve = a->loss_curve ? curve.data() : NULL;
+		rc = train_impl(&c, err, errlen, b0);
+		if (rc == TSFC_DIVERGED)
+		{
+			a->bad_series = c.bad_series + b0;
+			a->bad_epoch = c.bad_epoch;
+		}
+		if (rc != TSFC_OK)
+			return rc;
+		if (a->loss_curve)
+			for (int e = 0; e < a->epochs; e++)
+				for (int b = 0; b < n; b++)
+					a->loss_curve[(size_t) e * B + b0 + b] = curve[(size_t) e * n + b];
+	}
+	return TSFC_OK;
+}
+
 static int
 train(tsfc_train *a, char *err, size_t errlen)
 {
 	try
 	{
-		return train_impl(a, err, errlen);
+		return train_chunked(a, err, errlen);
 	}
 	catch (const std::bad_alloc &)
 	{

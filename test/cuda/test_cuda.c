@@ -24,7 +24,9 @@
  *	3. patience: the best epoch and the stopping epoch of each series;
  *	4. cancel from the epoch callback (TSFC_CANCELLED, then a normal call
  *	   works), divergence reported with its series, and the hidden-size
- *	   limit (TSFC_UNSUPPORTED).
+ *	   limit (TSFC_UNSUPPORTED);
+ *	5. a batch split into chunks (TSFC_CHUNK_SERIES, as when it does not
+ *	   fit the GPU's memory): checks 2 and 4 again.
  * On a GPU the batch of check 2 is larger (64 series of 400 to 500 steps,
  * hidden 40, the seed's network; hidden 128 with 2 layers) than under the
  * emulator (a few short series, hidden 8, and brief runs at hidden 40, 72
@@ -621,6 +623,20 @@ main(int argc, char **argv)
 			test_training("H 130, 2 series, 3 epochs", &h130, 2, 12, 16, 0.25, 3, 0.98, 0);
 		}
 		test_errors(&small);
+	}
+
+	/*
+	 * a batch trained in chunks (as when it does not fit the GPU's memory):
+	 * the same models, the divergence named by its place in the batch
+	 */
+	{
+		tsf_nn_config small = {.n_in = 3,.conv_kernel = 3,.conv_channels = 4,.hidden = 8,
+		.layers = 1,.dropout = 0.5};
+
+		setenv("TSFC_CHUNK_SERIES", "2", 1);
+		test_training("H 8, 5 series in chunks of 2", &small, 5, 50, 70, 0.2, 30, 0.98, 0);
+		test_errors(&small);
+		unsetenv("TSFC_CHUNK_SERIES");
 	}
 	return unit_done();
 }
