@@ -558,15 +558,10 @@ tsf_lstm_finish(TsfLstmFit *f)
 	if (!isfinite(m->resid_sigma) || (has_val && !isfinite(m->val_loss)))
 		diverged(m->epochs_run, "The predictions of the trained network are not finite.");
 
+	/* the state after the series, where forecasts start: the last step's */
 	m->state = palloc_extended(sizeof(tsf_real) * tsf_nn_state_count(&m->nn),
 							   MCXT_ALLOC_HUGE);
-	tsf_nn_state_reset(&m->nn, m->state);
-	for (int t = 0; t < T; t++)
-	{
-		tsf_real	out;
-
-		tsf_nn_step(&f->nn, m->state, f->x + (size_t) t * f->m.nn.n_in, NULL, &out);
-	}
+	tsf_nn_state_from_forward(&f->nn, m->state);
 
 	m->fitted_at = GetCurrentTransactionStartTimestamp();
 	m->fit_seconds = tsf_seconds_since(&f->t0);

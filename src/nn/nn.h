@@ -260,5 +260,6 @@ extern size_t tsf_nn_state_count(const tsf_nn_config *cfg);
 extern void tsf_nn_state_reset(const tsf_nn_config *cfg, tsf_real *state);
 extern void tsf_nn_step(tsf_nn *nn, tsf_real *state, const tsf_real *x_t,
 						tsf_rng *dropout_rng, tsf_real *y_t);
+extern void tsf_nn_state_from_forward(const tsf_nn *nn, tsf_real *state);
 
 #endif							/* TSF_NN_H */

@@ -127,3 +127,43 @@ tsf_nn_step(tsf_nn *nn, tsf_real *state, const tsf_real *x_t,
 		out += p[off->lin_w + j] * inp[j];
 	*y_t = out;
 }
+
+/*
+ * The state after the last forward pass (of nn->T steps, without dropout
+ * for a state to forecast from): the window of its last K inputs and each
+ * layer's h, c at step T - 1, read from the forward's caches.  Stepping
+ * through the same inputs gives the same state to rounding; this costs a
+ * copy instead of a second pass over the series.
+ */
+void
+tsf_nn_state_from_forward(const tsf_nn *nn, tsf_real *state)
+{
+	const tsf_nn_config *cfg = &nn->cfg;
+	int			H = cfg->hidden;
+	int			K = cfg->conv_kernel;
+	int			n_in = cfg->n_in;
+	int			T = nn->T;
+	tsf_real   *hc = state + (K > 0 ? (size_t) K * n_in : 0);
+
+	if (K > 0)
+	{
+		/* window row k holds input step T - K + k, zero before step 0 */
+		for (int k = 0; k < K; k++)
+		{
+			int			t = T - K + k;
+
+			if (t < 0)
+				tsf_zero(state + (size_t) k * n_in, n_in);
+			else
+				memcpy(state + (size_t) k * n_in, nn->x + (size_t) t * n_in,
+					   sizeof(tsf_real) * n_in);
+		}
+	}
+	for (int l = 0; l < cfg->layers; l++)
+	{
+		memcpy(hc + (size_t) l * 2 * H, nn->acts.h[l] + (size_t) (T - 1) * H,
+			   sizeof(tsf_real) * H);
+		memcpy(hc + (size_t) l * 2 * H + H, nn->acts.c[l] + (size_t) (T - 1) * H,
+			   sizeof(tsf_real) * H);
+	}
+}

@@ -936,6 +936,25 @@ test_step(void)
 		tsf_nn_step(&net.nn, state, x + (size_t) t * cfg.n_in, NULL, &yt);
 		err_plain = fmax(err_plain, fabs((double) yt - pred[t]));
 	}
+	/* the state read off the forward's caches is the stepped one */
+	{
+		size_t		S = tsf_nn_state_count(&cfg);
+		tsf_real   *st2 = alloc_real(S);
+		double		err_state = 0.0;
+
+		for (size_t j = 0; j < S; j++)
+			st2[j] = -99;
+		tsf_nn_state_from_forward(&net.nn, st2);
+		for (size_t j = 0; j < S; j++)
+			err_state = fmax(err_state, fabs((double) st2[j] - state[j]));
+		/* the window (K = 3 rows of 3 inputs) is the last inputs exactly */
+		CHECK(memcmp(st2, x + (size_t) (T - 3) * cfg.n_in, sizeof(tsf_real) * 9) == 0,
+			  "state window = the last K inputs");
+		printf("  state from the forward vs stepped: max abs err %.2e (tol %.0e)\n",
+			   err_state, PAR_TOL);
+		CHECK(err_state <= PAR_TOL, "tsf_nn_state_from_forward: %g", err_state);
+		free(st2);
+	}
 
 	tsf_rng_seed(&rng, 12);
 	tsf_nn_predict_mc(&net.nn, x, T, &rng, pred);
