@@ -132,6 +132,8 @@ if ! probe 1 && [ "$MODULE" = "$DEFAULT_MODULE" ] && [ -z "$NVCC_BG" ]; then
     probe 2
 fi
 
+[ -f "$MODULE" ] && cp "$MODULE" /tmp/tsforecast_cuda_default.so
+
 # ---- parity ----
 step parity 150 test/cuda/bin/test_cuda "$MODULE" test/fixtures/nn
 
@@ -167,6 +169,25 @@ if [ "$SMALL" != 1 ]; then
     step nofuse_h40 60 env TSFC_NO_FUSE=1 bench/bin/cuda_bench -w 2 -e 20 -s 0 -j 0 "$MODULE" 1000 500 40
     step profile_h128 60 env TSFC_PROFILE=1 bench/bin/cuda_bench -w 2 -e 10 -s 0 -j 0 "$MODULE" 1000 500 128
     step one_series 60 bench/bin/cuda_bench -w 2 -e 20 -s 1 -c 20 -j 0 "$MODULE" 1 500 40
+fi
+
+# ---- variants of the recurrence kernels' register budgets (__launch_bounds__
+# minimum blocks per multiprocessor, src/cuda/module.cu): each built here
+# for sm_90 and timed on the H 40 shapes, with the phase profile
+if [ "$SMALL" != 1 ] && [ -n "${VARIANTS:-fwd4_bwd2 fwd1_bwd2 fwd4_bwd3 fwd1_bwd1}" ]; then
+    for v in ${VARIANTS:-fwd4_bwd2 fwd1_bwd2 fwd4_bwd3 fwd1_bwd1}; do
+        f=${v%%_*}; b=${v##*_}
+        so=/tmp/tsforecast_cuda_$v.so
+        step "variant_${v}_build" 120 make -s -B PG_CONFIG=true CUDA_ARCH="$CUDA_ARCH_RUN" \
+            NVCC_FLAGS="-O3 -std=c++17 $CUDA_ARCH_RUN -Xcompiler -fPIC,-fvisibility=hidden -cudart static -Isrc -DTSFC_FWD_MINBLOCKS=${f#fwd} -DTSFC_BWD_MINBLOCKS=${b#bwd}" \
+            src/cuda/tsforecast_cuda.so && cp src/cuda/tsforecast_cuda.so "$so" || continue
+        for shape in "1000 500 40" "10000 500 40"; do
+            # shellcheck disable=SC2086
+            step "variant_${v}_${shape// /x}" 60 env TSFC_PROFILE=1 bench/bin/cuda_bench -w 2 -e 20 -s 0 -j 0 "$so" $shape
+        done
+    done
+    # the module under test again (the variant builds replaced the file)
+    [ -f /tmp/tsforecast_cuda_default.so ] && cp /tmp/tsforecast_cuda_default.so "$MODULE"
 fi
 
 # ---- PostgreSQL ----
@@ -358,6 +379,20 @@ for name in ["profile_h40", "nofuse_h40", "profile_h128", "one_series"]:
     for r in jl(p):
         if r.get("impl") in ("module", "cpu_1core") and "ms_per_epoch" in r:
             print(f"  {r['impl']}: {r['ms_per_epoch']:.3f} ms per epoch (B {r['B']}, T {r['T']}, H {r['H']})")
+vrows = []
+for fn in sorted(os.listdir(out)):
+    if fn.startswith("variant_") and fn.endswith(".log") and not fn.endswith("_build.log"):
+        prof = {}
+        for l in open(os.path.join(out, fn)):
+            if l.startswith("tsfc profile:   "):
+                k = l[16:44].strip(); prof[k] = l[44:].split()[0]
+        for r in jl(os.path.join(out, fn)):
+            if r.get("impl") == "module" and "ms_per_epoch" in r:
+                vrows.append((fn[8:-4], r["ms_per_epoch"], prof.get("forward: LSTM"), prof.get("backward: LSTM recurrence")))
+if vrows:
+    print("\nvariants (ms per epoch; last profiled call's forward LSTM and backward recurrence, ms):")
+    for v in vrows:
+        print(f"  {v[0]:32s} {v[1]:8.3f}   fwd {v[2]}   bwd {v[3]}")
 jobs = jl(os.path.join(out, "jobs.jsonl"))
 if jobs:
     print("\njobs (through the background worker):")
@@ -372,3 +407,6 @@ if lt:
 print(f"\nlogs: {out}")
 PY
 echo "total $(elapsed)s"
+# the device tool returns 8 files: the summary and one archive of the logs
+(cd "$OUT" && tar czf all_logs.tgz --exclude=all_logs.tgz --exclude=summary.txt . &&
+    find . -maxdepth 1 -type f ! -name all_logs.tgz ! -name summary.txt -delete)

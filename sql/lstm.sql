@@ -76,8 +76,10 @@ SELECT (SELECT ln(hi) - ln(lo) FROM forecast(model, 16) WHERE step = 16) >
      = (SELECT array_agg(f ORDER BY step) FROM forecast(model, 8) f) AS repeatable
   FROM lstm_models WHERE name = 'verde';
 -- the first forecast step is what predict() says for the week after the
--- training data: both run the same network from the same state
-SELECT close_to(f.value, p.pred, 1e-12) AS forecast_is_predict
+-- training data: the same network from the same state, to float32 rounding
+-- (the stored state is the training's last forward step; predict() steps
+-- through the history again, summing in another order)
+SELECT close_to(f.value, p.pred, 1e-6) AS forecast_is_predict
   FROM (SELECT value FROM lstm_models, forecast(model, 1) WHERE name = 'verde') f,
        (SELECT week_start, predict(model, week_start, flow) OVER (ORDER BY week_start) AS pred
           FROM verde10, lstm_models WHERE name = 'verde') p

@@ -108,6 +108,19 @@ static cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned f
 	cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int) (bytes))
 #endif
 
+/*
+ * Blocks per multiprocessor the recurrence kernels of hidden 32 to 63 are
+ * compiled for (__launch_bounds__): more blocks keep more series on chip
+ * at once but cap the registers a thread may use.  Measured on an H200
+ * (bench/RESULTS.md, "CUDA"); -D overrides for such measurements.
+ */
+#ifndef TSFC_FWD_MINBLOCKS
+#define TSFC_FWD_MINBLOCKS 4
+#endif
+#ifndef TSFC_BWD_MINBLOCKS
+#define TSFC_BWD_MINBLOCKS 2
+#endif
+
 #define TPB 256					/* threads per block of the elementwise kernels */
 #define TSFC_MAX_LAYERS_ 8		/* TSF_NN_MAX_LAYERS of src/nn/nn.h */
 
@@ -289,7 +302,16 @@ k_inproj(Net n, int l, int B, const int *len, int T_max, const float *inp,
  * computes it itself for narrow inputs (the conv's channels), which saves
  * writing and reading back (B, T, 4H) pre-activations
  */
-#define MAX_FUSED_I 16
+#define MAX_FUSED_I 4
+
+static __device__ __forceinline__ void
+load_x(float *xv, const float *x, int I)
+{
+#pragma unroll
+	for (int i = 0; i < MAX_FUSED_I; i++)
+		if (i < I)
+			xv[i] = x[i];
+}
 
 static __device__ __forceinline__ float
 in_proj(const float *wi, float bias, const float *x, int I)
@@ -317,7 +339,7 @@ in_proj(const float *wi, float bias, const float *x, int I)
  */
 template <int NR>
 static __global__ void
-__launch_bounds__(NR >= 32 ? 512 : 1024)
+__launch_bounds__(NR >= 64 ? 512 : (NR >= 32 ? 256 : 1024), NR >= 64 || NR < 32 ? 1 : TSFC_FWD_MINBLOCKS)
 k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
 		   int wmode, const float *inp, int I_fused, int store, float *gates,
 		   float *c, float *tc, float *h)
@@ -361,13 +383,37 @@ k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
 	float		cprev = 0.f;
 	float		pre = 0.f;
 
+	/*
+	 * Step t + 1's input is loaded during step t (into xn, or pre), so
+	 * that the loads' latency is not on the recurrence's critical path: a
+	 * warp stalls at a load's first use, not at the load
+	 */
+	float		xn[MAX_FUSED_I];
+
 	if (T > 0)
-		pre = I_fused > 0 ? in_proj(wi, bias, inp + base * I_fused, I_fused)
-			: gates[base * G + r];
+	{
+		if (I_fused > 0)
+			load_x(xn, inp + base * I_fused, I_fused);
+		else
+			pre = gates[base * G + r];
+	}
 
 	for (int t = 0; t < T; t++)
 	{
-		float		a = pre;
+		float		a;
+
+		if (I_fused > 0)
+		{
+			a = in_proj(wi, bias, xn, I_fused);
+			if (t + 1 < T)
+				load_x(xn, inp + (base + t + 1) * I_fused, I_fused);
+		}
+		else
+		{
+			a = pre;
+			if (t + 1 < T)
+				pre = gates[(base + t + 1) * G + r];
+		}
 
 		if (t > 0)
 		{
@@ -384,16 +430,19 @@ k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
 				acc[3] += w[k + 3] * hv.w;
 			}
 			if (wmode == 1)
+			{
+#pragma unroll 8
 				for (int k = NR; k < H; k++)
 					acc[k & 3] += s_w[(size_t) (k - NR) * G + r] * s_h[k];
+			}
 			else if (wmode == 2)
+			{
+#pragma unroll 8
 				for (int k = NR; k < H; k++)
 					acc[k & 3] += W[(size_t) r * H + k] * s_h[k];
+			}
 			a += (acc[0] + acc[1]) + (acc[2] + acc[3]);
 		}
-		if (t + 1 < T)
-			pre = I_fused > 0 ? in_proj(wi, bias, inp + (base + t + 1) * I_fused, I_fused)
-				: gates[(base + t + 1) * G + r];
 		float		act = gsel == 2 ? tanhf(a) : 1.f / (1.f + expf(-a));
 
 		if (store)
@@ -420,6 +469,23 @@ k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
 	}
 }
 
+/* what unit r of step row st (= b T_max + t) reads in the backward pass */
+static __device__ __forceinline__ void
+load_step(size_t st, int H, int G, int r, const float *dtop, const float *gates,
+		  const float *tc, const float *c, bool has_prev, float &dtop_v, float &ig,
+		  float &fg, float &gg, float &og, float &tcv, float &cp)
+{
+	const float *ga = gates + st * G;
+
+	dtop_v = dtop[st * H + r];
+	ig = ga[r];
+	fg = ga[H + r];
+	gg = ga[2 * H + r];
+	og = ga[3 * H + r];
+	tcv = tc[st * H + r];
+	cp = has_prev ? c[(st - 1) * H + r] : 0.f;
+}
+
 /*
  * The backward recurrence of LSTM layer l, one block of 4H threads per
  * series, from t = len - 1 down.  Threads r < H compute unit r's gate
@@ -438,7 +504,7 @@ k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
  */
 template <int NR, bool FUSE>
 static __global__ void
-__launch_bounds__(NR >= 32 ? 512 : 1024)
+__launch_bounds__(NR >= 64 ? 512 : (NR >= 32 ? 256 : 1024), NR >= 64 || NR < 32 ? 1 : TSFC_BWD_MINBLOCKS)
 k_lstm_bwd(Net n, int l, const int *len, int T_max, const float *params,
 		   int wmode, const float *gates, const float *c, const float *tc,
 		   const float *dtop, const float *h, const float *inp, int I_fused,
@@ -482,26 +548,52 @@ k_lstm_bwd(Net n, int l, const int *len, int T_max, const float *params,
 	const size_t base = (size_t) b * T_max;
 	float		dcn = 0.f;
 
+	/*
+	 * What step t reads from device memory is loaded during step t + 1
+	 * (the *_n registers), off the recurrence's critical path
+	 */
+	float		dtop_n = 0.f,
+				ig_n = 0.f,
+				fg_n = 0.f,
+				gg_n = 0.f,
+				og_n = 0.f,
+				tc_n = 0.f,
+				cp_n = 0.f,
+				hp_n = 0.f;
+
+	if (T > 0)
+	{
+		if (r < H)
+			load_step(base + T - 1, H, G, r, dtop, gates, tc, c, T - 1 > 0,
+					  dtop_n, ig_n, fg_n, gg_n, og_n, tc_n, cp_n);
+		if (FUSE && T > 1)
+			hp_n = h[(base + T - 2) * H + j];
+	}
+
 	for (int t = T - 1; t >= 0; t--)
 	{
-		/* h_{t-1}[j], loaded before the barrier */
-		float		hprev = FUSE && t > 0 ? h[(base + t - 1) * H + j] : 0.f;
+		/* h_{t-1}[j] */
+		float		hprev = hp_n;
 
+		if (FUSE && t > 1)
+			hp_n = h[(base + t - 2) * H + j];
 		if (r < H)
 		{
 			size_t		o = (base + t) * H + r;
-			const float *ga = gates + (base + t) * G;
-			float		dh = dtop[o];
+			float		dh = dtop_n;
+			float		ig = ig_n,
+						fg = fg_n,
+						gg = gg_n,
+						og = og_n;
+			float		tcv = tc_n;
+			float		cp = cp_n;
 
+			if (t > 0)
+				load_step(base + t - 1, H, G, r, dtop, gates, tc, c, t - 1 > 0,
+						  dtop_n, ig_n, fg_n, gg_n, og_n, tc_n, cp_n);
 			if (t < T - 1)
 				dh += (s_part[r] + s_part[H + r]) + (s_part[2 * H + r] + s_part[3 * H + r]);
 
-			float		ig = ga[r],
-						fg = ga[H + r],
-						gg = ga[2 * H + r],
-						og = ga[3 * H + r];
-			float		tcv = tc[o];
-			float		cp = t > 0 ? c[o - H] : 0.f;
 			float		dog = dh * tcv;
 			float		dc = dcn + dh * og * (1.f - tcv * tcv);
 			float		di = dc * gg,
@@ -514,6 +606,7 @@ k_lstm_bwd(Net n, int l, const int *len, int T_max, const float *params,
 			float		dag = dg * (1.f - gg * gg);
 			float		dao = dog * og * (1.f - og);
 
+			(void) o;
 			if (store_da)
 			{
 				float	   *da = dgates + (base + t) * G;
@@ -560,11 +653,17 @@ k_lstm_bwd(Net n, int l, const int *len, int T_max, const float *params,
 						acc_hh[i] += d * hprev;
 				}
 				if (wmode == 1)
+				{
+#pragma unroll 8
 					for (int i = NR; i < H; i++)
 						acc[i & 3] += s_w[(size_t) (i - NR) * G + r] * sd[i];
+				}
 				else if (wmode == 2)
+				{
+#pragma unroll 8
 					for (int i = NR; i < H; i++)
 						acc[i & 3] += W[(size_t) (g * H + i) * H + j] * sd[i];
+				}
 				s_part[r] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
 			}
 		}
@@ -750,34 +849,35 @@ struct Gemm
 	int			dK;
 };
 
-#define GT_M 64
-#define GT_N 32
-#define GT_K 16
-
+/*
+ * Tiles of TM x TN outputs, 256 threads of RM x RN outputs each (so
+ * (TM / RM) (TN / RN) = 256), K in chunks of TK through shared memory
+ * (rows padded by one word against bank conflicts).  Two shapes: 64 x 32
+ * (4 x 2 per thread) for narrow products, 128 x 64 (8 x 4, twice the
+ * multiply-adds per shared-memory read) where M >= 128 and N >= 64, e.g.
+ * dW_hh at hidden 128 (4H x H = 512 x 128).
+ */
+template <int TM, int TN, int TK, int RM, int RN>
 static __global__ void
 __launch_bounds__(256)
 k_gemm(Gemm g)
 {
 	TSFC_SHARED(float, sm);
-	float	   *As = sm;		/* (GT_K, GT_M) */
-	float	   *Bs = sm + GT_K * GT_M;	/* (GT_K, GT_N) */
+	float	   *As = sm;		/* (TK, TM + 1) */
+	float	   *Bs = sm + TK * (TM + 1);	/* (TK, TN + 1) */
 	int			b = blockIdx.y;
-	int			tiles_n = (g.N + GT_N - 1) / GT_N;
+	int			tiles_n = (g.N + TN - 1) / TN;
 	int			tm = blockIdx.x / tiles_n,
 				tn = blockIdx.x % tiles_n;
 	int			Mb = g.lenM ? g.lenM[b] + g.dM : g.M;
 	int			Kb = g.lenK ? g.lenK[b] + g.dK : g.K;
 	int			tid = threadIdx.x;
-	int			tx = tid % 16,
-				ty = tid / 16;
-	float		acc[4][2] = {{0.f, 0.f}, {0.f, 0.f}, {0.f, 0.f}, {0.f, 0.f}};
+	int			tx = tid % (TN / RN),
+				ty = tid / (TN / RN);
+	float		acc[RM][RN];
 	const float *A = g.A + (size_t) b * g.sAb;
 	const float *Bp = g.Bm + (size_t) b * g.sBb;
 
-	if (Mb > g.M)
-		Mb = g.M;
-	if (tm * GT_M >= Mb)
-		return;					/* the whole block: no barrier is skipped */
 	/*
 	 * neighbouring threads load neighbouring addresses: along m (or n)
 	 * when that is the operand's contiguous dimension, else along k
@@ -785,52 +885,63 @@ k_gemm(Gemm g)
 	const bool	a_k = g.sAk == 1,
 				b_k = g.sBk == 1;
 
-	for (int k0 = 0; k0 < Kb; k0 += GT_K)
+#pragma unroll
+	for (int i = 0; i < RM; i++)
+#pragma unroll
+		for (int q = 0; q < RN; q++)
+			acc[i][q] = 0.f;
+	if (Mb > g.M)
+		Mb = g.M;
+	if (tm * TM >= Mb)
+		return;					/* the whole block: no barrier is skipped */
+	for (int k0 = 0; k0 < Kb; k0 += TK)
 	{
-		for (int e = tid; e < GT_K * GT_M; e += 256)
+		for (int e = tid; e < TK * TM; e += 256)
 		{
-			int			kk = a_k ? e % GT_K : e / GT_M,
-						mm = a_k ? e / GT_K : e % GT_M;
-			int			m = tm * GT_M + mm,
+			int			kk = a_k ? e % TK : e / TM,
+						mm = a_k ? e / TK : e % TM;
+			int			m = tm * TM + mm,
 						k = k0 + kk;
 
-			As[kk * GT_M + mm] = (m < Mb && k < Kb) ? A[(size_t) m * g.sAm + (size_t) k * g.sAk] : 0.f;
+			As[kk * (TM + 1) + mm] = (m < Mb && k < Kb) ? A[(size_t) m * g.sAm + (size_t) k * g.sAk] : 0.f;
 		}
-		for (int e = tid; e < GT_K * GT_N; e += 256)
+		for (int e = tid; e < TK * TN; e += 256)
 		{
-			int			kk = b_k ? e % GT_K : e / GT_N,
-						nn = b_k ? e / GT_K : e % GT_N;
-			int			nc = tn * GT_N + nn,
+			int			kk = b_k ? e % TK : e / TN,
+						nn = b_k ? e / TK : e % TN;
+			int			nc = tn * TN + nn,
 						k = k0 + kk;
 
-			Bs[kk * GT_N + nn] = (nc < g.N && k < Kb) ? Bp[(size_t) k * g.sBk + (size_t) nc * g.sBn] : 0.f;
+			Bs[kk * (TN + 1) + nn] = (nc < g.N && k < Kb) ? Bp[(size_t) k * g.sBk + (size_t) nc * g.sBn] : 0.f;
 		}
 		__syncthreads();
 #pragma unroll
-		for (int kk = 0; kk < GT_K; kk++)
+		for (int kk = 0; kk < TK; kk++)
 		{
-			float		a[4],
-						bv[2];
+			float		a[RM],
+						bv[RN];
 
 #pragma unroll
-			for (int i = 0; i < 4; i++)
-				a[i] = As[kk * GT_M + ty * 4 + i];
-			bv[0] = Bs[kk * GT_N + tx * 2];
-			bv[1] = Bs[kk * GT_N + tx * 2 + 1];
+			for (int i = 0; i < RM; i++)
+				a[i] = As[kk * (TM + 1) + ty * RM + i];
 #pragma unroll
-			for (int i = 0; i < 4; i++)
-			{
-				acc[i][0] += a[i] * bv[0];
-				acc[i][1] += a[i] * bv[1];
-			}
+			for (int q = 0; q < RN; q++)
+				bv[q] = Bs[kk * (TN + 1) + tx * RN + q];
+#pragma unroll
+			for (int i = 0; i < RM; i++)
+#pragma unroll
+				for (int q = 0; q < RN; q++)
+					acc[i][q] += a[i] * bv[q];
 		}
 		__syncthreads();
 	}
-	for (int i = 0; i < 4; i++)
-		for (int q = 0; q < 2; q++)
+#pragma unroll
+	for (int i = 0; i < RM; i++)
+#pragma unroll
+		for (int q = 0; q < RN; q++)
 		{
-			int			m = tm * GT_M + ty * 4 + i,
-						nc = tn * GT_N + tx * 2 + q;
+			int			m = tm * TM + ty * RM + i,
+						nc = tn * TN + tx * RN + q;
 
 			if (m < Mb && nc < g.N)
 				g.C[(size_t) b * g.sCb + (size_t) m * g.sCm + nc] = acc[i][q];
@@ -1390,9 +1501,20 @@ lstm_bwd_any(Run *R, int l, const float *p, const int *len, const float *dtop,
 bool
 Run::gemm(const Gemm &g, const char *what)
 {
-	int			tiles = ((g.M + GT_M - 1) / GT_M) * ((g.N + GT_N - 1) / GT_N);
+	if (g.M >= 128 && g.N >= 64)
+	{
+		auto		kern = &k_gemm<128, 64, 8, 8, 4>;
+		int			tiles = ((g.M + 127) / 128) * ((g.N + 63) / 64);
 
-	TSFC_LAUNCH(k_gemm, dim3(tiles, B), dim3(256), (GT_K * (GT_M + GT_N)) * sizeof(float), 0, g);
+		TSFC_LAUNCH(kern, dim3(tiles, B), dim3(256), 8 * (129 + 65) * sizeof(float), 0, g);
+	}
+	else
+	{
+		auto		kern = &k_gemm<64, 32, 16, 4, 2>;
+		int			tiles = ((g.M + 63) / 64) * ((g.N + 31) / 32);
+
+		TSFC_LAUNCH(kern, dim3(tiles, B), dim3(256), 16 * (65 + 33) * sizeof(float), 0, g);
+	}
 	return launched(what);
 }
 
