@@ -168,6 +168,7 @@ if [ "$SMALL" != 1 ]; then
     step profile_h40 60 env TSFC_PROFILE=1 bench/bin/cuda_bench -w 2 -e 20 -s 0 -j 0 "$MODULE" 1000 500 40
     step nofuse_h40 60 env TSFC_NO_FUSE=1 bench/bin/cuda_bench -w 2 -e 20 -s 0 -j 0 "$MODULE" 1000 500 40
     step profile_h128 60 env TSFC_PROFILE=1 bench/bin/cuda_bench -w 2 -e 10 -s 0 -j 0 "$MODULE" 1000 500 128
+    step gemmbig_h128 60 env TSFC_PROFILE=1 TSFC_GEMM_BIG=1 bench/bin/cuda_bench -w 2 -e 10 -s 0 -j 0 "$MODULE" 1000 500 128
     step one_series 60 bench/bin/cuda_bench -w 2 -e 20 -s 1 -c 20 -j 0 "$MODULE" 1 500 40
 fi
 
@@ -368,7 +369,7 @@ for key in sorted(set(rows) | set(torch_rows), key=lambda k: tuple(x or 0 for x 
         if "error" in v: print(f"    {k}: {v['error']}")
 print("  * one core: extrapolated from the series timed; CPU all: threads =",
       next((r["cpu_all"]["threads"] for r in rows.values() if "cpu_all" in r), "?"))
-for name in ["profile_h40", "nofuse_h40", "profile_h128", "one_series"]:
+for name in ["profile_h40", "nofuse_h40", "profile_h128", "gemmbig_h128", "one_series"]:
     p = os.path.join(out, name + ".log")
     if not os.path.exists(p):
         continue

@@ -297,6 +297,20 @@ k_inproj(Net n, int l, int B, const int *len, int T_max, const float *inp,
 }
 
 /*
+ * The row stride (in floats) of a thread's H - NR weights in shared memory
+ * (layout [r][k - NR]): a multiple of 4, so that a thread reads them as
+ * float4, and an odd number of float4, so that the 8 threads of a quarter
+ * warp reading float4 at the same column hit 8 different bank quads.
+ */
+static __host__ __device__ __forceinline__ int
+smem_row(int H, int NR)
+{
+	int			sw = (H - NR + 3) & ~3;
+
+	return (sw / 4) % 2 == 0 ? sw + 4 : sw;
+}
+
+/*
  * The input part of a gate's pre-activation, b_ih + b_hh + W_ih[r] . x_t, in
  * k_inproj's order, for inputs of up to MAX_FUSED_I: the forward kernel
  * computes it itself for narrow inputs (the conv's channels), which saves
@@ -353,7 +367,8 @@ k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
 	const float *W = params + (size_t) b * n.P + n.w_hh[l];	/* (G, H) */
 	float	   *s_h = sm;		/* (Hp) h_{t-1} */
 	float	   *s_g = sm + Hp;	/* (G) activated gates */
-	float	   *s_w = s_g + G;	/* ((H - NR), G) the rest of W_hh */
+	float	   *s_w = s_g + G;	/* (G, smem_row) the rest of W_hh */
+	const int	SW = smem_row(H, NR);
 	float		w[NR > 0 ? NR : 1];
 
 #pragma unroll
@@ -361,7 +376,7 @@ k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
 		w[k] = W[(size_t) r * H + k];
 	if (wmode == 1)
 		for (int k = NR; k < H; k++)
-			s_w[(size_t) (k - NR) * G + r] = W[(size_t) r * H + k];
+			s_w[(size_t) r * SW + (k - NR)] = W[(size_t) r * H + k];
 
 	/* with I_fused > 0, a_t's input part is computed here (inp (T, I)) */
 	float		wi[MAX_FUSED_I];
@@ -431,9 +446,23 @@ k_lstm_fwd(Net n, int l, const int *len, int T_max, const float *params,
 			}
 			if (wmode == 1)
 			{
-#pragma unroll 8
-				for (int k = NR; k < H; k++)
-					acc[k & 3] += s_w[(size_t) (k - NR) * G + r] * s_h[k];
+				const float *wr = s_w + (size_t) r * SW;
+				/* float4 reads where many weights are here (NR 64: H 65 to 128) */
+				int			q4 = NR >= 64 ? (H - NR) / 4 : 0;
+
+#pragma unroll 4
+				for (int q = 0; q < q4; q++)
+				{
+					float4		wv = reinterpret_cast<const float4 *>(wr)[q];
+					float4		hv = reinterpret_cast<const float4 *>(s_h + NR)[q];
+
+					acc[0] += wv.x * hv.x;
+					acc[1] += wv.y * hv.y;
+					acc[2] += wv.z * hv.z;
+					acc[3] += wv.w * hv.w;
+				}
+				for (int k = NR + 4 * q4; k < H; k++)
+					acc[k & 3] += wr[k - NR] * s_h[k];
 			}
 			else if (wmode == 2)
 			{
@@ -520,7 +549,8 @@ k_lstm_bwd(Net n, int l, const int *len, int T_max, const float *params,
 	const float *W = params + (size_t) b * n.P + n.w_hh[l];	/* (G, H) */
 	float	   *s_da = sm;		/* (G) */
 	float	   *s_part = sm + G;	/* (G) parts of dh_next */
-	float	   *s_w = sm + 2 * G;	/* ((H - NR), G) */
+	float	   *s_w = sm + 2 * G;	/* (G, smem_row) */
+	const int	SW = smem_row(H, NR);
 	float		w[NR > 0 ? NR : 1];
 
 	/* FUSE: this thread's sums of dW_hh[gH + i, j], db[r], dW_ih[r, :] */
@@ -533,7 +563,7 @@ k_lstm_bwd(Net n, int l, const int *len, int T_max, const float *params,
 		w[i] = W[(size_t) (g * H + i) * H + j];
 	if (wmode == 1)
 		for (int i = NR; i < H; i++)
-			s_w[(size_t) (i - NR) * G + r] = W[(size_t) (g * H + i) * H + j];
+			s_w[(size_t) r * SW + (i - NR)] = W[(size_t) (g * H + i) * H + j];
 	if (FUSE)
 	{
 #pragma unroll
@@ -654,9 +684,23 @@ k_lstm_bwd(Net n, int l, const int *len, int T_max, const float *params,
 				}
 				if (wmode == 1)
 				{
-#pragma unroll 8
-					for (int i = NR; i < H; i++)
-						acc[i & 3] += s_w[(size_t) (i - NR) * G + r] * sd[i];
+					const float *wr = s_w + (size_t) r * SW;
+					/* sd + NR is 16-byte aligned when H is a multiple of 4 */
+					int			q4 = NR >= 64 && H % 4 == 0 ? (H - NR) / 4 : 0;
+
+#pragma unroll 4
+					for (int q = 0; q < q4; q++)
+					{
+						float4		wv = reinterpret_cast<const float4 *>(wr)[q];
+						float4		dv = reinterpret_cast<const float4 *>(sd + NR)[q];
+
+						acc[0] += wv.x * dv.x;
+						acc[1] += wv.y * dv.y;
+						acc[2] += wv.z * dv.z;
+						acc[3] += wv.w * dv.w;
+					}
+					for (int i = NR + 4 * q4; i < H; i++)
+						acc[i & 3] += wr[i - NR] * sd[i];
 				}
 				else if (wmode == 2)
 				{
@@ -852,10 +896,11 @@ struct Gemm
 /*
  * Tiles of TM x TN outputs, 256 threads of RM x RN outputs each (so
  * (TM / RM) (TN / RN) = 256), K in chunks of TK through shared memory
- * (rows padded by one word against bank conflicts).  Two shapes: 64 x 32
- * (4 x 2 per thread) for narrow products, 128 x 64 (8 x 4, twice the
- * multiply-adds per shared-memory read) where M >= 128 and N >= 64, e.g.
- * dW_hh at hidden 128 (4H x H = 512 x 128).
+ * (rows padded by one word against bank conflicts).  64 x 32 tiles (4 x 2
+ * per thread); 128 x 64 (8 x 4, twice the multiply-adds per shared-memory
+ * read) only with TSFC_GEMM_BIG set: on an H200 it took dW_hh at hidden
+ * 128 (4H x H = 512 x 128, 1,000 series) 9.0 ms against 7.6 ms for the
+ * small tiles (fewer blocks, twice the registers).
  */
 template <int TM, int TN, int TK, int RM, int RN>
 static __global__ void
@@ -1402,7 +1447,7 @@ Run::lstm_fwd(int l, const float *p, const int *len, const float *inp, int I_fus
 	int			H = n.H,
 				G = n.G;
 	size_t		base = ((size_t) ((H + 3) & ~3) + G) * sizeof(float);
-	size_t		rest = (size_t) (H - NR) * G * sizeof(float);
+	size_t		rest = (size_t) smem_row(H, NR) * G * sizeof(float);
 	int			wmode = H == NR ? 0 : (base + rest <= smem_optin ? 1 : 2);
 	size_t		bytes = base + (wmode == 1 ? rest : 0);
 
@@ -1421,7 +1466,7 @@ Run::lstm_bwd(int l, const float *p, const int *len, const float *dtop, const fl
 	int			H = n.H,
 				G = n.G;
 	size_t		base = (size_t) 2 * G * sizeof(float);
-	size_t		rest = (size_t) (H - NR) * G * sizeof(float);
+	size_t		rest = (size_t) smem_row(H, NR) * G * sizeof(float);
 	int			wmode = H == NR ? 0 : (base + rest <= smem_optin ? 1 : 2);
 	size_t		bytes = base + (wmode == 1 ? rest : 0);
 
@@ -1501,7 +1546,9 @@ lstm_bwd_any(Run *R, int l, const float *p, const int *len, const float *dtop,
 bool
 Run::gemm(const Gemm &g, const char *what)
 {
-	if (g.M >= 128 && g.N >= 64)
+	static const bool big_tiles = getenv("TSFC_GEMM_BIG") != NULL;	/* measured slower */
+
+	if (big_tiles && g.M >= 128 && g.N >= 64)
 	{
 		auto		kern = &k_gemm<128, 64, 8, 8, 4>;
 		int			tiles = ((g.M + 127) / 128) * ((g.N + 63) / 64);

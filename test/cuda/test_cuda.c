@@ -620,6 +620,8 @@ main(int argc, char **argv)
 			h130.hidden = 130;	/* 16 in registers, the rest read from memory */
 			test_training("H 40, 2 series, 15 epochs", &h40, 2, 40, 50, 0.2, 15, 0.98, 0);
 			test_training("H 72, 2 series, 5 epochs", &h72, 2, 20, 30, 0.2, 5, 0.98, 0);
+			h72.hidden = 70;	/* the same with a tail of 2 after the float4s */
+			test_training("H 70, 2 series, 5 epochs", &h72, 2, 20, 30, 0.2, 5, 0.98, 0);
 			test_training("H 130, 2 series, 3 epochs", &h130, 2, 12, 16, 0.25, 3, 0.98, 0);
 		}
 		test_errors(&small);
