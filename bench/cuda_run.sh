@@ -409,5 +409,5 @@ print(f"\nlogs: {out}")
 PY
 echo "total $(elapsed)s"
 # the device tool returns 8 files: the summary and one archive of the logs
-(cd "$OUT" && tar czf all_logs.tgz --exclude=all_logs.tgz --exclude=summary.txt . &&
-    find . -maxdepth 1 -type f ! -name all_logs.tgz ! -name summary.txt -delete)
+tar czf /tmp/all_logs.tgz -C "$OUT" . && mv /tmp/all_logs.tgz "$OUT/" &&
+    find "$OUT" -maxdepth 1 -type f ! -name all_logs.tgz ! -name summary.txt -delete
