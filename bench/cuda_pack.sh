@@ -5,9 +5,9 @@
 #
 #   bench/cuda_pack.sh
 #
-# 1. builds the extension (make, with the CUDA emulator module; no nvcc
-#    here, so no GPU module: cuda_run.sh builds that one with the GPU
-#    machine's nvcc) against $PG_CONFIG, a PRIVATE copy of Debian's
+# 1. builds the extension (make: the CUDA emulator module always, the GPU
+#    module where nvcc is found; carry src/cuda/tsforecast_cuda.so, or
+#    cuda_run.sh builds it with the GPU machine's nvcc) against $PG_CONFIG, a PRIVATE copy of Debian's
 #    PostgreSQL 15 by default (/opt/pgbench, made from /usr on first use),
 #    so that the shared system PostgreSQL is left alone;
 # 2. make install DESTDIR=$STAGE, then moves what landed under the private
