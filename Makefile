@@ -74,7 +74,8 @@ $(NN_SRCS:.c=.o): src/nn/nn.h src/nn/nn_kernels.h src/nn/kernels_isa.h
 UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -ffp-contract=off -Isrc -Itest/unit
 UNIT_TESTS = $(filter-out test/unit/bin/test_nn,$(patsubst test/unit/%.c,test/unit/bin/%,$(wildcard test/unit/test_*.c))) \
 	test/unit/bin/test_nn_float32 test/unit/bin/test_nn_float64
-UNIT_DEPS = $(CORE_SRCS) $(NN_SRCS) $(wildcard src/core/*.h src/nn/*.h) test/unit/unit.h
+UNIT_DEPS = $(CORE_SRCS) $(NN_SRCS) $(wildcard src/core/*.h src/nn/*.h) test/unit/unit.h \
+	test/unit/nn_fixture.h
 
 test/unit/bin/test_nn_float32: test/unit/test_nn.c $(UNIT_DEPS)
 	@mkdir -p test/unit/bin
@@ -136,7 +137,8 @@ install-cuda: src/cuda/tsforecast_cuda_emu.so
 # the parity test (test/cuda/test_cuda.c) dlopen()s a module by path, as
 # the extension does; it runs against the emulator here and against the
 # GPU module where nvcc built one (skipped, saying so, without a GPU)
-test/cuda/bin/test_cuda: test/cuda/test_cuda.c $(NN_SRCS) src/nn/nn.h src/cuda/tsf_cuda.h
+test/cuda/bin/test_cuda: test/cuda/test_cuda.c $(NN_SRCS) src/nn/nn.h src/cuda/tsf_cuda.h \
+	test/unit/unit.h test/unit/nn_fixture.h
 	@mkdir -p test/cuda/bin
 	$(CC) $(UNIT_CFLAGS) -DTSF_NN_FLOAT -o $@ $< $(NN_SRCS) -ldl -lm
 

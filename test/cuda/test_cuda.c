@@ -45,6 +45,7 @@
 #include "nn/nn.h"
 #include "cuda/tsf_cuda.h"
 #include "unit.h"
+#include "nn_fixture.h"
 
 #define PAR_TOL		1e-5		/* as test_nn's float32 parity */
 #define ADAM_TOL	1e-5
@@ -54,43 +55,6 @@
 static const tsfc_api *api;
 static const char *fixture_dir = "test/fixtures/nn";
 static int	on_gpu;
-
-/* ---- fixtures (the format of test/unit/test_nn.c) ---- */
-
-static double *
-fixture_tensor(FILE *f, const char *name, size_t *count)
-{
-	char		key[64];
-	size_t		n;
-	double	   *a;
-
-	rewind(f);
-	for (;;)
-	{
-		int			ch;
-
-		if (fscanf(f, " %63s", key) != 1)
-			return NULL;
-		if (key[0] == '#' || strcmp(key, name) != 0)
-		{
-			while ((ch = fgetc(f)) != '\n' && ch != EOF)
-				;
-			continue;
-		}
-		if (fscanf(f, "%zu", &n) != 1)
-			return NULL;
-		a = calloc(n ? n : 1, sizeof(double));
-		for (size_t j = 0; j < n; j++)
-			if (fscanf(f, "%lf", &a[j]) != 1)
-			{
-				free(a);
-				return NULL;
-			}
-		if (count)
-			*count = n;
-		return a;
-	}
-}
 
 static double
 rel_err(double got, double want)
@@ -103,10 +67,14 @@ rel_err(double got, double want)
 static void
 test_fixture(const char *name)
 {
-	char		path[512];
-	FILE	   *f;
-	double	   *cfg,
-			   *x,
+	fixture		fx;
+	size_t		P;
+	int			T,
+				t0,
+				t1,
+				steps,
+				B = 3;
+	double	   *x,
 			   *y,
 			   *params,
 			   *pred,
@@ -114,18 +82,12 @@ test_fixture(const char *name)
 			   *grads,
 			   *adam_losses,
 			   *params_after;
-	size_t		n,
-				P;
-	int			T,
-				t0,
-				t1,
-				steps,
-				B = 3;
+	double		lr;
 	tsfc_grad	g;
 	tsfc_train	tr;
 	tsf_nn_config nc;
 	char		err[256];
-	float	   *fx,
+	float	   *fx_x,
 			   *fy,
 			   *fp,
 			   *fpred,
@@ -135,36 +97,26 @@ test_fixture(const char *name)
 				e_grad = 0;
 	int			rc;
 
-	snprintf(path, sizeof(path), "%s/%s.txt", fixture_dir, name);
-	f = fopen(path, "r");
-	CHECK(f != NULL, "open %s", path);
-	if (!f)
+	if (!fixture_load(&fx, fixture_dir, name))
+	{
+		CHECK(0, "cannot read fixture %s/%s.txt", fixture_dir, name);
 		return;
-	cfg = fixture_tensor(f, "config", &n);
-	x = fixture_tensor(f, "x", NULL);
-	y = fixture_tensor(f, "y", NULL);
-	params = fixture_tensor(f, "params", &P);
-	pred = fixture_tensor(f, "pred", NULL);
-	loss = fixture_tensor(f, "loss", NULL);
-	grads = fixture_tensor(f, "grads", NULL);
-	adam_losses = fixture_tensor(f, "adam_losses", NULL);
-	params_after = fixture_tensor(f, "params_after", NULL);
-	fclose(f);
-	CHECK(cfg && n == 10 && x && y && params && pred && loss && grads && adam_losses &&
-		  params_after, "fixture %s complete", name);
-	if (!(cfg && n == 10 && x && y && params && pred && loss && grads && adam_losses && params_after))
-		return;
-	T = (int) cfg[0];
-	t0 = (int) cfg[6];
-	t1 = (int) cfg[7];
-	steps = (int) cfg[9];
+	}
+	T = fx.T;
+	t0 = fx.t0;
+	t1 = fx.t1;
+	steps = fx.steps;
+	lr = fx.lr;
+	P = fx.n_params;
+	x = fx.x, y = fx.y, params = fx.params, pred = fx.pred, loss = fx.loss;
+	grads = fx.grads, adam_losses = fx.adam_losses, params_after = fx.params_after;
 	nc = (tsf_nn_config) {
-		.n_in = (int) cfg[1],.conv_kernel = (int) cfg[2],.conv_channels = (int) cfg[3],
-			.hidden = (int) cfg[4],.layers = (int) cfg[5],.dropout = 0
+		.n_in = fx.n_in,.conv_kernel = fx.kernel,.conv_channels = fx.channels,
+			.hidden = fx.hidden,.layers = fx.layers,.dropout = 0
 	};
 	CHECK(tsf_nn_param_count(&nc) == P, "%s: parameter count", name);
 
-	fx = malloc(sizeof(float) * B * T * nc.n_in);
+	fx_x = malloc(sizeof(float) * B * T * nc.n_in);
 	fy = malloc(sizeof(float) * B * T);
 	fp = malloc(sizeof(float) * B * P);
 	fpred = malloc(sizeof(float) * B * T);
@@ -172,7 +124,7 @@ test_fixture(const char *name)
 	for (int b = 0; b < B; b++)
 	{
 		for (int j = 0; j < T * nc.n_in; j++)
-			fx[(size_t) b * T * nc.n_in + j] = (float) x[j];
+			fx_x[(size_t) b * T * nc.n_in + j] = (float) x[j];
 		for (int t = 0; t < T; t++)
 			fy[(size_t) b * T + t] = (float) y[t];
 		for (size_t j = 0; j < P; j++)
@@ -186,7 +138,7 @@ test_fixture(const char *name)
 		g = (tsfc_grad) {
 			.n_in = nc.n_in,.conv_kernel = nc.conv_kernel,.conv_channels = nc.conv_channels,
 				.hidden = nc.hidden,.layers = nc.layers,.B = B,.T = T,.t0 = t0,.t1 = t1,
-				.x = fx,.y = fy,.params = fp,.pred = fpred,.loss = l,.grads = fgrads
+				.x = fx_x,.y = fy,.params = fp,.pred = fpred,.loss = l,.grads = fgrads
 		};
 		rc = api->grad(&g, err, sizeof(err));
 		CHECK(rc == TSFC_OK, "%s: grad: %d %s", name, rc, err);
@@ -228,9 +180,9 @@ test_fixture(const char *name)
 		}
 		tr = (tsfc_train) {
 			.n_in = nc.n_in,.conv_kernel = nc.conv_kernel,.conv_channels = nc.conv_channels,
-				.hidden = nc.hidden,.layers = nc.layers,.dropout = 0,.lr = cfg[8],
+				.hidden = nc.hidden,.layers = nc.layers,.dropout = 0,.lr = lr,
 				.beta1 = 0.9,.beta2 = 0.999,.eps = 1e-8,.epochs = steps,.B = B,.T_max = T,
-				.T = Ts,.T_train = Ttr,.x = fx,.y = fy,.params = fp,.train_loss = tl,
+				.T = Ts,.T_train = Ttr,.x = fx_x,.y = fy,.params = fp,.train_loss = tl,
 				.val_loss = vl,.best_epoch = be,.epochs_run = er,.loss_curve = curve
 		};
 		rc = api->train(&tr, err, sizeof(err));
@@ -250,9 +202,8 @@ test_fixture(const char *name)
 		CHECK(e_p <= ADAM_TOL, "%s: params after Adam %g", name, e_p);
 		free(curve);
 	}
-	free(fx), free(fy), free(fp), free(fpred), free(fgrads);
-	free(cfg), free(x), free(y), free(params), free(pred), free(loss), free(grads);
-	free(adam_losses), free(params_after);
+	free(fx_x), free(fy), free(fp), free(fpred), free(fgrads);
+	fixture_free(&fx);
 }
 
 /* ---- training against the C core ---- */
