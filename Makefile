@@ -44,11 +44,13 @@ REGRESS_OPTS = --inputdir=. --outputdir=test/results
 # no JIT bitcode: the extension gains nothing from it, and it would need clang
 override with_llvm = no
 
+# before the include: PGXS reads it when the file is parsed
+EXTRA_CLEAN = test/results test/unit/bin test/cuda/bin src/cuda/*.so
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-EXTRA_CLEAN = test/results test/unit/bin test/cuda/bin src/cuda/*.so
 
 # The numerical cores rely on no signed wrap-around; PostgreSQL's -fwrapv
 # (needed by its own code) blocks the loop optimizations of their kernels:
