@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <limits>
 #include <vector>
 #include <ucontext.h>
@@ -73,7 +74,8 @@ enum
 static ucontext_t tsfemu_main;
 static std::vector<ucontext_t> tsfemu_ctx;
 static std::vector<int> tsfemu_state;
-static std::vector<char> tsfemu_stacks;
+static std::unique_ptr<char[]> tsfemu_stacks;	/* no fiber lives between launches */
+static size_t tsfemu_stacks_size;
 static const size_t tsfemu_stack_size = 256 * 1024;
 static unsigned tsfemu_cur;
 static const std::function<void()> *tsfemu_body;
@@ -106,8 +108,15 @@ tsfemu_launch(dim3 grid, dim3 block, size_t smem, const std::function<void()> &b
 	}
 	tsfemu_ctx.resize(n);
 	tsfemu_state.resize(n);
-	if (tsfemu_stacks.size() < n * tsfemu_stack_size)
-		tsfemu_stacks.resize(n * tsfemu_stack_size);
+	/*
+	 * a new block rather than a resize: a resize would copy the old
+	 * stacks, which valgrind rightly reports as reads of dead stack
+	 */
+	if (tsfemu_stacks_size < n * tsfemu_stack_size)
+	{
+		tsfemu_stacks.reset(new char[n * tsfemu_stack_size]);
+		tsfemu_stacks_size = n * tsfemu_stack_size;
+	}
 	tsfemu_body = &body;
 	tsfemu_blockDim = block;
 	tsfemu_gridDim = grid;
