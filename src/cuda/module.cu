@@ -1342,7 +1342,6 @@ struct Run
 		return !failed && ok(cudaGetLastError(), what);
 	}
 
-	void		layout(int n_in, int K, int C, int H, int L);
 	bool		buffers(bool train, bool use_ema, bool use_best, bool use_mask);
 	bool		forward(const float *p, const int *len, const unsigned char *msk, float scale,
 							int store);
@@ -1353,13 +1352,32 @@ struct Run
 											   const float *dtop, const float *inp,
 											   int I_fused, int store_da);
 	bool		gemm(const Gemm &g, const char *what);
+
+	/*
+	 * Where a recurrence kernel keeps the H - NR weights of W_hh a thread
+	 * has no registers for, given the floats of shared memory it needs
+	 * anyway: none left (0), shared memory (1), or device memory when
+	 * shared memory is too small (2); *bytes is its shared memory
+	 */
+	int			smem_plan(int base_floats, int NR, size_t *bytes) const
+	{
+		size_t		base = (size_t) base_floats * sizeof(float);
+		size_t		rest = (size_t) smem_row(n.H, NR) * n.G * sizeof(float);
+		int			wmode = n.H == NR ? 0 : (base + rest <= smem_optin ? 1 : 2);
+
+		*bytes = base + (wmode == 1 ? rest : 0);
+		return wmode;
+	}
 };
 
-void
-Run::layout(int n_in, int K, int C, int H, int L)
+/* the network's shape and its tensors' offsets (src/nn/network.c's layout) */
+static Net
+net_layout(int n_in, int K, int C, int H, int L)
 {
+	Net			n;
 	size_t		o = 0;
 
+	memset(&n, 0, sizeof(n));
 	n.n_in = n_in;
 	n.K = K;
 	n.C = K > 0 ? C : 0;
@@ -1392,6 +1410,7 @@ Run::layout(int n_in, int K, int C, int H, int L)
 	n.lin_b = o;
 	o += 1;
 	n.P = o;
+	return n;
 }
 
 bool
@@ -1446,14 +1465,13 @@ Run::lstm_fwd(int l, const float *p, const int *len, const float *inp, int I_fus
 {
 	int			H = n.H,
 				G = n.G;
-	size_t		base = ((size_t) ((H + 3) & ~3) + G) * sizeof(float);
-	size_t		rest = (size_t) smem_row(H, NR) * G * sizeof(float);
-	int			wmode = H == NR ? 0 : (base + rest <= smem_optin ? 1 : 2);
-	size_t		bytes = base + (wmode == 1 ? rest : 0);
+	size_t		bytes;
+	int			wmode = smem_plan(((H + 3) & ~3) + G, NR, &bytes);
+	auto		kern = &k_lstm_fwd<NR>;
 
-	if (bytes > 48 * 1024 && !ok(TSFC_SET_SMEM(k_lstm_fwd<NR>, bytes), "shared memory of the LSTM kernel"))
+	if (bytes > 48 * 1024 && !ok(TSFC_SET_SMEM(kern, bytes), "shared memory of the LSTM kernel"))
 		return false;
-	TSFC_LAUNCH(k_lstm_fwd<NR>, dim3(B), dim3(G), bytes, 0,
+	TSFC_LAUNCH(kern, dim3(B), dim3(G), bytes, 0,
 				n, l, len, T_max, p, wmode, inp, I_fused, store, gates[l], c[l], tc[l], h[l]);
 	return launched("LSTM forward");
 }
@@ -1463,13 +1481,9 @@ bool
 Run::lstm_bwd(int l, const float *p, const int *len, const float *dtop, const float *inp,
 			  int I_fused, int store_da)
 {
-	int			H = n.H,
-				G = n.G;
-	size_t		base = (size_t) 2 * G * sizeof(float);
-	size_t		rest = (size_t) smem_row(H, NR) * G * sizeof(float);
-	int			wmode = H == NR ? 0 : (base + rest <= smem_optin ? 1 : 2);
-	size_t		bytes = base + (wmode == 1 ? rest : 0);
-
+	int			G = n.G;
+	size_t		bytes;
+	int			wmode = smem_plan(2 * G, NR, &bytes);
 	auto		kern = &k_lstm_bwd<NR, FUSE>;
 
 	if (bytes > 48 * 1024 && !ok(TSFC_SET_SMEM(kern, bytes), "shared memory of the LSTM kernel"))
@@ -1781,7 +1795,7 @@ grad_impl(tsfc_grad *a, char *err, size_t errlen)
 		snprintf(err, errlen, "invalid batch or loss range");
 		return TSFC_ERROR;
 	}
-	R.layout(a->n_in, a->conv_kernel, a->conv_channels, a->hidden, a->layers);
+	R.n = net_layout(a->n_in, a->conv_kernel, a->conv_channels, a->hidden, a->layers);
 	R.B = a->B;
 	R.T_max = a->T;
 	if (!R.buffers(false, false, false, false))
@@ -1863,7 +1877,7 @@ train_impl(tsfc_train *a, char *err, size_t errlen, int series0)
 		snprintf(err, errlen, "patience needs a validation part");
 		return TSFC_ERROR;
 	}
-	R.layout(a->n_in, a->conv_kernel, a->conv_channels, a->hidden, a->layers);
+	R.n = net_layout(a->n_in, a->conv_kernel, a->conv_channels, a->hidden, a->layers);
 	R.B = B;
 	R.T_max = a->T_max;
 	BP = (size_t) B * R.n.P;
@@ -2023,17 +2037,6 @@ train_impl(tsfc_train *a, char *err, size_t errlen, int series0)
 	return R.failed ? TSFC_ERROR : TSFC_OK;
 }
 
-/* parameters per series of a training call's network */
-static size_t
-series_params(const tsfc_train *a)
-{
-	char		e[8];
-	Run			R(e, sizeof(e));
-
-	R.layout(a->n_in, a->conv_kernel, a->conv_channels, a->hidden, a->layers);
-	return R.n.P;
-}
-
 /*
  * Device memory per series of a training call (Run::buffers and the
  * per-series vectors of train_impl), in bytes, for sizing chunks
@@ -2046,7 +2049,7 @@ series_bytes(const tsfc_train *a)
 				G = 4 * H,
 				L = (size_t) a->layers,
 				C = a->conv_kernel > 0 ? (size_t) a->conv_channels : 0,
-				P = series_params(a),
+				P = net_layout(a->n_in, a->conv_kernel, a->conv_channels, a->hidden, a->layers).P,
 				f;
 
 	f = T * a->n_in + T + P * (4 + (a->ema > 0) + (a->patience > 0)) + 2 * T * C +
@@ -2078,6 +2081,8 @@ train_chunked(tsfc_train *a, char *err, size_t errlen)
 	long		chunk;
 	const char *env = getenv("TSFC_CHUNK_SERIES");
 	int			B = a->B;
+	size_t		params_per_series = net_layout(a->n_in, a->conv_kernel, a->conv_channels,
+											   a->hidden, a->layers).P;
 
 	if (cudaMemGetInfo(&free_b, &total) != cudaSuccess)
 		free_b = 0;
@@ -2106,7 +2111,7 @@ train_chunked(tsfc_train *a, char *err, size_t errlen)
 		c.T_train = a->T_train + b0;
 		c.x = a->x + (size_t) b0 * a->T_max * a->n_in;
 		c.y = a->y + (size_t) b0 * a->T_max;
-		c.params = a->params + (size_t) b0 * (series_params(a));
+		c.params = a->params + (size_t) b0 * params_per_series;
 		c.rng = a->rng ? a->rng + (size_t) b0 * 4 : NULL;
 		c.train_loss = a->train_loss + b0;
 		c.val_loss = a->val_loss + b0;
