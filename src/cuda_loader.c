@@ -101,7 +101,7 @@ probe(const char *module)
 	void	   *handle;
 	const tsfc_api *(*get_api) (void);
 	const tsfc_api *api;
-	char		err[512];
+	char		err[TSFC_ERRLEN];
 	int			rc;
 
 	probed = true;
@@ -151,19 +151,42 @@ probe(const char *module)
 	}
 	err[0] = '\0';
 	rc = api->device_name(cuda_name, sizeof(cuda_name), err, sizeof(err));
+	err[sizeof(err) - 1] = '\0';
 	if (rc != TSFC_OK)
 	{
+		char	   *sentence = tsf_cuda_sentence(err, "The CUDA module found no usable GPU.");
+
 		cuda_name[0] = '\0';
-		/* the module's message as a sentence */
-		snprintf(cuda_reason, sizeof(cuda_reason), "%s%s",
-				 err[0] ? err : "The CUDA module found no usable GPU",
-				 err[0] && err[strlen(err) - 1] == '.' ? "" : ".");
-		cuda_reason[0] = pg_toupper((unsigned char) cuda_reason[0]);
+		strlcpy(cuda_reason, sentence, sizeof(cuda_reason));
+		pfree(sentence);
 		/* the module stays loaded: unloading a CUDA runtime is not safe */
 		return;
 	}
 	cuda_name[sizeof(cuda_name) - 1] = '\0';
 	cuda_api = api;
+}
+
+/* a message of the module as a sentence (palloc'd), or otherwise if empty */
+char *
+tsf_cuda_sentence(const char *err, const char *otherwise)
+{
+	size_t		n = strnlen(err, TSFC_ERRLEN);
+
+	if (n == 0)
+		return pstrdup(otherwise);
+	return psprintf("%c%.*s%s", pg_toupper((unsigned char) err[0]), (int) n - 1, err + 1,
+					err[n - 1] == '.' ? "" : ".");
+}
+
+/* the ERROR of tsforecast.device = cuda where no GPU is usable */
+void
+tsf_cuda_unusable(const char *reason)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("tsforecast.device is \"cuda\" but no CUDA device is usable"),
+			 errdetail("%s", reason),
+			 errhint("Set tsforecast.device to \"auto\" or \"cpu\" to train on the CPU.")));
 }
 
 /*
@@ -205,11 +228,7 @@ tsf_cuda_resolve(int device, int nseries, int auto_min_series, const char **name
 		return NULL;
 	api = tsf_cuda_probe(name, &reason);
 	if (api == NULL && device == TSF_DEVICE_CUDA)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("tsforecast.device is \"cuda\" but no CUDA device is usable"),
-				 errdetail("%s", reason),
-				 errhint("Set tsforecast.device to \"auto\" or \"cpu\" to train on the CPU.")));
+		tsf_cuda_unusable(reason);
 	return api;
 }
 

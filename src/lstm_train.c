@@ -628,18 +628,6 @@ batch_on_epoch(void *arg, int epoch, int epochs, double mean_loss, double mean_v
 	return 0;
 }
 
-/* the module's message as a sentence */
-static const char *
-module_detail(const char *err, const char *otherwise)
-{
-	size_t		n = strlen(err);
-
-	if (n == 0)
-		return otherwise;
-	return psprintf("%c%s%s", pg_toupper((unsigned char) err[0]), err + 1,
-					err[n - 1] == '.' ? "" : ".");
-}
-
 /*
  * Train n prepared series of one configuration (tsf_lstm_same_batch) in
  * one batch through the CUDA module api: their inputs, targets, initial
@@ -674,7 +662,7 @@ tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallbac
 			   *params;
 	uint64_t   *rng;
 	tsfc_train	t;
-	char		err[1024];
+	char		err[TSFC_ERRLEN];
 	int			rc;
 	struct timespec t0;
 	double		seconds;
@@ -769,7 +757,7 @@ tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallbac
 			/* the module counts series from 1 */
 			if (hooks && hooks->series && t.bad_series >= 1 && t.bad_series <= n)
 				hooks->series(hooks->arg, t.bad_series - 1);
-			diverged(t.bad_epoch, module_detail(err, "A loss became NaN or infinite."));
+			diverged(t.bad_epoch, tsf_cuda_sentence(err, "A loss became NaN or infinite."));
 			break;
 		case TSFC_UNSUPPORTED:
 			if (fallback)
@@ -781,20 +769,17 @@ tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallbac
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("the CUDA backend cannot train this network"),
-					 errdetail("%s", module_detail(err, "The configuration is not supported.")),
+					 errdetail("%s", tsf_cuda_sentence(err, "The configuration is not supported.")),
 					 errhint("Set tsforecast.device to \"auto\" or \"cpu\" to train it on the CPU.")));
 			break;
 		case TSFC_NO_DEVICE:
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("tsforecast.device is \"cuda\" but no CUDA device is usable"),
-					 errdetail("%s", module_detail(err, "The CUDA module found no usable GPU."))));
+			tsf_cuda_unusable(tsf_cuda_sentence(err, "The CUDA module found no usable GPU."));
 			break;
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 errmsg("the CUDA backend failed to train %d series", n),
-					 errdetail("%s", module_detail(err, "The module gave no reason."))));
+					 errdetail("%s", tsf_cuda_sentence(err, "The module gave no reason."))));
 			break;
 	}
 

@@ -343,6 +343,11 @@ extern const tsfc_api *tsf_cuda_probe(const char **name, const char **reason);
 extern const tsfc_api *tsf_cuda_resolve(int device, int nseries, int auto_min_series,
 										const char **name);
 extern int	tsf_device_from_name(const char *s);
+extern char *tsf_cuda_sentence(const char *err, const char *otherwise);
+extern void tsf_cuda_unusable(const char *reason) pg_attribute_noreturn();
+
+/* the size of the buffers that take the module's messages */
+#define TSFC_ERRLEN	1024
 
 /* ---- training jobs (jobs.c: SQL functions, shared memory; worker.c) ---- */
 
