@@ -843,6 +843,21 @@ job_batch_series(void *arg, int b)
 	current_series = g->idx[b] + 1;
 }
 
+/*
+ * Finish a trained series in the series context and store its model, then
+ * free that context and count the series done
+ */
+static void
+finish_series(const JobSpec *j, JobSeries *s, TsfLstmFit *f, int *done, int nseries,
+			  MemoryContext jobcxt, MemoryContext seriescxt)
+{
+	MemoryContextSwitchTo(seriescxt);
+	store_model(j, s, tsf_lstm_finish(f));
+	MemoryContextSwitchTo(jobcxt);
+	MemoryContextReset(seriescxt);
+	set_series_progress(++(*done), nseries);
+}
+
 /* train batch g on the GPU (or, for a configuration it refuses, the CPU) */
 static void
 run_batch(const JobSpec *j, JobBatch *g, int *done, int nseries,
@@ -869,11 +884,7 @@ run_batch(const JobSpec *j, JobBatch *g, int *done, int nseries,
 		MemoryContextSwitchTo(jobcxt);
 		if (!on_gpu)
 			tsf_lstm_train_cpu(g->fits[b]);
-		MemoryContextSwitchTo(seriescxt);
-		store_model(j, s, tsf_lstm_finish(g->fits[b]));
-		MemoryContextSwitchTo(jobcxt);
-		MemoryContextReset(seriescxt);
-		set_series_progress(++(*done), nseries);
+		finish_series(j, s, g->fits[b], done, nseries, jobcxt, seriescxt);
 	}
 	g->n = 0;
 	g->bytes = 0;
@@ -912,11 +923,7 @@ train_on_gpu(const JobSpec *j, JobSeries *series, int nseries,
 		if (job_device == TSF_DEVICE_AUTO && !tsf_lstm_cuda_supports(f))
 		{
 			tsf_lstm_train_cpu(f);
-			MemoryContextSwitchTo(seriescxt);
-			store_model(j, s, tsf_lstm_finish(f));
-			MemoryContextSwitchTo(jobcxt);
-			MemoryContextReset(seriescxt);
-			set_series_progress(++done, nseries);
+			finish_series(j, s, f, &done, nseries, jobcxt, seriescxt);
 			continue;
 		}
 		for (int k = 0; k < ngroups && g == NULL; k++)
