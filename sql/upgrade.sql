@@ -1,12 +1,13 @@
--- upgrade: 0.1.0 updated to 0.2.0, 0.3.0 then 0.4.0 has exactly the objects
--- of a fresh 0.4.0 install (this database's, from setup), with the same
+-- upgrade: 0.1.0 updated to 0.2.0, 0.3.0, 0.4.0 then 0.5.0 has exactly the
+-- objects of a fresh install (this database's, from setup), with the same
 -- properties and comments, and models stored under 0.1.0 still read
 
 -- every member of the extension, one line each (the query is kept in a
 -- psql variable to run in both databases): its identity, a function's
 -- kind, volatility, strictness, parallel safety, arguments with defaults,
--- result and C symbol, an aggregate's support functions, and its comment
-SELECT $q$SELECT pg_describe_object(d.classid, d.objid, d.objsubid)
+-- result and C symbol (or SQL body, on one line), an aggregate's support
+-- functions, and its comment
+SELECT $q$SELECT translate(pg_describe_object(d.classid, d.objid, d.objsubid)
        || coalesce(' | ' || (SELECT format('%s %s strict=%s parallel=%s (%s) -> %s [%s]', p.prokind, p.provolatile,
                                            p.proisstrict, p.proparallel, pg_get_function_arguments(p.oid),
                                            pg_get_function_result(p.oid), p.prosrc)
@@ -14,7 +15,7 @@ SELECT $q$SELECT pg_describe_object(d.classid, d.objid, d.objsubid)
        || coalesce(' | ' || (SELECT format('agg %s %s %s %s %s %s %s', a.aggtransfn, a.aggfinalfn, a.aggcombinefn,
                                            a.aggserialfn, a.aggdeserialfn, a.aggfinalmodify, a.aggtranstype::regtype)
                                FROM pg_aggregate a WHERE d.classid = 'pg_proc'::regclass AND a.aggfnoid = d.objid), '')
-       || coalesce(' | ' || obj_description(d.objid, c.relname::name), '')
+       || coalesce(' | ' || obj_description(d.objid, c.relname::name), ''), E'\n', ' ')
   FROM pg_depend d JOIN pg_class c ON c.oid = d.classid
  WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
    AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'tsforecast')
@@ -47,6 +48,8 @@ ALTER TABLE tsforecast.models SET SCHEMA public;
 ALTER EXTENSION tsforecast UPDATE TO '0.3.0';
 SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
 ALTER EXTENSION tsforecast UPDATE TO '0.4.0';
+SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
+ALTER EXTENSION tsforecast UPDATE TO '0.5.0';
 SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
 -- objects only in the fresh install, then only in the updated one: none
 SELECT 'missing after update' AS side, o FROM unnest(string_to_array(:'fresh_list', E'\n')) o

@@ -121,12 +121,62 @@ future_covariates(const TsfModel *m, ArrayType *a, int horizon)
 				 errdetail("The horizon is %d; the array has %d dimension%s, [%d][%d].",
 						   horizon, ndim, ndim == 1 ? "" : "s", rows, ndim == 2 ? cols : 0),
 				 errhint("Pass a %d x %d float8[][]: one row per step, one column per covariate.", horizon, m->n_cov)));
-	return tsf_covariate_values(a, rows * cols, "future_covariates");
+	{
+		const double *v = tsf_covariate_values(a, rows * cols, "future_covariates");
+
+		/* scaled as in training, each must fit the core's scalar type */
+		for (int h = 0; h < rows; h++)
+			for (int c = 0; c < cols; c++)
+			{
+				double		range = m->cov_max[c] - m->cov_min[c];
+				double		x = v[(size_t) h * cols + c] - m->cov_min[c];
+
+				if (range > 0)
+					x /= range;
+				if (!(fabs(x) <= TSF_REAL_MAX))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("future covariate %d at step %d is out of range for the model", c + 1, h + 1),
+							 errdetail("Its value %g, scaled by the covariate's training range [%g, %g], overflows the network's precision.",
+									   v[(size_t) h * cols + c], m->cov_min[c], m->cov_max[c])));
+			}
+		return v;
+	}
+}
+
+/*
+ * A forecast value (transformed scale, or back-transformed) that is not
+ * finite is an error, as float8 arithmetic's overflow is: an explosive
+ * model, or a hostile but readable one, never prints NaN or Infinity
+ */
+static void
+check_forecast_value(double v, int step)
+{
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("forecast is out of range at step %d", step),
+				 errdetail("The model's recursion overflowed float8 there, or its interval did."),
+				 errhint("Forecast a shorter horizon.")));
+}
+
+/*
+ * The scaled lag a forecast step feeds to the network: it must fit the
+ * core's scalar type, else the network would compute with an infinity
+ */
+static double
+lag_input(double lag, int step)
+{
+	if (!(fabs(lag) <= TSF_REAL_MAX))
+		check_forecast_value(NAN, step);
+	return lag;
 }
 
 /*
  * An LSTM model's forecast into mean, lo, hi (horizon; transformed scale):
- * the deterministic recursion, then the Monte Carlo paths.
+ * the deterministic recursion, then the Monte Carlo paths.  Interrupts are
+ * checked at every step: a step of a wide network takes milliseconds, and
+ * the paths take TSF_MC_SAMPLES + 1 times the horizon's steps.
  */
 static void
 forecast_lstm(TsfModel *m, int horizon, double level, const double *fcov,
@@ -150,19 +200,19 @@ forecast_lstm(TsfModel *m, int horizon, double level, const double *fcov,
 	{
 		tsf_real	out;
 
-		tsf_lstm_input(m, m->n + h, lag, fcov ? fcov + (size_t) h * m->n_cov : NULL, x);
+		CHECK_FOR_INTERRUPTS();
+		tsf_lstm_input(m, m->n + h, lag_input(lag, h + 1),
+					   fcov ? fcov + (size_t) h * m->n_cov : NULL, x);
 		tsf_nn_step(&nn, state, x, NULL, &out);
 		lag = tsf_lstm_output(m, out, lag);
 		mean[h] = tsf_lstm_unscale(m, lag);
-		if ((h & 0x3FF) == 0)
-			CHECK_FOR_INTERRUPTS();
+		check_forecast_value(mean[h], h + 1);
 	}
 
 	/* sample paths: dropout masks and innovations from one seeded stream */
 	tsf_rng_seed(&rng, (uint64) m->seed ^ MC_SEED_XOR);
 	for (int s = 0; s < TSF_MC_SAMPLES; s++)
 	{
-		CHECK_FOR_INTERRUPTS();
 		memcpy(state, m->state, sizeof(tsf_real) * S);
 		lag = m->last_y;
 		for (int h = 0; h < horizon; h++)
@@ -170,7 +220,9 @@ forecast_lstm(TsfModel *m, int horizon, double level, const double *fcov,
 			tsf_real	out;
 			double		v;
 
-			tsf_lstm_input(m, m->n + h, lag, fcov ? fcov + (size_t) h * m->n_cov : NULL, x);
+			CHECK_FOR_INTERRUPTS();
+			tsf_lstm_input(m, m->n + h, lag_input(lag, h + 1),
+						   fcov ? fcov + (size_t) h * m->n_cov : NULL, x);
 			tsf_nn_step(&nn, state, x, &rng, &out);
 			v = tsf_lstm_output(m, out, lag) + m->resid_sigma * gauss(&rng);
 			paths[(size_t) h * TSF_MC_SAMPLES + s] = v;
@@ -184,6 +236,8 @@ forecast_lstm(TsfModel *m, int horizon, double level, const double *fcov,
 		qsort(v, TSF_MC_SAMPLES, sizeof(double), cmp_double);
 		lo[h] = tsf_lstm_unscale(m, quantile(v, TSF_MC_SAMPLES, (1.0 - level) / 2.0));
 		hi[h] = tsf_lstm_unscale(m, quantile(v, TSF_MC_SAMPLES, (1.0 + level) / 2.0));
+		check_forecast_value(lo[h], h + 1);
+		check_forecast_value(hi[h], h + 1);
 	}
 	pfree(paths);
 }
@@ -212,6 +266,15 @@ tsf_forecast(PG_FUNCTION_ARGS)
 				 errhint("Use forecast(model, horizon, level, future_covariates), with a row of %d covariate%s per step.",
 						 m->n_cov, m->n_cov == 1 ? "" : "s")));
 
+	/* the arrays below, and the sample paths of an LSTM's interval */
+	tsf_check_memory(sizeof(double) * (double) horizon *
+					 (5.0 + (m->kind == TSF_KIND_LSTM ? TSF_MC_SAMPLES : 0)) +
+					 (m->kind == TSF_KIND_AR ? sizeof(double) * (double) m->ar.p :
+					  (double) tsf_nn_workspace_bytes(&m->nn, 1)),
+					 TSF_MEM_FORECAST,
+					 m->kind == TSF_KIND_LSTM ?
+					 psprintf("A horizon of %d steps takes %d sample paths.", horizon, TSF_MC_SAMPLES) :
+					 psprintf("A horizon of %d steps.", horizon));
 	InitMaterializedSRF(fcinfo, 0);
 
 	mean = palloc(sizeof(double) * horizon);
@@ -221,13 +284,20 @@ tsf_forecast(PG_FUNCTION_ARGS)
 	{
 		double	   *se = palloc(sizeof(double) * horizon);
 		double	   *work = palloc(sizeof(double) * (m->ar.p + 2 * horizon));
-		double		z = tsf_qnorm(0.5 + level / 2.0);
+		/*
+		 * the normal quantile of (1 + level) / 2 from the lower tail: 0.5 +
+		 * level / 2 rounds to 1 for a level within 1e-16 of 1, whose
+		 * quantile is infinite, while (1 - level) / 2 stays exact
+		 */
+		double		z = -tsf_qnorm((1.0 - level) / 2.0);
 
 		tsf_ar_forecast(&m->ar, m->ar_hist, horizon, mean, se, work);
 		for (int h = 0; h < horizon; h++)
 		{
 			lo[h] = mean[h] - z * se[h];
 			hi[h] = mean[h] + z * se[h];
+			if ((h & 0xFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
 		}
 	}
 	else
@@ -238,12 +308,18 @@ tsf_forecast(PG_FUNCTION_ARGS)
 		Datum		values[5];
 		bool		nulls[5] = {false, false, false, false, false};
 		int64		ts = tsf_freq_advance(m->ts_type, &m->freq, m->last_ts, h + 1);
+		double		v = tsf_back_transform(m->transform, mean[h]);
+		double		l = tsf_back_transform(m->transform, lo[h]);
+		double		u = tsf_back_transform(m->transform, hi[h]);
 
+		check_forecast_value(v, h + 1);
+		check_forecast_value(l, h + 1);
+		check_forecast_value(u, h + 1);
 		values[0] = Int32GetDatum(h + 1);
 		values[1] = tsf_ts_to_timestamptz(m->ts_type, ts, &nulls[1]);
-		values[2] = Float8GetDatum(tsf_back_transform(m->transform, mean[h]));
-		values[3] = Float8GetDatum(tsf_back_transform(m->transform, lo[h]));
-		values[4] = Float8GetDatum(tsf_back_transform(m->transform, hi[h]));
+		values[2] = Float8GetDatum(v);
+		values[3] = Float8GetDatum(l);
+		values[4] = Float8GetDatum(u);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -19,10 +19,11 @@
  * flags the slot (the worker checks it every epoch and every thousand rows
  * read) and interrupts the worker's query with SIGINT.
  *
- * The job tables belong to the extension's owner and grant nothing to
- * other roles: the SQL functions here read and write them as that owner,
- * with search_path pinned to pg_catalog (tsf_as_jobs_owner), after checking
- * the caller's rights themselves.  A role sees and cancels its own jobs,
+ * The job tables belong to the extension's owner; other roles may read
+ * their own rows (row-level security), but only the functions here write
+ * them, as that owner (job_metadata.c), after checking the caller's rights
+ * themselves.  train_async signs every row it writes, so that only its
+ * rows are ever run (job_metadata.c).  A role sees and cancels its own jobs,
  * those of roles whose privileges it has, and, as a member of
  * pg_signal_backend, those of non-superusers (tsf_job_visible: the rule of
  * pg_cancel_backend).
@@ -41,9 +42,11 @@
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "nodes/nodeFuncs.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
@@ -56,7 +59,10 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 PG_FUNCTION_INFO_V1(tsf_train_async);
 PG_FUNCTION_INFO_V1(tsf_cancel_job);
@@ -93,6 +99,57 @@ jobs_shmem_request(void)
 	RequestAddinShmemSpace(jobs_shmem_size());
 }
 
+/* the server's key that signs job rows, in its data directory */
+#define JOB_KEY_FILE		"tsforecast_job.key"
+
+/*
+ * Read the job key into key, or make one: TSF_JOB_KEY_LEN random bytes,
+ * written to a temporary file readable by the server's OS user alone,
+ * flushed, then renamed into place, so that a crash leaves either no key
+ * or the whole key.  A new key invalidates the signatures of jobs queued
+ * under the old one: they fail, saying so, rather than run.  Runs in the
+ * postmaster, whose working directory is the data directory.
+ */
+static void
+load_job_key(uint8 *key)
+{
+	int			fd = open(JOB_KEY_FILE, O_RDONLY | PG_BINARY, 0);
+	char		tmp[MAXPGPATH];
+
+	if (fd >= 0)
+	{
+		ssize_t		got = read(fd, key, TSF_JOB_KEY_LEN);
+		uint8		extra;
+		bool		ok = got == TSF_JOB_KEY_LEN && read(fd, &extra, 1) == 0;
+
+		close(fd);
+		if (ok)
+			return;
+		ereport(WARNING,
+				(errmsg("file \"%s\" is not a tsforecast job key: making a new one", JOB_KEY_FILE),
+				 errdetail("Queued training jobs signed with the old key will fail.")));
+	}
+	else if (errno != ENOENT)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", JOB_KEY_FILE)));
+
+	if (!pg_strong_random(key, TSF_JOB_KEY_LEN))
+		ereport(FATAL,
+				(errmsg("could not generate a tsforecast job key")));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", JOB_KEY_FILE);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY, S_IRUSR | S_IWUSR);
+	if (fd < 0 || write(fd, key, TSF_JOB_KEY_LEN) != TSF_JOB_KEY_LEN ||
+		pg_fsync(fd) != 0 || close(fd) != 0)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", tmp)));
+	if (durable_rename(tmp, JOB_KEY_FILE, LOG) != 0)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("could not rename file \"%s\" to \"%s\": %m", tmp, JOB_KEY_FILE)));
+}
+
 /* in the postmaster, at start and after every crash: all slots free */
 static void
 jobs_shmem_startup(void)
@@ -108,6 +165,7 @@ jobs_shmem_startup(void)
 		memset(tsf_jobs, 0, jobs_shmem_size());
 		SpinLockInit(&tsf_jobs->mutex);
 		tsf_jobs->nslots = tsf_jobs_max_workers;
+		load_job_key(tsf_jobs->key);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -214,53 +272,6 @@ tsf_job_visible(Oid owner)
 	if (has_privs_of_role(me, owner))
 		return true;
 	return has_privs_of_role(me, ROLE_PG_SIGNAL_BACKEND) && !superuser_arg(owner);
-}
-
-/* the owner of tsforecast._jobs (the extension's owner) */
-Oid
-tsf_jobs_table_owner(void)
-{
-	Oid			nsp = get_namespace_oid("tsforecast", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("_jobs", nsp) : InvalidOid;
-	HeapTuple	tp;
-	Oid			owner;
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("tsforecast job tables do not exist"),
-				 errhint("Update the extension: ALTER EXTENSION tsforecast UPDATE.")));
-	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tp))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
-	ReleaseSysCache(tp);
-	return owner;
-}
-
-/*
- * Become the owner of the job tables for bookkeeping SQL, with search_path
- * pinned to pg_catalog so no object of the caller's can stand in for ours.
- * An error undoes both with the (sub)transaction.
- */
-void
-tsf_as_jobs_owner(TsfAsOwner *s)
-{
-	Oid			owner = tsf_jobs_table_owner();
-
-	GetUserIdAndSecContext(&s->save_userid, &s->save_sec);
-	SetUserIdAndSecContext(owner, s->save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	s->save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-}
-
-void
-tsf_end_as_jobs_owner(TsfAsOwner *s)
-{
-	AtEOXact_GUC(false, s->save_nestlevel);
-	SetUserIdAndSecContext(s->save_userid, s->save_sec);
 }
 
 /* ---- train_async ---- */
@@ -377,6 +388,52 @@ bad_column(const char *what, Oid t, const char *detail)
 }
 
 /*
+ * Refuse, at submission, a source the job could only fail on later: one
+ * that locks rows (FOR UPDATE, FOR SHARE) or modifies data (a WITH ...
+ * DELETE), which the worker's read-only cursor refuses, or that reads a
+ * temporary table, which the worker's session cannot see.  Walks every
+ * query of the source: subqueries, CTEs and sublinks too.
+ */
+static bool
+source_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
+
+		if (q->rowMarks != NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("source must not lock rows"),
+					 errdetail("A job reads its source through a read-only cursor."),
+					 errhint("Remove FOR UPDATE or FOR SHARE from the source query.")));
+		if (q->commandType != CMD_SELECT || q->hasModifyingCTE)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("source must not modify data"),
+					 errdetail("A job reads its source through a read-only cursor."),
+					 errhint("Move the INSERT, UPDATE or DELETE out of the source query.")));
+		foreach(lc, q->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			if (rte->rtekind == RTE_RELATION &&
+				get_rel_persistence(rte->relid) == RELPERSISTENCE_TEMP)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("source reads temporary table \"%s\"", get_rel_name(rte->relid)),
+						 errdetail("A job runs in a session of its own, which cannot see this session's temporary tables."),
+						 errhint("Copy the rows into an ordinary table first.")));
+		}
+		return query_tree_walker(q, source_walker, context, 0);
+	}
+	return expression_tree_walker(node, source_walker, context);
+}
+
+/*
  * Check a job's source query (inside SPI, as the role that will run it)
  * and return the query the worker runs: ([key::text,] ts, value::float8
  * [, covariates::float8[]]) from it, ordered by the key so each series
@@ -414,6 +471,7 @@ tsf_job_source_sql(const char *source, TsfJobSource *out)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("source must be a SELECT query"),
 				 errhint("Write the query that returns ([series key,] ts, value [, covariates]).")));
+	(void) source_walker((Node *) ps->query_list, NULL);
 	d = ps->resultDesc;
 	for (int i = 0; i < d->natts; i++)
 	{
@@ -483,8 +541,14 @@ tsf_job_source_sql(const char *source, TsfJobSource *out)
 	appendStringInfo(&sql, " FROM (\n%s\n) AS src(%s%s%s)", source,
 					 out->has_key ? "tsf_key, " : "", "tsf_ts, tsf_value",
 					 out->has_cov ? ", tsf_cov" : "");
+	/*
+	 * each series arrives in one run: ordered by the key's text form, which
+	 * names the series (models.series_key), in byte order, so that equal
+	 * texts are adjacent whatever the type (json has no ordering; 1.0 and
+	 * 1.00 are equal numbers but two keys)
+	 */
 	if (out->has_key)
-		appendStringInfoString(&sql, " ORDER BY src.tsf_key");
+		appendStringInfoString(&sql, " ORDER BY src.tsf_key::pg_catalog.text COLLATE pg_catalog.\"C\"");
 	return sql.data;
 }
 
@@ -541,20 +605,11 @@ check_owner_can_log_in(Oid owner)
 Datum
 tsf_train_async(PG_FUNCTION_ARGS)
 {
-	char	   *name;
-	char	   *source;
-	Jsonb	   *spec;
 	Jsonb	   *opts;
 	int			kind,
 				device;
 	TsfJobSource src;
-	Oid			owner = GetUserId();
-	Oid			argtypes[5] = {TEXTOID, REGROLEOID, TEXTOID, JSONBOID, TEXTOID};
-	Datum		values[5];
-	TsfAsOwner	as;
-	bool		isnull;
-	int64		id;
-	int			ret;
+	TsfJobRow	j;
 
 	if (PG_ARGISNULL(0))
 		null_argument("job name");
@@ -562,100 +617,51 @@ tsf_train_async(PG_FUNCTION_ARGS)
 		null_argument("source query");
 	if (PG_ARGISNULL(2))
 		null_argument("spec");
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	source = tsf_job_trim_source(text_to_cstring(PG_GETARG_TEXT_PP(1)));
-	spec = PG_GETARG_JSONB_P(2);
+	memset(&j, 0, sizeof(j));
+	j.name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	j.source = tsf_job_trim_source(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	j.spec = PG_GETARG_JSONB_P(2);
+	j.owner = GetUserId();
+	j.search_path = pstrdup(GetConfigOption("search_path", false, false));
+	/* the job runs under the statement_timeout this session has now */
+	j.statement_timeout = StatementTimeout;
 
-	if (name[0] == '\0' || strlen(name) > MAX_JOB_NAME)
+	if (j.name[0] == '\0' || strlen(j.name) > MAX_JOB_NAME)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid job name: \"%s\"", name),
+				 errmsg("invalid job name: \"%s\"", j.name),
 				 errdetail("A job name must have 1 to %d characters.", MAX_JOB_NAME)));
-	kind = tsf_job_parse_spec(spec, &opts, &device);
+	kind = tsf_job_parse_spec(j.spec, &opts, &device);
 	/* an LSTM job trains where the session would: its device goes in the spec */
 	if (kind == TSF_KIND_LSTM && device < 0)
-		spec = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(spec),
-												  DirectFunctionCall1(jsonb_in,
-																	  CStringGetDatum(psprintf("{\"device\": \"%s\"}",
-																							   tsf_device_names[tsf_device])))));
-	if (source[0] == '\0')
+		j.spec = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(j.spec),
+													DirectFunctionCall1(jsonb_in,
+																		CStringGetDatum(psprintf("{\"device\": \"%s\"}",
+																								 tsf_device_names[tsf_device])))));
+	if (j.source[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("source query must not be empty")));
 
 	SPI_connect();
-	(void) tsf_job_source_sql(source, &src);
+	(void) tsf_job_source_sql(j.source, &src);
 	check_worker_serves_here();
-	check_owner_can_log_in(owner);
-
-	values[0] = CStringGetTextDatum(name);
-	values[1] = ObjectIdGetDatum(owner);
-	values[2] = CStringGetTextDatum(source);
-	values[3] = JsonbPGetDatum(spec);
-	values[4] = CStringGetTextDatum(GetConfigOption("search_path", false, false));
-	tsf_as_jobs_owner(&as);
-	ret = SPI_execute_with_args("INSERT INTO tsforecast._jobs (name, owner, source, spec, search_path) "
-								"VALUES ($1, $2, $3, $4, $5) RETURNING id",
-								5, argtypes, values, NULL, false, 1);
-	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not insert the job: %s", SPI_result_code_string(ret));
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	tsf_end_as_jobs_owner(&as);
+	check_owner_can_log_in(j.owner);
+	j.id = tsf_job_next_id();
+	tsf_job_submit(&j);
 	SPI_finish();
 
 	wake_launcher_at_commit = true;
-	PG_RETURN_INT64(id);
+	PG_RETURN_INT64(j.id);
 }
 
 /* ---- looking jobs up ---- */
 
-typedef struct JobRow
-{
-	Oid			owner;
-	char		state[16];
-	TransactionId xmin;
-} JobRow;
-
-/* the job's owner and state (as the tables' owner); false if no such job */
-static bool
-job_lookup(int64 id, JobRow *row)
-{
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(id)};
-	TsfAsOwner	as;
-	bool		isnull;
-	int			ret;
-	bool		found;
-
-	tsf_as_jobs_owner(&as);
-	ret = SPI_execute_with_args("SELECT owner::oid, state, xmin FROM tsforecast._jobs WHERE id = $1",
-								1, argtypes, values, NULL, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read job " INT64_FORMAT ": %s", id, SPI_result_code_string(ret));
-	found = SPI_processed == 1;
-	if (found)
-	{
-		HeapTuple	t = SPI_tuptable->vals[0];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-
-		char	   *state = SPI_getvalue(t, d, 2);
-
-		row->owner = DatumGetObjectId(SPI_getbinval(t, d, 1, &isnull));
-		strlcpy(row->state, state, sizeof(row->state));
-		row->xmin = DatumGetTransactionId(SPI_getbinval(t, d, 3, &isnull));
-		pfree(state);
-	}
-	/* wait_job polls for hours: leave nothing behind */
-	SPI_freetuptable(SPI_tuptable);
-	tsf_end_as_jobs_owner(&as);
-	return found;
-}
-
 /* look the job up for the current user: it must exist and be theirs to see */
 static void
-job_lookup_checked(int64 id, JobRow *row, const char *action)
+job_lookup_checked(int64 id, TsfJobRow *row, const char *action)
 {
-	if (!job_lookup(id, row))
+	if (!tsf_job_read(id, row))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("job " INT64_FORMAT " does not exist", id)));
@@ -683,24 +689,12 @@ tsf_job_notify(int64 id, const char *state)
 				 psprintf("{\"id\": " INT64_FORMAT ", \"state\": \"%s\"}", id, state));
 }
 
-/* move the job from state from to cancelled; false if it was not in from */
+/* move the job from state from to cancelled, announcing it; false if it was not in from */
 static bool
 job_set_cancelled(int64 id, const char *from)
 {
-	Oid			argtypes[2] = {INT8OID, TEXTOID};
-	Datum		values[2] = {Int64GetDatum(id), CStringGetTextDatum(from)};
-	TsfAsOwner	as;
-	int			ret;
-	bool		done;
+	bool		done = tsf_job_cancel(id, from);
 
-	tsf_as_jobs_owner(&as);
-	ret = SPI_execute_with_args("UPDATE tsforecast._jobs SET state = 'cancelled', finished_at = now() "
-								"WHERE id = $1 AND state = $2",
-								2, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_UPDATE)
-		elog(ERROR, "could not cancel job " INT64_FORMAT ": %s", id, SPI_result_code_string(ret));
-	done = SPI_processed == 1;
-	tsf_end_as_jobs_owner(&as);
 	if (done)
 		tsf_job_notify(id, TSF_JOB_CANCELLED);
 	return done;
@@ -716,12 +710,17 @@ Datum
 tsf_cancel_job(PG_FUNCTION_ARGS)
 {
 	int64		id = PG_GETARG_INT64(0);
-	JobRow		row;
+	TsfJobRow	row;
 	pid_t		pid = 0;
 	bool		flagged = false;
 
 	SPI_connect();
 	job_lookup_checked(id, &row, "cancel");
+	if (job_is_final(row.state))
+	{
+		SPI_finish();
+		PG_RETURN_BOOL(false);
+	}
 	if (strcmp(row.state, TSF_JOB_QUEUED) == 0 && job_set_cancelled(id, TSF_JOB_QUEUED))
 	{
 		SPI_finish();
@@ -733,7 +732,7 @@ tsf_cancel_job(PG_FUNCTION_ARGS)
 	{
 		SpinLockAcquire(&tsf_jobs->mutex);
 		for (int i = 0; i < tsf_jobs->nslots; i++)
-			if (tsf_jobs->slots[i].job_id == id)
+			if (tsf_jobs->slots[i].job_id == id && !tsf_jobs->slots[i].exited)
 			{
 				tsf_jobs->slots[i].cancel = true;
 				pid = tsf_jobs->slots[i].pid;
@@ -767,8 +766,11 @@ tsf_wait_job(PG_FUNCTION_ARGS)
 	int64		id;
 	TimestampTz deadline = 0;
 	bool		has_deadline = false;
-	JobRow		row;
+	TsfJobRow	row;
 	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext pollcxt,
+				old;
+	bool		found;
 	char	   *state;
 
 	if (PG_ARGISNULL(0))
@@ -777,14 +779,18 @@ tsf_wait_job(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 	{
 		Interval   *iv = PG_GETARG_INTERVAL_P(1);
-		int64		us = iv->time + iv->day * USECS_PER_DAY +
-			(int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+
+		/* in double: an interval of a million years overflows int64 microseconds */
+		double		us = (double) iv->time + (double) iv->day * USECS_PER_DAY +
+			(double) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
 
 		if (us < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("timeout must not be negative")));
-		deadline = GetCurrentTimestamp() + Min(us, (int64) 100 * 365 * USECS_PER_DAY);
+		/* beyond a century is forever */
+		deadline = GetCurrentTimestamp() +
+			(int64) Min(us, 100.0 * 365 * USECS_PER_DAY);
 		has_deadline = true;
 	}
 	if (IsolationUsesXactSnapshot())
@@ -795,6 +801,9 @@ tsf_wait_job(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	job_lookup_checked(id, &row, "wait for");
+	/* every poll reads the row afresh: in a context reset each time */
+	pollcxt = AllocSetContextCreate(CurrentMemoryContext, "wait_job poll",
+									ALLOCSET_SMALL_SIZES);
 	for (;;)
 	{
 		long		ms = 100;
@@ -819,7 +828,11 @@ tsf_wait_job(PG_FUNCTION_ARGS)
 						 ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		if (!job_lookup(id, &row))
+		MemoryContextReset(pollcxt);
+		old = MemoryContextSwitchTo(pollcxt);
+		found = tsf_job_read(id, &row);
+		MemoryContextSwitchTo(old);
+		if (!found)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("job " INT64_FORMAT " does not exist", id),
@@ -859,7 +872,8 @@ tsf_job_progress(PG_FUNCTION_ARGS)
 		Datum		values[9];
 		bool		nulls[9] = {0};
 
-		if (s->job_id == 0 || !tsf_job_visible(s->owner))
+		/* an exited worker's slot waits for the launcher: its job has ended */
+		if (s->job_id == 0 || s->exited || !tsf_job_visible(s->owner))
 			continue;
 		values[0] = Int64GetDatum(s->job_id);
 		values[1] = Int32GetDatum(s->pid);

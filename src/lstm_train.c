@@ -188,6 +188,50 @@ diverged(int epoch, const char *detail)
 			 errhint("Try a lower learning rate.")));
 }
 
+/*
+ * The memory training a network on T steps takes beyond its prepared
+ * series, in bytes: inputs and targets; the parameter blocks (parameters,
+ * gradients, Adam's two moments, and the moving average and the best
+ * weights when used); the workspace of T steps; the model as it is
+ * serialized (a buffer that doubles, so up to twice its size, then read
+ * back once to validate it).  Double arithmetic: no size can overflow.
+ */
+static double
+lstm_memory(const TsfModel *m, int T)
+{
+	double		P = (double) tsf_nn_param_count(&m->nn);
+	double		S = (double) tsf_nn_state_count(&m->nn);
+	double		blocks = 4 + (m->ema > 0 ? 1 : 0) + (m->patience > 0 ? 1 : 0);
+
+	return sizeof(tsf_real) * ((double) T * (m->nn.n_in + 1) + blocks * P + S) +
+		(double) tsf_nn_workspace_bytes(&m->nn, T) + 64 +
+		3 * tsf_lstm_stored_bytes(&m->nn, m->n_cov) + sizeof(tsf_real) * (P + S);
+}
+
+/*
+ * Check, before anything is allocated, that the model of m's network can
+ * be stored (a value of at most 1 GB) and that its training fits
+ * tsforecast.max_memory with the series (series_bytes) it trains on.
+ */
+static void
+check_lstm_size(const TsfModel *m, int T, double series_bytes)
+{
+	double		stored = tsf_lstm_stored_bytes(&m->nn, m->n_cov);
+	size_t		P = tsf_nn_param_count(&m->nn);
+
+	if (stored > (double) (MaxAllocSize - VARHDRSZ))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("LSTM model would be too large to store"),
+				 errdetail("The network (hidden %d, %d layer%s) has %zu parameters: %s stored, and a value may take at most 1 GB.",
+						   m->nn.hidden, m->nn.layers, m->nn.layers == 1 ? "" : "s", P,
+						   tsf_size_pretty(stored)),
+				 errhint("Use a smaller \"hidden\" or fewer \"layers\".")));
+	tsf_check_memory(series_bytes + lstm_memory(m, T), TSF_MEM_LSTM_TRAIN,
+					 psprintf("The network (hidden %d, %d layer%s) has %zu parameters, and the series %d steps.",
+							  m->nn.hidden, m->nn.layers, m->nn.layers == 1 ? "" : "s", P, T));
+}
+
 /* the training part of T steps for a held-out fraction, checked */
 static int
 training_steps(int T, double validation)
@@ -343,6 +387,9 @@ tsf_lstm_prepare(TsfSeriesState *st)
 	f->T_train = T_train;
 	n_in = m->nn.n_in;
 	ncov = m->n_cov;
+
+	/* sizes before any of the network's memory is taken */
+	check_lstm_size(m, T, s->bytes);
 
 	/* min-max scaling on the training part: points 0 .. T_train */
 	m->n_train = T_train + 1;

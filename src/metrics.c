@@ -29,6 +29,7 @@
 
 #include "catalog/pg_type_d.h"
 #include "utils/array.h"
+#include "utils/float.h"
 
 #define NSTATE 11
 
@@ -41,13 +42,46 @@ PG_FUNCTION_INFO_V1(tsf_mape_final);
 PG_FUNCTION_INFO_V1(tsf_smape_final);
 PG_FUNCTION_INFO_V1(tsf_kge_final);
 
+/*
+ * The state's values, checked: the support functions can be called by
+ * anyone with any float8[], so a malformed state is the caller's error
+ */
 static double *
 state_values(ArrayType *a)
 {
+	double	   *s;
+
 	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != NSTATE || ARR_HASNULL(a) ||
 		ARR_ELEMTYPE(a) != FLOAT8OID)
-		elog(ERROR, "metrics aggregate state must be %d float8 values", NSTATE);
-	return (double *) ARR_DATA_PTR(a);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid state of an accuracy metric aggregate"),
+				 errdetail("The state must be an array of %d float8 values without NULLs.", NSTATE)));
+	s = (double *) ARR_DATA_PTR(a);
+	for (int i = 0; i < NSTATE; i++)
+		if (!isfinite(s[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid state of an accuracy metric aggregate"),
+					 errdetail("Element %d is not finite.", i + 1)));
+	if (s[0] < 0 || s[0] != floor(s[0]) || s[9] < 0 || s[9] > s[0])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid state of an accuracy metric aggregate"),
+				 errdetail("Its counts must be whole numbers, at least 0.")));
+	return s;
+}
+
+/*
+ * A state whose sums overflowed float8 is an error, as float8_accum's is
+ * (values around 1e155 and beyond square to infinity)
+ */
+static void
+check_state(const double *s)
+{
+	for (int i = 0; i < NSTATE; i++)
+		if (!isfinite(s[i]))
+			float_overflow_error();
 }
 
 Datum
@@ -90,6 +124,7 @@ tsf_metrics_accum(PG_FUNCTION_ARGS)
 	}
 	if (fabs(act) + fabs(pre) > 0.0)
 		s[10] += 2.0 * fabs(e) / (fabs(act) + fabs(pre));
+	check_state(s);
 	PG_RETURN_ARRAYTYPE_P(a);
 }
 
@@ -132,6 +167,7 @@ tsf_metrics_combine(PG_FUNCTION_ARGS)
 		for (int i = 6; i < NSTATE; i++)
 			s[i] = x[i] + y[i];
 	}
+	check_state(s);
 	PG_RETURN_ARRAYTYPE_P(r);
 }
 

@@ -94,6 +94,7 @@
 #include <ctype.h>
 
 #define HEADER_SIZE		69
+#define AR_FIXED_SIZE	50		/* the AR payload before its arrays */
 #define LSTM_FIXED_SIZE	156		/* the LSTM payload before its arrays */
 
 PG_FUNCTION_INFO_V1(tsf_model_in);
@@ -158,10 +159,21 @@ typedef struct Reader
 	int			sqlstate;		/* what a malformed value raises */
 } Reader;
 
-/* the one error of the reader: which SQLSTATE depends on where the bytes came from */
+/*
+ * The one error of the reader: its SQLSTATE and message depend on where the
+ * bytes came from: disk (XX001), text or binary input (22P02, 22P03), or
+ * the writer checking what it is about to return (XX000: a fit that
+ * produced a value the reader refuses is a bug, since nothing may be
+ * stored that cannot be read back).
+ */
 static void
 corrupt(Reader *r, const char *detail)
 {
+	if (r->sqlstate == ERRCODE_INTERNAL_ERROR)
+		ereport(ERROR,
+				(errcode(r->sqlstate),
+				 errmsg("trained model fails its own validation"),
+				 errdetail_internal("%s", detail)));
 	ereport(ERROR,
 			(errcode(r->sqlstate),
 			 r->sqlstate == ERRCODE_DATA_CORRUPTED ?
@@ -244,15 +256,47 @@ get_finite(Reader *r, const char *what)
 	return v;
 }
 
+/*
+ * A network parameter or state value: finite, and finite in the core's
+ * scalar type too (float32 by default), so the network never computes
+ * with an infinity the stored float8 did not have
+ */
+static tsf_real
+get_real(Reader *r, const char *what)
+{
+	double		v = get_finite(r, what);
+
+	if (fabs(v) > TSF_REAL_MAX)
+		corrupt(r, psprintf("Field \"%s\" is out of range for the network's precision.", what));
+	return (tsf_real) v;
+}
+
 /* ---- format ---- */
 
+/*
+ * The stored bytes of m.  They are read back before they are returned: a
+ * value the reader would refuse is never stored (where a fit could produce
+ * one, it checks first and says why; this is the last line).
+ */
 bytea *
 tsf_model_serialize(const TsfModel *m)
 {
 	StringInfoData b;
 	bytea	   *result;
+	TsfModel	check;
+	double		size = m->kind == TSF_KIND_LSTM ?
+		tsf_lstm_stored_bytes(&m->nn, m->n_cov) :
+		VARHDRSZ + HEADER_SIZE + AR_FIXED_SIZE + 16.0 * m->ar.p;
 
+	if (size > (double) (MaxAllocSize - 64))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("LSTM model would be too large to store"),
+				 errdetail("It would take %s, and a value may take at most 1 GB.",
+						   tsf_size_pretty(size)),
+				 errhint("Use a smaller \"hidden\" or fewer \"layers\".")));
 	initStringInfo(&b);
+	enlargeStringInfo(&b, (int) size);
 	appendStringInfoSpaces(&b, VARHDRSZ);
 	put_u32(&b, TSF_MODEL_MAGIC);
 	put_u16(&b, TSF_MODEL_VERSION);
@@ -321,12 +365,6 @@ tsf_model_serialize(const TsfModel *m)
 				put_f64(&b, m->last_y);
 				Assert(b.len - start == LSTM_FIXED_SIZE);
 				(void) start;
-				if ((Size) b.len + 8 * (2 * (Size) m->n_cov + P + S) > MaxAllocSize - 64)
-					ereport(ERROR,
-							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-							 errmsg("LSTM model is too large to store"),
-							 errdetail("The network has %zu parameters.", P),
-							 errhint("Use a smaller \"hidden\" or fewer \"layers\".")));
 				for (int i = 0; i < m->n_cov; i++)
 					put_f64(&b, m->cov_min[i]);
 				for (int i = 0; i < m->n_cov; i++)
@@ -343,7 +381,40 @@ tsf_model_serialize(const TsfModel *m)
 
 	result = (bytea *) b.data;
 	SET_VARSIZE(result, b.len);
+	Assert(b.len == (int) size);
+	tsf_model_deserialize(VARDATA(result), b.len - VARHDRSZ, &check, ERRCODE_INTERNAL_ERROR);
+	tsf_model_free(&check);
 	return result;
+}
+
+/* free the arrays the reader allocated for m */
+void
+tsf_model_free(TsfModel *m)
+{
+	if (m->ar.phi)
+		pfree(m->ar.phi);
+	if (m->ar_hist)
+		pfree(m->ar_hist);
+	if (m->cov_min)
+		pfree(m->cov_min);
+	if (m->cov_max)
+		pfree(m->cov_max);
+	if (m->params)
+		pfree(m->params);
+	if (m->state)
+		pfree(m->state);
+}
+
+/*
+ * The stored size of an LSTM model of network cfg with n_cov covariates,
+ * in bytes (as a double: checked before anything of that size exists)
+ */
+double
+tsf_lstm_stored_bytes(const tsf_nn_config *cfg, int n_cov)
+{
+	return VARHDRSZ + HEADER_SIZE + LSTM_FIXED_SIZE +
+		8.0 * (2.0 * n_cov + (double) tsf_nn_param_count(cfg) +
+			   (double) tsf_nn_state_count(cfg));
 }
 
 /* a u32 field that must lie in [lo, hi] */
@@ -412,6 +483,9 @@ read_lstm(Reader *r, TsfModel *m)
 		corrupt(r, "Invalid LSTM inputs.");
 	if (!(m->y_min <= m->y_max) || !isfinite(m->y_max - m->y_min))
 		corrupt(r, "Invalid LSTM scaling.");
+	/* the next step's lag input, in the core's precision */
+	if (fabs(m->last_y) > TSF_REAL_MAX)
+		corrupt(r, "Field \"last_value\" is out of range for the network's precision.");
 
 	/* sizes are bounded above, so this cannot overflow; compare before allocating */
 	P = tsf_nn_param_count(&m->nn);
@@ -431,10 +505,10 @@ read_lstm(Reader *r, TsfModel *m)
 	}
 	m->params = palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE);
 	for (size_t i = 0; i < P; i++)
-		m->params[i] = (tsf_real) get_finite(r, "params");
+		m->params[i] = get_real(r, "params");
 	m->state = palloc_extended(sizeof(tsf_real) * S, MCXT_ALLOC_HUGE);
 	for (size_t i = 0; i < S; i++)
-		m->state[i] = (tsf_real) get_finite(r, "state");
+		m->state[i] = get_real(r, "state");
 }
 
 /*

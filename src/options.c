@@ -38,23 +38,31 @@ choice_list(const char *const *choices)
 	return b.data;
 }
 
+/* a value as a message shows it: cut to 40 characters */
 static const char *
 jbv_text(const JsonbValue *v)
 {
+	char	   *t;
+
 	switch (v->type)
 	{
 		case jbvNull:
 			return "null";
 		case jbvString:
-			return pnstrdup(v->val.string.val, v->val.string.len);
+			t = pnstrdup(v->val.string.val, Min(v->val.string.len, 40));
+			break;
 		case jbvNumeric:
-			return DatumGetCString(DirectFunctionCall1(numeric_out,
-													   NumericGetDatum(v->val.numeric)));
+			t = DatumGetCString(DirectFunctionCall1(numeric_out,
+													NumericGetDatum(v->val.numeric)));
+			break;
 		case jbvBool:
 			return v->val.boolean ? "true" : "false";
 		default:
 			return "(object or array)";
 	}
+	if (strlen(t) > 40 || (v->type == jbvString && v->val.string.len > 40))
+		strcpy(t + 37, "...");
+	return t;
 }
 
 static void
@@ -66,12 +74,17 @@ bad_value(const TsfOptDef *d, const JsonbValue *v, const char *detail)
 			 errdetail("%s", detail)));
 }
 
+/*
+ * A number option as a float8.  A number beyond float8's range (jsonb takes
+ * any numeric) becomes an infinity here, not numeric_float8's error, so the
+ * range check below reports it as the option's invalid value.
+ */
 static double
 numeric_value(const TsfOptDef *d, const JsonbValue *v)
 {
 	if (v->type != jbvNumeric)
 		bad_value(d, v, "Value must be a number.");
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
 											  NumericGetDatum(v->val.numeric)));
 }
 
@@ -130,9 +143,9 @@ tsf_parse_options(Jsonb *opts, const TsfOptDef *defs, int ndefs, void *out,
 				{
 					double		x = numeric_value(d, &v);
 
-					if (x != floor(x))
+					if (isfinite(x) && x != floor(x))
 						bad_value(d, &v, "Value must be an integer.");
-					if (x < d->min || x > d->max)
+					if (!(x >= d->min && x <= d->max))
 						bad_value(d, &v, psprintf("Value must be between %.0f and %.0f.",
 												  d->min, d->max));
 					*(int32 *) ((char *) out + d->offset) = (int32) x;

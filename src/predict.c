@@ -37,6 +37,9 @@
 
 PG_FUNCTION_INFO_V1(tsf_predict);
 
+/* bytes a window row takes: grid index, value, prediction, two flags */
+#define PREDICT_ROW_BYTES	(sizeof(int64) + 2 * sizeof(double) + 2 * sizeof(bool))
+
 typedef struct PredictCache
 {
 	bool		ready;
@@ -84,6 +87,33 @@ check_covariates_arg(const TsfModel *m, bool has_cov)
 				 errhint("Use predict(model, ts, value, covariates), with the covariates of each row.")));
 }
 
+/* a prediction that is not finite is an error, as float8 overflow is */
+static double
+checked_prediction(double v, int64 row)
+{
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("prediction is out of range at row " INT64_FORMAT " of the window", row + 1),
+				 errdetail("The model's one-step prediction from the rows before it overflowed float8.")));
+	return v;
+}
+
+/*
+ * The scaled lag a step feeds to the network (row is the window row it
+ * comes from, 0-based): it must fit the core's scalar type
+ */
+static double
+lag_input(double lag, int64 row)
+{
+	if (!(fabs(lag) <= TSF_REAL_MAX))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value is out of range for the model at row " INT64_FORMAT " of the window", row + 1),
+				 errdetail("Scaled by the model's training range, it overflows the network's precision.")));
+	return lag;
+}
+
 /*
  * The LSTM's one-step-ahead predictions over the partition's rows: grid
  * steps k (rows), transformed values y (rows; ynull where missing),
@@ -123,6 +153,7 @@ predict_lstm(TsfModel *m, int64 rows, const int64 *k, const double *y,
 			}
 			continue;
 		}
+		CHECK_FOR_INTERRUPTS();
 		if (k[i] - k[i - 1] > TSF_MAX_POINTS - steps)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -132,22 +163,22 @@ predict_lstm(TsfModel *m, int64 rows, const int64 *k, const double *y,
 		/* step through a gap on the network's own predictions */
 		for (int64 j = k[i - 1] + 1; j < k[i]; j++)
 		{
-			tsf_lstm_input(m, j, lag, cprev, x);
+			CHECK_FOR_INTERRUPTS();
+			tsf_lstm_input(m, j, lag_input(lag, i), cprev, x);
 			tsf_nn_step(&nn, state, x, NULL, &out);
 			lag = tsf_lstm_output(m, out, lag);
 			lag_actual = false;
-			if ((++steps & 0x3FFF) == 0)
-				CHECK_FOR_INTERRUPTS();
+			steps++;
 		}
-		tsf_lstm_input(m, k[i], lag, ci, x);
+		tsf_lstm_input(m, k[i], lag_input(lag, i), ci, x);
 		tsf_nn_step(&nn, state, x, NULL, &out);
 		pred = tsf_lstm_output(m, out, lag);
-		if ((++steps & 0x3FFF) == 0)
-			CHECK_FOR_INTERRUPTS();
+		steps++;
 		if (lag_actual)
 		{
 			isnull_out[i] = false;
-			pred_out[i] = tsf_back_transform(m->transform, tsf_lstm_unscale(m, pred));
+			pred_out[i] = checked_prediction(tsf_back_transform(m->transform,
+																tsf_lstm_unscale(m, pred)), i);
 		}
 		lag_actual = !ynull[i];
 		lag = lag_actual ? tsf_lstm_scale(m, y[i]) : pred;
@@ -167,13 +198,18 @@ predict_partition(WindowObject win, FunctionCallInfo fcinfo, PredictCache *c,
 	bool		has_cov = PG_NARGS() > 3;
 	Datum		model0 = (Datum) 0;
 	TsfModel   *m = NULL;
-	int64	   *k = palloc(sizeof(int64) * Max(rows, 1));	/* grid index */
-	double	   *y = palloc(sizeof(double) * Max(rows, 1));	/* transformed */
-	bool	   *ynull = palloc(sizeof(bool) * Max(rows, 1));
+	int64	   *k;				/* grid index */
+	double	   *y;				/* transformed */
+	bool	   *ynull;
 	double	   *cov = NULL;		/* (rows, n_cov) */
 
-	c->pred = MemoryContextAlloc(cxt, sizeof(double) * Max(rows, 1));
-	c->isnull = MemoryContextAlloc(cxt, sizeof(bool) * Max(rows, 1));
+	tsf_check_memory(PREDICT_ROW_BYTES * (double) rows, TSF_MEM_PREDICT,
+					 psprintf("The window partition has " INT64_FORMAT " rows.", rows));
+	k = palloc_extended(sizeof(int64) * Max(rows, 1), MCXT_ALLOC_HUGE);
+	y = palloc_extended(sizeof(double) * Max(rows, 1), MCXT_ALLOC_HUGE);
+	ynull = palloc_extended(sizeof(bool) * Max(rows, 1), MCXT_ALLOC_HUGE);
+	c->pred = MemoryContextAllocHuge(cxt, sizeof(double) * Max(rows, 1));
+	c->isnull = MemoryContextAllocHuge(cxt, sizeof(bool) * Max(rows, 1));
 
 	for (int64 i = 0; i < rows; i++)
 	{
@@ -199,6 +235,11 @@ predict_partition(WindowObject win, FunctionCallInfo fcinfo, PredictCache *c,
 								tsf_ts_type_name(m->ts_type), tsf_ts_type_name(ts_type)),
 						 errhint("Cast the ts argument to %s.", tsf_ts_type_name(m->ts_type))));
 			check_covariates_arg(m, has_cov);
+			if (has_cov)
+				tsf_check_memory((PREDICT_ROW_BYTES + sizeof(double) * m->n_cov) * (double) rows,
+								 TSF_MEM_PREDICT,
+								 psprintf("The window partition has " INT64_FORMAT " rows of %d covariates.",
+										  rows, m->n_cov));
 			if (has_cov)
 				cov = palloc_extended(sizeof(double) * m->n_cov * (Size) Max(rows, 1),
 									  MCXT_ALLOC_HUGE);
@@ -305,8 +346,10 @@ tsf_predict_rows(TsfModel *m, int64 rows, const int64 *k, const double *y,
 			ok = !ynull[i - j];
 		isnull[i] = !ok;
 		if (ok)
-			pred[i] = tsf_back_transform(m->transform,
-										 tsf_ar_predict1(&m->ar, y + i - p));
+			pred[i] = checked_prediction(tsf_back_transform(m->transform,
+															tsf_ar_predict1(&m->ar, y + i - p)), i);
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 }
 

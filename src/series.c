@@ -39,11 +39,25 @@ new_state(MemoryContext cxt, int ts_type)
 	return st;
 }
 
-/* make room for extra more points; the array lives in the state's context */
+/* bytes one collected point takes: its (ts, value) and its covariates */
+static double
+point_bytes(const TsfSeriesState *st)
+{
+	return (double) sizeof(TsfPoint) + sizeof(double) * (double) Max(st->ncov, 0);
+}
+
+/*
+ * Make room for extra more points; the arrays live in the state's context.
+ * The capacity doubles, but never past what tsforecast.max_memory allows,
+ * which is checked before anything is allocated.
+ */
 static void
 reserve(TsfSeriesState *st, int64 extra)
 {
 	int64		need = st->n + extra;
+	double		per = point_bytes(st);
+	int64		cap;
+	int64		room;
 
 	if (need > TSF_MAX_POINTS)
 		ereport(ERROR,
@@ -52,27 +66,30 @@ reserve(TsfSeriesState *st, int64 extra)
 				 errdetail("A series may have at most %d points.", TSF_MAX_POINTS)));
 	if (need <= st->cap)
 		return;
+	tsf_check_memory(per * need, TSF_MEM_SERIES,
+					 psprintf("The series has " INT64_FORMAT " points of %.0f bytes each.",
+							  need, per));
+	room = (int64) Min((double) TSF_MAX_POINTS, tsf_max_memory_bytes() / per);
+	cap = Max(INITIAL_CAP, st->cap);
+	while (cap < need)
+		cap *= 2;
+	cap = Max(need, Min(cap, room));
+
+	if (st->pts == NULL)
+		st->pts = MemoryContextAllocHuge(GetMemoryChunkContext(st),
+										 sizeof(TsfPoint) * cap);
+	else
+		st->pts = repalloc_huge(st->pts, sizeof(TsfPoint) * cap);
+	if (st->ncov > 0)
 	{
-		int64		cap = Max(INITIAL_CAP, st->cap);
+		Size		bytes = sizeof(double) * st->ncov * (Size) cap;
 
-		while (cap < need)
-			cap *= 2;
-		if (st->pts == NULL)
-			st->pts = MemoryContextAllocHuge(GetMemoryChunkContext(st),
-											 sizeof(TsfPoint) * cap);
+		if (st->cov == NULL)
+			st->cov = MemoryContextAllocHuge(GetMemoryChunkContext(st), bytes);
 		else
-			st->pts = repalloc_huge(st->pts, sizeof(TsfPoint) * cap);
-		if (st->ncov > 0)
-		{
-			Size		bytes = sizeof(double) * st->ncov * (Size) cap;
-
-			if (st->cov == NULL)
-				st->cov = MemoryContextAllocHuge(GetMemoryChunkContext(st), bytes);
-			else
-				st->cov = repalloc_huge(st->cov, bytes);
-		}
-		st->cap = cap;
+			st->cov = repalloc_huge(st->cov, bytes);
 	}
+	st->cap = cap;
 }
 
 static int
@@ -207,6 +224,7 @@ tsf_series_add(TsfSeriesState *st, int64 ts, Datum value, bool isnull,
 {
 	double		v;
 
+	st->rows++;
 	if (has_cov)
 	{
 		if (st->ncov < 0)
@@ -246,12 +264,60 @@ tsf_series_add(TsfSeriesState *st, int64 ts, Datum value, bool isnull,
 	st->n++;
 }
 
+/* options as text for a message: NULL, or the jsonb cut to 200 characters */
+static char *
+options_text(const Jsonb *opts)
+{
+	char	   *t;
+
+	if (opts == NULL)
+		return "NULL";
+	t = JsonbToCString(NULL, (JsonbContainer *) &opts->root, VARSIZE(opts));
+	if (strlen(t) > 200)
+		strcpy(t + 197, "...");
+	return t;
+}
+
+/* whether two options values (either NULL) are the same bytes */
+static bool
+options_equal(const Jsonb *a, const void *b_data, Size b_len, bool b_null)
+{
+	if (a == NULL || b_null)
+		return a == NULL && b_null;
+	return VARSIZE(a) - VARHDRSZ == b_len && memcmp(VARDATA(a), b_data, b_len) == 0;
+}
+
+/*
+ * The options of one series must be the same on every row: a fit that
+ * took them from one row and ignored the others would depend on the scan
+ * order.  Compared byte for byte, as jsonb stores them (so key order and
+ * spacing do not matter).
+ */
+static void
+check_same_options(TsfSeriesState *st, FunctionCallInfo fcinfo, int optarg)
+{
+	bool		isnull = PG_ARGISNULL(optarg);
+	struct varlena *v = isnull ? NULL :
+		pg_detoast_datum_packed((struct varlena *) DatumGetPointer(PG_GETARG_DATUM(optarg)));
+
+	if (options_equal(st->options, isnull ? NULL : VARDATA_ANY(v),
+					  isnull ? 0 : VARSIZE_ANY_EXHDR(v), isnull))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("options differ between rows of one time series"),
+			 errdetail("The first row has options %s; row " INT64_FORMAT " has %s.",
+					   options_text(st->options), st->rows + 1,
+					   isnull ? "NULL" : options_text(DatumGetJsonbP(PG_GETARG_DATUM(optarg)))),
+			 errhint("Pass the same options on every row, e.g. as a constant.")));
+}
+
 /*
  * The transition function behind every training aggregate:
  * (state, ts, value [, covariates float8[]] [, options jsonb]), the optional
- * arguments told apart by type.  validate checks the options once, on the
- * first row that has them, and returns the fill mode, which decides whether
- * a NULL value is an error or a missing point.
+ * arguments told apart by type.  The first row's options are validated
+ * (validate returns the fill mode, which decides whether a NULL value is an
+ * error or a missing point), and every later row must pass the same.
  */
 Datum
 tsf_series_accum(FunctionCallInfo fcinfo, int (*validate) (Jsonb *opts))
@@ -300,7 +366,11 @@ tsf_series_accum(FunctionCallInfo fcinfo, int (*validate) (Jsonb *opts))
 		st->fill = validate(st->options);
 	}
 	else
+	{
 		st = (TsfSeriesState *) PG_GETARG_POINTER(0);
+		if (optarg >= 0)
+			check_same_options(st, fcinfo, optarg);
+	}
 
 	if (covarg >= 0)
 	{
@@ -348,18 +418,26 @@ append_points(TsfSeriesState *a, TsfSeriesState *b)
 		MemoryContext cxt = GetMemoryChunkContext(a);
 		int64		n = na + b->n;
 		int64		cap = Max(a->cap, n);
-		TsfPoint   *pts = MemoryContextAllocHuge(cxt, sizeof(TsfPoint) * cap);
-		double	   *cov = ncov > 0 ?
-			MemoryContextAllocHuge(cxt, sizeof(double) * ncov * cap) : NULL;
+		TsfPoint   *pts;
+		double	   *cov;
 		int64		i = 0,
 					j = 0;
 
+		if (n > TSF_MAX_POINTS)
+			reserve(a, b->n);	/* the error of too many points */
+		tsf_check_memory(point_bytes(a) * ((double) a->cap + cap), TSF_MEM_SERIES,
+						 psprintf("Merging two parts of the series of " INT64_FORMAT " points in all holds both.",
+								  n));
+		pts = MemoryContextAllocHuge(cxt, sizeof(TsfPoint) * cap);
+		cov = ncov > 0 ? MemoryContextAllocHuge(cxt, sizeof(double) * ncov * cap) : NULL;
 		for (int64 k = 0; k < n; k++)
 		{
 			/* ties keep a's point first, as an append would */
 			bool		from_a = j >= b->n || (i < na && a->pts[i].ts <= b->pts[j].ts);
 			const TsfPoint *src = from_a ? &a->pts[i] : &b->pts[j];
 
+			if ((k & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
 			pts[k] = *src;
 			if (ncov > 0)
 				memcpy(cov + k * ncov, from_a ? a->cov + i * ncov : b->cov + j * ncov,
@@ -401,12 +479,27 @@ tsf_series_combinefn(PG_FUNCTION_ARGS)
 		a = new_state(aggcxt, b->ts_type);
 		a->fill = b->fill;
 	}
-	if (a->options == NULL && b->options != NULL)
+	if (a->rows == 0)
 	{
-		a->options = MemoryContextAlloc(aggcxt, VARSIZE(b->options));
-		memcpy(a->options, b->options, VARSIZE(b->options));
+		/* a has seen nothing yet: it takes b's options */
+		if (b->options != NULL)
+		{
+			a->options = MemoryContextAlloc(aggcxt, VARSIZE(b->options));
+			memcpy(a->options, b->options, VARSIZE(b->options));
+		}
 		a->fill = b->fill;
 	}
+	else if (b->rows > 0 &&
+			 !options_equal(a->options, b->options ? VARDATA(b->options) : NULL,
+							b->options ? VARSIZE(b->options) - VARHDRSZ : 0,
+							b->options == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options differ between rows of one time series"),
+				 errdetail("Two parts of the series, scanned in parallel, have options %s and %s.",
+						   options_text(a->options), options_text(b->options)),
+				 errhint("Pass the same options on every row, e.g. as a constant.")));
+	a->rows += b->rows;
 	if (b->ncov >= 0)
 	{
 		if (a->ncov < 0)
@@ -437,8 +530,9 @@ typedef struct SerialHeader
 	int32		ts_type;
 	int32		fill;
 	int32		ncov;			/* -1 when no row had covariates */
-	int32		optlen;
+	int32		optlen;			/* 0: the rows' options were NULL */
 	int64		n;
+	int64		rows;
 } SerialHeader;
 
 Datum
@@ -459,6 +553,7 @@ tsf_series_serialfn(PG_FUNCTION_ARGS)
 	h.ncov = st->ncov;
 	h.optlen = st->options ? VARSIZE(st->options) : 0;
 	h.n = st->n;
+	h.rows = st->rows;
 	ptbytes = sizeof(TsfPoint) * (Size) st->n;
 	covbytes = sizeof(double) * (Size) st->n * Max(st->ncov, 0);
 	total = VARHDRSZ + sizeof(h) + ptbytes + covbytes + h.optlen;
@@ -505,7 +600,7 @@ tsf_series_deserialfn(PG_FUNCTION_ARGS)
 	p += sizeof(h);
 	if (h.ts_type < TSF_TS_TIMESTAMPTZ || h.ts_type > TSF_TS_INT8 ||
 		h.ncov < -1 || h.ncov > TSF_MAX_COVARIATES || h.optlen < 0 ||
-		h.n < 0 || h.n > TSF_MAX_POINTS)
+		h.n < 0 || h.n > TSF_MAX_POINTS || h.rows < h.n)
 		elog(ERROR, "invalid serialized series state");
 	ptbytes = sizeof(TsfPoint) * (Size) h.n;
 	covbytes = sizeof(double) * (Size) h.n * Max(h.ncov, 0);
@@ -515,6 +610,7 @@ tsf_series_deserialfn(PG_FUNCTION_ARGS)
 	st = new_state(aggcxt, h.ts_type);
 	st->fill = h.fill;
 	st->ncov = h.ncov;
+	st->rows = h.rows;
 	reserve(st, h.n);
 	if (ptbytes > 0)
 		memcpy(st->pts, p, ptbytes);
@@ -525,6 +621,8 @@ tsf_series_deserialfn(PG_FUNCTION_ARGS)
 	st->n = h.n;
 	if (h.optlen > 0)
 	{
+		if (h.optlen < VARHDRSZ || VARSIZE(p) != (Size) h.optlen)
+			elog(ERROR, "invalid serialized series state");
 		st->options = MemoryContextAlloc(aggcxt, h.optlen);
 		memcpy(st->options, p, h.optlen);
 	}
@@ -540,35 +638,145 @@ cmp_point(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/* order indexes into a point array by their points' ts, then by index */
-static int
-cmp_perm(const void *a, const void *b, void *arg)
-{
-	const TsfPoint *pts = (const TsfPoint *) arg;
-	int64		i = *(const int64 *) a;
-	int64		j = *(const int64 *) b;
-	int64		x = pts[i].ts;
-	int64		y = pts[j].ts;
+/* points sorted by qsort at a time, between checks for interrupts */
+#define SORT_RUN		4096
 
-	if (x != y)
-		return x < y ? -1 : 1;
-	return i < j ? -1 : i > j ? 1 : 0;
+/*
+ * Sort a (n) by ts, stably within runs' merges, checking for interrupts:
+ * qsort sorts runs of SORT_RUN points, then bottom-up merges through tmp
+ * (n) double their length.  A plain qsort of tens of millions of points
+ * would hold a cancel off for seconds; this takes the same O(n log n).
+ * Ties cannot survive (duplicate timestamps are an error), so the order
+ * within a tie does not matter.
+ */
+static void
+sort_points(TsfPoint *a, int64 n, TsfPoint *tmp)
+{
+	TsfPoint   *src = a,
+			   *dst = tmp;
+
+	for (int64 i = 0; i < n; i += SORT_RUN)
+	{
+		qsort(a + i, Min(SORT_RUN, n - i), sizeof(TsfPoint), cmp_point);
+		CHECK_FOR_INTERRUPTS();
+	}
+	for (int64 w = SORT_RUN; w < n; w *= 2)
+	{
+		TsfPoint   *t;
+
+		for (int64 lo = 0; lo < n; lo += 2 * w)
+		{
+			int64		mid = Min(lo + w, n),
+						hi = Min(lo + 2 * w, n),
+						i = lo,
+						j = mid,
+						k = lo;
+
+			while (i < mid && j < hi)
+			{
+				dst[k++] = src[j].ts < src[i].ts ? src[j++] : src[i++];
+				if ((k & 0xFFFF) == 0)
+					CHECK_FOR_INTERRUPTS();
+			}
+			memcpy(dst + k, src + i, sizeof(TsfPoint) * (mid - i));
+			k += mid - i;
+			memcpy(dst + k, src + j, sizeof(TsfPoint) * (hi - j));
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a)
+		memcpy(a, src, sizeof(TsfPoint) * n);
+}
+
+/*
+ * Sort the collected points (and their covariates) by ts, in place.  With
+ * covariates a permutation is sorted, as (ts, index) records, and both
+ * arrays are moved by it.  Checks the memory of the temporary arrays
+ * first; held is what the state already takes.
+ */
+static void
+sort_series(TsfSeriesState *st, double held)
+{
+	int64		n = st->n;
+	int			ncov = Max(st->ncov, 0);
+	TsfPoint   *tmp;
+
+	if (ncov == 0)
+	{
+		tsf_check_memory(held + sizeof(TsfPoint) * (double) n, TSF_MEM_SERIES,
+						 psprintf("Sorting the " INT64_FORMAT " points of the series needs a copy of them.", n));
+		tmp = palloc_extended(sizeof(TsfPoint) * n, MCXT_ALLOC_HUGE);
+		sort_points(st->pts, n, tmp);
+		pfree(tmp);
+	}
+	else
+	{
+		TsfPoint   *rec;
+		TsfPoint   *p2;
+		double	   *c2;
+
+		tsf_check_memory(held + (3 * sizeof(TsfPoint) + sizeof(double) * ncov) * (double) n,
+						 TSF_MEM_SERIES,
+						 psprintf("Sorting the " INT64_FORMAT " points of the series and their covariates needs copies of them.", n));
+		rec = palloc_extended(sizeof(TsfPoint) * n, MCXT_ALLOC_HUGE);
+		tmp = palloc_extended(sizeof(TsfPoint) * n, MCXT_ALLOC_HUGE);
+		for (int64 i = 0; i < n; i++)
+		{
+			rec[i].ts = st->pts[i].ts;
+			rec[i].value = (double) i;	/* exact: n < 2^53 */
+		}
+		sort_points(rec, n, tmp);
+		pfree(tmp);
+		p2 = palloc_extended(sizeof(TsfPoint) * n, MCXT_ALLOC_HUGE);
+		c2 = palloc_extended(sizeof(double) * ncov * n, MCXT_ALLOC_HUGE);
+		for (int64 i = 0; i < n; i++)
+		{
+			int64		from = (int64) rec[i].value;
+
+			p2[i] = st->pts[from];
+			memcpy(c2 + i * ncov, st->cov + from * ncov, sizeof(double) * ncov);
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+		memcpy(st->pts, p2, sizeof(TsfPoint) * n);
+		memcpy(st->cov, c2, sizeof(double) * ncov * n);
+		pfree(rec);
+		pfree(p2);
+		pfree(c2);
+	}
+}
+
+/* the error of a series whose span the 64-bit grid arithmetic cannot hold */
+static void
+span_overflow(int ts_type, int64 first, int64 last)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("time series spans too many steps"),
+			 errdetail("The time from %s to %s does not fit in 64 bits of the timestamp's unit.",
+					   tsf_ts_to_cstring(ts_type, first), tsf_ts_to_cstring(ts_type, last))));
 }
 
 /*
  * Sort, validate and regularize the collected points into out (arrays in the
  * current memory context): one value per grid step from the first to the
- * last timestamp, transformed, gaps filled as asked.
+ * last timestamp, transformed, gaps filled as asked.  Every array's size is
+ * checked against tsforecast.max_memory before it is allocated; out->bytes
+ * says what the series then holds, for the caller's own check.
  */
 void
 tsf_series_prepare(TsfSeriesState *st, int transform, int fill, TsfSeries *out)
 {
-	TsfPoint   *pts = st->pts;
+	TsfPoint   *pts;
 	int64		n = st->n;
 	int			ncov = Max(st->ncov, 0);
+	double		held = point_bytes(st) * (double) st->cap;
 	int64		total;
+	int64		span;
 	int64	   *ts;
-	int64	   *idx;
+	int64	   *idx = NULL;
 	bool		sorted = true;
 
 	if (n < 3)
@@ -580,32 +788,14 @@ tsf_series_prepare(TsfSeriesState *st, int transform, int fill, TsfSeries *out)
 
 	/* data usually arrives in order: sort only when it did not */
 	for (int64 i = 1; i < n && sorted; i++)
-		sorted = pts[i - 1].ts <= pts[i].ts;
-	if (!sorted && ncov == 0)
-		qsort(pts, n, sizeof(TsfPoint), cmp_point);
-	else if (!sorted)
-	{
-		/* sort a permutation, then move points and covariates by it */
-		int64	   *perm = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
-		TsfPoint   *p2 = palloc_extended(sizeof(TsfPoint) * n, MCXT_ALLOC_HUGE);
-		double	   *c2 = palloc_extended(sizeof(double) * ncov * n, MCXT_ALLOC_HUGE);
-
-		for (int64 i = 0; i < n; i++)
-			perm[i] = i;
-		qsort_arg(perm, n, sizeof(int64), cmp_perm, pts);
-		for (int64 i = 0; i < n; i++)
-		{
-			p2[i] = pts[perm[i]];
-			memcpy(c2 + i * ncov, st->cov + perm[i] * ncov, sizeof(double) * ncov);
-		}
-		memcpy(pts, p2, sizeof(TsfPoint) * n);
-		memcpy(st->cov, c2, sizeof(double) * ncov * n);
-		pfree(perm);
-		pfree(p2);
-		pfree(c2);
-	}
+		sorted = st->pts[i - 1].ts <= st->pts[i].ts;
+	if (!sorted)
+		sort_series(st, held);
+	pts = st->pts;
 	CHECK_FOR_INTERRUPTS();
 
+	tsf_check_memory(held + 2 * sizeof(int64) * (double) n, TSF_MEM_SERIES,
+					 psprintf("The series has " INT64_FORMAT " points.", n));
 	ts = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < n; i++)
 	{
@@ -625,29 +815,33 @@ tsf_series_prepare(TsfSeriesState *st, int transform, int fill, TsfSeries *out)
 	}
 
 	out->ts_type = st->ts_type;
+	if (pg_sub_s64_overflow(ts[n - 1], ts[0], &span))
+		span_overflow(st->ts_type, ts[0], ts[n - 1]);
 	tsf_freq_infer(st->ts_type, ts, n, &out->freq);
 	out->first_ts = ts[0];
 	out->last_ts = ts[n - 1];
 
-	/* grid position of every point: i itself when a fixed step has no gaps */
-	idx = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
-	if (out->freq.unit == TSF_FREQ_FIXED &&
-		(ts[n - 1] - ts[0]) / out->freq.step == n - 1)
-	{
-		for (int64 i = 0; i < n; i++)
-			idx[i] = i;
-	}
+	/*
+	 * The grid's length: from the span for a fixed step; from every point's
+	 * grid position for calendar steps, and for a fixed step with gaps (to
+	 * fill them)
+	 */
+	if (out->freq.unit == TSF_FREQ_FIXED)
+		total = span / out->freq.step + 1;
 	else
+		total = -1;
+	if (total != n)
 	{
+		idx = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
 		for (int64 i = 0; i < n; i++)
 		{
 			if (!tsf_freq_index(st->ts_type, &out->freq, ts[0], ts[i], &idx[i]))
-				elog(ERROR, "timestamp off the inferred grid");
+				span_overflow(st->ts_type, ts[0], ts[i]);
 			if ((i & 0xFFFF) == 0)
 				CHECK_FOR_INTERRUPTS();
 		}
+		total = idx[n - 1] + 1;
 	}
-	total = idx[n - 1] + 1;
 	if (total > TSF_MAX_POINTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -673,6 +867,14 @@ tsf_series_prepare(TsfSeriesState *st, int transform, int fill, TsfSeries *out)
 				 errhint("Set the \"fill\" option to \"linear\" or \"previous\" to fill them.")));
 	}
 
+	/* the grid's arrays: checked before they are taken */
+	out->bytes = held + sizeof(double) * (1.0 + ncov) * (double) total;
+	tsf_check_memory(out->bytes + 2 * sizeof(int64) * (double) n, TSF_MEM_GRID,
+					 psprintf("From %s to %s is " INT64_FORMAT " steps (%s), gaps filled in, of %d value%s each.",
+							  tsf_ts_to_cstring(st->ts_type, ts[0]),
+							  tsf_ts_to_cstring(st->ts_type, ts[n - 1]),
+							  total, tsf_freq_name(st->ts_type, &out->freq),
+							  1 + ncov, ncov == 0 ? "" : "s"));
 	out->n = total;
 	out->n_filled = total - n;
 	out->y = palloc_extended(sizeof(double) * total, MCXT_ALLOC_HUGE);
@@ -682,32 +884,39 @@ tsf_series_prepare(TsfSeriesState *st, int transform, int fill, TsfSeries *out)
 	for (int64 i = 0; i < n; i++)
 	{
 		double		v = tsf_apply_transform(transform, pts[i].value);
+		int64		at = idx ? idx[i] : i;
 
-		out->y[idx[i]] = v;
+		out->y[at] = v;
 		for (int j = 0; j < ncov; j++)
-			out->cov[idx[i] * ncov + j] = st->cov[i * ncov + j];
+			out->cov[at * ncov + j] = st->cov[i * ncov + j];
 		/* fill the steps between the previous point and this one */
-		if (i > 0 && idx[i] > idx[i - 1] + 1)
+		if (idx && i > 0 && at > idx[i - 1] + 1)
 		{
-			int64		span = idx[i] - idx[i - 1];
+			int64		prev = idx[i - 1];
+			int64		gap = at - prev;
 
-			for (int64 k = idx[i - 1] + 1; k < idx[i]; k++)
+			for (int64 k = prev + 1; k < at; k++)
 			{
-				double		w = (double) (k - idx[i - 1]) / (double) span;
-				double		a = out->y[idx[i - 1]];
+				double		w = (double) (k - prev) / (double) gap;
+				double		a = out->y[prev];
 
 				out->y[k] = fill == TSF_FILL_LINEAR ? a + (v - a) * w : a;
 				for (int j = 0; j < ncov; j++)
 				{
-					double		ca = out->cov[idx[i - 1] * ncov + j];
-					double		cb = out->cov[idx[i] * ncov + j];
+					double		ca = out->cov[prev * ncov + j];
+					double		cb = out->cov[at * ncov + j];
 
 					out->cov[k * ncov + j] = fill == TSF_FILL_LINEAR ?
 						ca + (cb - ca) * w : ca;
 				}
+				if ((k & 0xFFFF) == 0)
+					CHECK_FOR_INTERRUPTS();
 			}
 		}
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
-	pfree(idx);
+	if (idx)
+		pfree(idx);
 	pfree(ts);
 }

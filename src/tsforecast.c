@@ -27,6 +27,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	tsf_limits_init();
 	tsf_cuda_init();
 	tsf_jobs_init();
 	MarkGUCPrefixReserved("tsforecast");

@@ -12,10 +12,12 @@
 
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 #include <time.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "storage/latch.h"
 #include "storage/spin.h"
 #include "utils/array.h"
@@ -26,7 +28,7 @@
 #include "cuda/tsf_cuda.h"
 #include "nn/nn.h"
 
-#define TSF_VERSION_STR		"0.4.0"
+#define TSF_VERSION_STR		"0.5.0"
 
 /* ---- time axis ---- */
 
@@ -52,10 +54,53 @@ typedef struct TsfFreq
 	int64		step;			/* > 0 */
 } TsfFreq;
 
-/* largest number of grid points a series (with gaps filled) may span */
+/*
+ * largest number of grid points a series (with gaps filled) may span, and
+ * largest forecast horizon: structural bounds of the stored format; the
+ * memory an operation may take is bounded by tsforecast.max_memory
+ * (limits.c), checked before it is taken
+ */
 #define TSF_MAX_POINTS		100000000
-/* largest forecast horizon */
 #define TSF_MAX_HORIZON		100000
+
+/* ---- resource limits (limits.c) ---- */
+
+/* what an operation checked against tsforecast.max_memory is doing */
+typedef enum TsfMemUse
+{
+	TSF_MEM_SERIES,				/* collecting a training aggregate's points */
+	TSF_MEM_GRID,				/* the series on its grid, gaps filled */
+	TSF_MEM_AR_FIT,
+	TSF_MEM_LSTM_TRAIN,
+	TSF_MEM_FORECAST,
+	TSF_MEM_PREDICT,
+	TSF_MEM_JOB,				/* the series a job holds */
+	TSF_MEM_JSON				/* a model shown as jsonb */
+} TsfMemUse;
+
+extern int	tsf_max_memory_kb;
+extern void tsf_limits_init(void);
+extern double tsf_max_memory_bytes(void);
+extern char *tsf_size_pretty(double bytes);
+extern void tsf_check_memory(double need, TsfMemUse use, const char *detail);
+
+/*
+ * A cancel (statement_timeout, pg_cancel_backend, pg_terminate_backend)
+ * is pending: what the numerical cores' poll callbacks report, so that
+ * they return and the glue raises the error (tsf_raise_cancel); a core is
+ * never jumped out of.
+ */
+#define TSF_CANCEL_PENDING() \
+	(InterruptPending && (QueryCancelPending || ProcDiePending))
+extern void tsf_raise_cancel(void) pg_attribute_noreturn();
+extern int	tsf_poll_cancel(void *arg);
+
+/* the largest magnitude of the network core's scalar type */
+#ifdef TSF_NN_FLOAT
+#define TSF_REAL_MAX	((double) FLT_MAX)
+#else
+#define TSF_REAL_MAX	DBL_MAX
+#endif
 
 extern const char *tsf_ts_type_name(int ts_type);
 extern Oid	tsf_ts_type_oid(int ts_type);
@@ -137,11 +182,12 @@ typedef struct TsfSeriesState
 	int32		ts_type;		/* TsfTsType, fixed by the first row */
 	int32		fill;			/* TsfFill, from the options */
 	int32		ncov;			/* covariates per point; -1: none seen yet */
+	int64		rows;			/* rows seen (NULL values under a fill too) */
 	int64		n;				/* points collected */
 	int64		cap;
 	TsfPoint   *pts;			/* (cap) */
 	double	   *cov;			/* (cap, ncov) or NULL */
-	Jsonb	   *options;		/* first non-NULL options seen, or NULL */
+	Jsonb	   *options;		/* the options of every row, or NULL */
 } TsfSeriesState;
 
 /* a series ready for the core: sorted, on a regular grid, gaps filled */
@@ -156,6 +202,8 @@ typedef struct TsfSeries
 	double	   *y;				/* (n) transformed values */
 	int32		ncov;			/* covariates per point (0 if none) */
 	double	   *cov;			/* (n, ncov) filled like y, or NULL */
+	double		bytes;			/* memory held: the collected points and
+								 * these arrays (tsforecast.max_memory) */
 } TsfSeries;
 
 extern Datum tsf_series_accum(FunctionCallInfo fcinfo,
@@ -237,6 +285,8 @@ extern bytea *tsf_model_serialize(const TsfModel *m);
 extern void tsf_model_deserialize(const char *data, Size len, TsfModel *m,
 								  int sqlstate);
 extern TsfModel *tsf_model_from_datum(Datum d);
+extern double tsf_lstm_stored_bytes(const tsf_nn_config *cfg, int n_cov);
+extern void tsf_model_free(TsfModel *m);
 
 extern void tsf_check_level(double level);
 extern double tsf_seconds_since(const struct timespec *t0);
@@ -362,16 +412,27 @@ extern void tsf_cuda_unusable(const char *reason) pg_attribute_noreturn();
 #define TSF_JOBS_CHANNEL	"tsforecast_jobs"
 
 /*
- * One running job's slot in shared memory, written by the launcher (claim)
- * and by the job's worker (progress), read by every backend through
+ * One running job's slot in shared memory, written by the launcher (claim,
+ * reap) and by the job's worker (progress), read by every backend through
  * _job_progress() and the jobs view.  job_id 0: free.  All fields under
  * TsfJobsShared.mutex.
+ *
+ * A slot lives from the claim until a launcher reaps it: after its worker
+ * exited (it says so, even after a FATAL), or was seen stopped through the
+ * handle the launcher that started it keeps, or never attached within
+ * TSF_JOB_ATTACH_SECONDS of the claim.  So a launcher that restarts finds
+ * every job's worker in shared memory, whoever started it.  generation
+ * tells a worker whether the slot is still the one it was started for.
  */
 typedef struct TsfJobSlot
 {
 	int64		job_id;
+	uint32		generation;		/* bumped at every claim into the slot */
 	Oid			owner;			/* the role the job runs as */
-	pid_t		pid;			/* the worker's, once started; 0 before */
+	pid_t		launcher_pid;	/* the launcher that claimed it */
+	TimestampTz claimed_at;
+	pid_t		pid;			/* the worker's, once attached; 0 before */
+	bool		exited;			/* the worker has exited */
 	bool		cancel;			/* cancel_job() asked for it */
 	int32		series_total;	/* -1 until the source has been read */
 	int32		series_done;
@@ -381,12 +442,19 @@ typedef struct TsfJobSlot
 	double		val_loss;
 } TsfJobSlot;
 
+/* a worker not attached to its slot this long after the claim is lost */
+#define TSF_JOB_ATTACH_SECONDS	60
+
+/* bytes of the server's key that signs job rows (job_metadata.c) */
+#define TSF_JOB_KEY_LEN		32
+
 typedef struct TsfJobsShared
 {
 	slock_t		mutex;
 	pid_t		launcher_pid;	/* 0 while no launcher runs */
 	Latch	   *launcher_latch;
 	Oid			dboid;			/* the launcher's database, once connected */
+	uint8		key[TSF_JOB_KEY_LEN];	/* set at start, then read only */
 	int			nslots;			/* tsforecast.max_workers */
 	TsfJobSlot	slots[FLEXIBLE_ARRAY_MEMBER];
 } TsfJobsShared;
@@ -414,17 +482,60 @@ extern char *tsf_job_trim_source(const char *source);
 extern char *tsf_job_source_sql(const char *source, TsfJobSource *out);
 extern void tsf_job_notify(int64 id, const char *state);
 extern bool tsf_job_visible(Oid owner);
-extern Oid	tsf_jobs_table_owner(void);
 
-/* run bookkeeping SQL as the owner of the job tables, search_path pinned */
-typedef struct TsfAsOwner
+/* ---- the job tables (job_metadata.c) ---- */
+
+/* a job's row, as _job_row and _job_claim return it */
+typedef struct TsfJobRow
 {
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel;
-} TsfAsOwner;
-extern void tsf_as_jobs_owner(TsfAsOwner *s);
-extern void tsf_end_as_jobs_owner(TsfAsOwner *s);
+	int64		id;
+	char	   *name;
+	Oid			owner;
+	char	   *source;
+	Jsonb	   *spec;
+	char	   *search_path;
+	char	   *state;
+	int32		statement_timeout;	/* ms, 0: none */
+	bytea	   *signature;		/* NULL: none */
+	TransactionId xmin;			/* of the row */
+} TsfJobRow;
+
+/* a model a job inserts */
+typedef struct TsfModelRow
+{
+	const char *name;
+	const char *series_key;		/* NULL: none */
+	bytea	   *model;
+	Jsonb	   *metrics;
+	Jsonb	   *spec;
+	bool		has_seed;
+	int32		seed;
+	const char *data_from;
+	const char *data_to;
+	int64		n_rows;
+	int64		job_id;
+	Oid			owner;
+} TsfModelRow;
+
+extern bool tsf_jobs_tables_check(Oid *owner, const char **why);
+extern Oid	tsf_jobs_table_owner(void);
+extern int	tsf_job_spi(const char *sql, int nargs, Oid *types, Datum *values,
+						const char *nulls, bool read_only, int expected);
+extern bool tsf_job_signature_ok(const TsfJobRow *j);
+extern int64 tsf_job_next_id(void);
+extern void tsf_job_submit(const TsfJobRow *j);
+extern bool tsf_job_read(int64 id, TsfJobRow *j);
+extern bool tsf_job_claim(TsfJobRow *j);
+extern bool tsf_job_requeue(int64 id);
+extern bool tsf_job_set_device(int64 id, const char *device);
+extern bool tsf_job_fail(int64 id, const char *error);
+extern bool tsf_job_cancel(int64 id, const char *from_state);
+extern bool tsf_job_finish(int64 id, const char *state, const char *error,
+						   const TsfJobSlot *s);
+extern int	tsf_job_fail_orphans(const int64 *keep, int nkeep, const char *error,
+								 int64 **ids);
+extern void tsf_models_replace(Oid owner, const char *name);
+extern void tsf_models_insert(const TsfModelRow *r);
 
 /* worker.c: the background workers' entry points */
 extern PGDLLEXPORT void tsf_launcher_main(Datum arg);

@@ -5,16 +5,22 @@
  *
  * The launcher (registered in _PG_init when tsforecast is in
  * shared_preload_libraries) connects to tsforecast.database as the
- * bootstrap superuser and loops:
- *	- the first time it finds the extension's tables, it marks the jobs
- *	  left "running" by a server restart or crash as failed (pg_cron's
- *	  MarkPendingRunsAsFailed); jobs whose worker still holds a slot (the
- *	  launcher alone restarted) are left alone;
- *	- it reaps the workers it started: a job still "running" after its
- *	  worker exited (a FATAL, e.g. its role lost LOGIN) is marked failed;
+ * bootstrap superuser and loops, each pass in a memory context of its own:
+ *	- it acts only where the database holds the extension's own job tables
+ *	  (job_metadata.c: members of the installed extension, owned by its
+ *	  owner); elsewhere it waits;
+ *	- it reaps the slots of workers that ended (they say so in their slot,
+ *	  even after a FATAL; or the handle of a worker it started says it
+ *	  stopped; or a worker never attached to its slot): a job still
+ *	  "running" then failed.  Slots live in shared memory, so a restarted
+ *	  launcher reaps the workers its predecessor started;
+ *	- it fails the jobs left "running" with no slot: at its start those of
+ *	  a server restart or crash (pg_cron's MarkPendingRunsAsFailed), later
+ *	  any that a restore or a hand-written row left so;
  *	- while a slot is free it claims the oldest queued job (FOR UPDATE SKIP
- *	  LOCKED, ORDER BY id), fills the slot and starts a dynamic background
- *	  worker for it;
+ *	  LOCKED, ORDER BY id), checks that train_async signed its row on this
+ *	  server (a row it did not sign fails, and never runs), fills the slot
+ *	  and starts a dynamic background worker for it;
  *	- it sleeps on its latch, set by train_async() at commit, by the
  *	  postmaster when one of its workers stops, or after tsforecast.naptime.
  * It restarts 5 s after an error, a crash or being terminated; a job
@@ -22,13 +28,15 @@
  *
  * A job worker connects as the job's owner
  * (BackgroundWorkerInitializeConnectionByOid), so the source query runs
- * with that role's privileges and no more.  It reads the source, trains
- * every series and inserts their models in one transaction: a failure or
- * a cancel rolls all of it back.  The one PG_TRY (as timescaledb's
- * bgw/job.c) catches that error; the job's final state, error and progress
- * are then written in a second transaction, which also NOTIFYs
- * tsforecast_jobs.  Bookkeeping SQL runs as the job tables' owner
- * (tsf_as_jobs_owner); only the source query runs as the job's owner.
+ * with that role's privileges and no more, and under the statement_timeout
+ * of the session that submitted it.  It reads its row, checks the
+ * signature again, reads the source, trains every series and inserts
+ * their models in one transaction: a failure or a cancel rolls all of it
+ * back.  The one PG_TRY (as timescaledb's bgw/job.c) catches that error;
+ * the job's final state, error and progress are then written in a second
+ * transaction, which also NOTIFYs tsforecast_jobs.  Bookkeeping SQL runs
+ * as the job tables' owner (job_metadata.c); only the source query runs
+ * as the job's owner.
  *
  * One job is one worker process: on the CPU its series are trained one
  * after another on one core, and up to tsforecast.max_workers jobs run at
@@ -36,11 +44,11 @@
  * tsforecast.device) resolves to the GPU prepares all its series, groups
  * those of one network configuration, and trains each group as one batch
  * through the CUDA module (cuda_loader.c), at most JOB_BATCH_MAX_SERIES
- * series or JOB_BATCH_MAX_BYTES of batch arrays at a time; every series is
- * then finished, scored and inserted as on the CPU.  The device is
- * resolved, and written into the job's row, in a short transaction of its
- * own before the training one, so the jobs view shows it while the job
- * runs.
+ * series or a quarter of tsforecast.max_memory (at most 1 GB) of batch
+ * arrays at a time; every series is then finished, scored and inserted as
+ * on the CPU.  The device is resolved, and written into the job's row, in a
+ * short transaction of its own before the training one, so the jobs view
+ * shows it while the job runs.
  */
 #include "tsforecast.h"
 
@@ -63,6 +71,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timeout.h"
 
 /*
  * A job's batches on the GPU: at most this many series, and at most this
@@ -72,11 +81,12 @@
  * host memory as its arrays.
  */
 #define JOB_BATCH_MAX_SERIES	10000
-#define JOB_BATCH_MAX_BYTES		((Size) 1024 * 1024 * 1024)
+#define JOB_BATCH_MAX_BYTES		Min(1024.0 * 1024 * 1024, tsf_max_memory_bytes() / 4)
 
-/* the error recorded for jobs that were running when the server stopped */
+/* the errors recorded for jobs that ended without their worker saying how */
 #define RESTART_ERROR	"server restarted while the job was running"
 #define LOST_ERROR		"job worker exited before recording the outcome of the job; see the server log"
+#define UNSIGNED_ERROR	"job was not submitted by train_async in this database of this server: it was not run"
 
 /* ---- transactions of the workers ---- */
 
@@ -103,9 +113,8 @@ end_xact(void)
 
 /* ---- the launcher ---- */
 
-/* the workers this launcher started, by slot */
+/* the handles of the workers this launcher started, by slot */
 static BackgroundWorkerHandle **launched;
-static int64 *launched_job;
 
 static void
 launcher_detach(int code, Datum arg)
@@ -119,106 +128,129 @@ launcher_detach(int code, Datum arg)
 	SpinLockRelease(&tsf_jobs->mutex);
 }
 
-/* whether this database has the job tables (the extension at 0.3.0 or later) */
+/*
+ * Whether this database has the extension's own job tables; a reason to
+ * wait is logged once, when it changes
+ */
 static bool
-jobs_tables_exist(void)
+jobs_tables_ready(void)
 {
-	bool		exist;
+	static char last_why[256] = "";
+	Oid			owner;
+	const char *why;
+	bool		ready;
 
 	begin_xact(NULL);
-	exist = OidIsValid(get_namespace_oid("tsforecast", true)) &&
-		OidIsValid(get_relname_relid("_jobs", get_namespace_oid("tsforecast", true)));
-	end_xact();
-	return exist;
-}
-
-/* run a job-ending UPDATE ... RETURNING id and NOTIFY each job it ended */
-static uint64
-end_jobs(const char *sql, int nargs, Oid *argtypes, Datum *values, const char *state)
-{
-	TsfAsOwner	as;
-	int			ret;
-	uint64		n;
-
-	tsf_as_jobs_owner(&as);
-	ret = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not update jobs: %s", SPI_result_code_string(ret));
-	tsf_end_as_jobs_owner(&as);
-	n = SPI_processed;
-	for (uint64 i = 0; i < n; i++)
-	{
-		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-
-		tsf_job_notify(id, state);
+	ready = tsf_jobs_tables_check(&owner, &why);
+	if (!ready && strncmp(why, last_why, sizeof(last_why) - 1) != 0)
 		ereport(LOG,
-				(errmsg("tsforecast job " INT64_FORMAT " marked %s", id, state)));
-	}
-	return n;
+				(errmsg("tsforecast launcher is waiting in database \"%s\"", tsf_jobs_database),
+				 errdetail("%s", why)));
+	strlcpy(last_why, ready ? "" : why, sizeof(last_why));
+	end_xact();
+	return ready;
 }
 
-/*
- * At start: jobs left "running" by a server restart or crash failed.  Jobs
- * whose worker still holds a slot (only the launcher restarted) still run.
- */
+/* announce and log the jobs an UPDATE ended in state */
 static void
-mark_pending_runs_failed(void)
+jobs_ended(const int64 *ids, int n, const char *state)
 {
-	Datum	   *ids = palloc(sizeof(Datum) * (tsf_jobs->nslots + 1));
-	int			n = 0;
-	Oid			argtypes[1] = {INT8ARRAYOID};
-	Datum		values[1];
+	for (int i = 0; i < n; i++)
+	{
+		tsf_job_notify(ids[i], state);
+		ereport(LOG,
+				(errmsg("tsforecast job " INT64_FORMAT " marked %s", ids[i], state)));
+	}
+}
+
+/* fail the running jobs that no slot holds, with error */
+static void
+fail_orphans(const char *error)
+{
+	int64	   *keep = palloc(sizeof(int64) * (tsf_jobs->nslots + 1));
+	int64	   *ids;
+	int			nkeep = 0;
+	int			n;
 
 	SpinLockAcquire(&tsf_jobs->mutex);
 	for (int i = 0; i < tsf_jobs->nslots; i++)
 		if (tsf_jobs->slots[i].job_id != 0)
-			ids[n++] = Int64GetDatum(tsf_jobs->slots[i].job_id);
+			keep[nkeep++] = tsf_jobs->slots[i].job_id;
 	SpinLockRelease(&tsf_jobs->mutex);
 
-	begin_xact("tsforecast launcher: failing the jobs of a previous run");
-	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	end_jobs("UPDATE tsforecast._jobs SET state = 'failed', finished_at = now(), "
-			 "error = '" RESTART_ERROR "' "
-			 "WHERE state = 'running' AND NOT id = ANY ($1) RETURNING id",
-			 1, argtypes, values, TSF_JOB_FAILED);
+	begin_xact("tsforecast launcher: failing the jobs no worker runs");
+	n = tsf_job_fail_orphans(keep, nkeep, error, &ids);
+	jobs_ended(ids, n, TSF_JOB_FAILED);
 	end_xact();
-	pfree(ids);
 }
 
+/* free slot i if it still holds job_id; its generation stays */
 static void
 free_slot(int i, int64 job_id)
 {
+	TsfJobSlot *s = &tsf_jobs->slots[i];
+
 	SpinLockAcquire(&tsf_jobs->mutex);
-	if (tsf_jobs->slots[i].job_id == job_id)
-		memset(&tsf_jobs->slots[i], 0, sizeof(TsfJobSlot));
+	if (s->job_id == job_id)
+	{
+		uint32		generation = s->generation;
+
+		memset(s, 0, sizeof(TsfJobSlot));
+		s->generation = generation;
+	}
 	SpinLockRelease(&tsf_jobs->mutex);
 }
 
-/* workers that stopped: a job they left "running" failed */
+/*
+ * The slots of workers that ended: the worker says so itself when it
+ * exits, even after a FATAL; a worker this launcher started shows stopped
+ * through its handle; a worker that never attached to its slot within
+ * TSF_JOB_ATTACH_SECONDS of the claim (its launcher died before starting
+ * it, or the postmaster could not) will not.  A job such a worker left
+ * "running" failed; the slot is freed.
+ */
 static void
-reap_workers(void)
+reap_workers(bool tables_ready)
 {
+	TimestampTz now = GetCurrentTimestamp();
+
 	for (int i = 0; i < tsf_jobs->nslots; i++)
 	{
+		TsfJobSlot	s;
 		pid_t		pid;
-		int64		id = launched_job[i];
-		Oid			argtypes[1] = {INT8OID};
-		Datum		values[1] = {Int64GetDatum(id)};
+		bool		ended;
 
-		if (launched[i] == NULL ||
-			GetBackgroundWorkerPid(launched[i], &pid) != BGWH_STOPPED)
+		SpinLockAcquire(&tsf_jobs->mutex);
+		s = tsf_jobs->slots[i];
+		SpinLockRelease(&tsf_jobs->mutex);
+		if (s.job_id == 0)
+		{
+			if (launched[i])
+			{
+				pfree(launched[i]);
+				launched[i] = NULL;
+			}
 			continue;
-		begin_xact("tsforecast launcher: reaping a job worker");
-		end_jobs("UPDATE tsforecast._jobs SET state = 'failed', finished_at = now(), "
-				 "error = '" LOST_ERROR "' WHERE id = $1 AND state = 'running' RETURNING id",
-				 1, argtypes, values, TSF_JOB_FAILED);
-		end_xact();
-		free_slot(i, id);
-		pfree(launched[i]);
-		launched[i] = NULL;
-		launched_job[i] = 0;
+		}
+		ended = s.exited ||
+			(launched[i] != NULL && GetBackgroundWorkerPid(launched[i], &pid) == BGWH_STOPPED) ||
+			(launched[i] == NULL && s.pid == 0 &&
+			 TimestampDifferenceExceeds(s.claimed_at, now, TSF_JOB_ATTACH_SECONDS * 1000));
+		if (!ended)
+			continue;
+		if (tables_ready)
+		{
+			begin_xact("tsforecast launcher: reaping a job worker");
+			if (tsf_job_fail(s.job_id, LOST_ERROR))
+				jobs_ended(&s.job_id, 1, TSF_JOB_FAILED);
+			end_xact();
+		}
+		free_slot(i, s.job_id);
+		if (launched[i])
+		{
+			pfree(launched[i]);
+			launched[i] = NULL;
+		}
 	}
 }
 
@@ -236,47 +268,50 @@ free_slot_index(void)
 }
 
 /*
- * Claim the oldest queued job into slot i and start its worker.  Returns
- * false when there is nothing to start (no queued job, or no background
- * worker slot: the job goes back to the queue).
+ * Claim the oldest queued job into slot i and start its worker.  A job
+ * whose row train_async did not sign fails instead, and is never run.
+ * Returns false when there is nothing more to start now (no queued job,
+ * or no background worker slot: the job goes back to the queue).
  */
 static bool
 start_next_job(int i)
 {
-	TsfAsOwner	as;
-	int			ret;
-	bool		isnull;
-	int64		id;
-	Oid			owner;
+	TsfJobRow	j;
+	TsfJobSlot *s = &tsf_jobs->slots[i];
+	uint32		generation;
 	BackgroundWorker w;
 	BackgroundWorkerHandle *handle;
 	MemoryContext old;
 
 	begin_xact("tsforecast launcher: claiming a job");
-	tsf_as_jobs_owner(&as);
-	ret = SPI_execute("UPDATE tsforecast._jobs SET state = 'running', started_at = now(), device = NULL "
-					  "WHERE id = (SELECT id FROM tsforecast._jobs WHERE state = 'queued' "
-					  "            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-					  "RETURNING id, owner::oid", false, 0);
-	if (ret != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not claim a job: %s", SPI_result_code_string(ret));
-	tsf_end_as_jobs_owner(&as);
-	if (SPI_processed == 0)
+	if (!tsf_job_claim(&j))
 	{
 		end_xact();
 		return false;
 	}
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (!tsf_job_signature_ok(&j))
+	{
+		ereport(WARNING,
+				(errmsg("tsforecast job " INT64_FORMAT " was not submitted by train_async on this server", j.id),
+				 errdetail("Its row's signature does not match: it was written or changed by hand, restored from a dump, queued before 0.5.0, or the server's key (tsforecast_job.key) changed. It fails without running.")));
+		tsf_job_fail(j.id, UNSIGNED_ERROR);
+		jobs_ended(&j.id, 1, TSF_JOB_FAILED);
+		end_xact();
+		return true;
+	}
 
 	/* the slot is filled before the claim commits: cancel_job finds it */
 	SpinLockAcquire(&tsf_jobs->mutex);
-	memset(&tsf_jobs->slots[i], 0, sizeof(TsfJobSlot));
-	tsf_jobs->slots[i].job_id = id;
-	tsf_jobs->slots[i].owner = owner;
-	tsf_jobs->slots[i].series_total = -1;
-	tsf_jobs->slots[i].loss = NAN;
-	tsf_jobs->slots[i].val_loss = NAN;
+	generation = s->generation + 1;
+	memset(s, 0, sizeof(TsfJobSlot));
+	s->generation = generation;
+	s->job_id = j.id;
+	s->owner = j.owner;
+	s->launcher_pid = MyProcPid;
+	s->claimed_at = GetCurrentTimestamp();
+	s->series_total = -1;
+	s->loss = NAN;
+	s->val_loss = NAN;
 	SpinLockRelease(&tsf_jobs->mutex);
 	end_xact();
 
@@ -286,43 +321,37 @@ start_next_job(int i)
 	w.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(w.bgw_library_name, BGW_MAXLEN, "tsforecast");
 	snprintf(w.bgw_function_name, BGW_MAXLEN, "tsf_job_worker_main");
-	snprintf(w.bgw_name, BGW_MAXLEN, "tsforecast job " INT64_FORMAT, id);
+	snprintf(w.bgw_name, BGW_MAXLEN, "tsforecast job " INT64_FORMAT, j.id);
 	snprintf(w.bgw_type, BGW_MAXLEN, "tsforecast job");
 	w.bgw_main_arg = Int32GetDatum(i);
-	memcpy(w.bgw_extra, &id, sizeof(id));
+	memcpy(w.bgw_extra, &j.id, sizeof(j.id));
+	memcpy(w.bgw_extra + sizeof(j.id), &generation, sizeof(generation));
 	w.bgw_notify_pid = MyProcPid;
 
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	if (!RegisterDynamicBackgroundWorker(&w, &handle))
 	{
-		Oid			argtypes[1] = {INT8OID};
-		Datum		values[1] = {Int64GetDatum(id)};
-
 		MemoryContextSwitchTo(old);
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("could not start a worker for tsforecast job " INT64_FORMAT, id),
+				 errmsg("could not start a worker for tsforecast job " INT64_FORMAT, j.id),
 				 errhint("Raise max_worker_processes: the job stays queued until a background worker slot is free.")));
 		begin_xact("tsforecast launcher: requeueing a job");
-		tsf_as_jobs_owner(&as);
-		SPI_execute_with_args("UPDATE tsforecast._jobs SET state = 'queued', started_at = NULL, device = NULL "
-							  "WHERE id = $1 AND state = 'running'",
-							  1, argtypes, values, NULL, false, 0);
-		tsf_end_as_jobs_owner(&as);
+		tsf_job_requeue(j.id);
 		end_xact();
-		free_slot(i, id);
+		free_slot(i, j.id);
 		return false;
 	}
 	MemoryContextSwitchTo(old);
 	launched[i] = handle;
-	launched_job[i] = id;
 	return true;
 }
 
 void
 tsf_launcher_main(Datum arg)
 {
-	bool		recovered = false;
+	bool		started = true;
+	MemoryContext loopcxt;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
@@ -332,7 +361,6 @@ tsf_launcher_main(Datum arg)
 		elog(FATAL, "tsforecast shared memory is not set up");
 	launched = MemoryContextAllocZero(TopMemoryContext,
 									  sizeof(BackgroundWorkerHandle *) * tsf_jobs->nslots);
-	launched_job = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * tsf_jobs->nslots);
 
 	BackgroundWorkerInitializeConnection(tsf_jobs_database, NULL, 0);
 	pgstat_report_appname("tsforecast launcher");
@@ -347,29 +375,39 @@ tsf_launcher_main(Datum arg)
 			(errmsg("tsforecast launcher started in database \"%s\" with %d job workers",
 					tsf_jobs_database, tsf_jobs->nslots)));
 
+	/* every pass allocates afresh: its memory goes with the pass */
+	loopcxt = AllocSetContextCreate(TopMemoryContext, "tsforecast launcher pass",
+									ALLOCSET_DEFAULT_SIZES);
 	while (!ShutdownRequestPending)
 	{
+		bool		ready;
+
+		MemoryContextReset(loopcxt);
+		MemoryContextSwitchTo(loopcxt);
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 
-		reap_workers();
-		if (jobs_tables_exist())
+		ready = jobs_tables_ready();
+		reap_workers(ready);
+		if (ready)
 		{
 			int			i;
 
-			if (!recovered)
-			{
-				mark_pending_runs_failed();
-				recovered = true;
-			}
+			/*
+			 * running without a slot: at start, left by a restart or crash of
+			 * the server (its slots were lost with its shared memory); later,
+			 * a worker that was never started, or a restored row
+			 */
+			fail_orphans(started ? RESTART_ERROR : LOST_ERROR);
+			started = false;
 			while ((i = free_slot_index()) >= 0 && start_next_job(i))
 				;
 		}
 		else
-			recovered = false;	/* the extension was dropped: start afresh */
+			started = true;		/* the extension was dropped: start afresh */
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 tsf_jobs_naptime, PG_WAIT_EXTENSION);
@@ -389,11 +427,25 @@ tsf_launcher_main(Datum arg)
 
 static int	my_slot = -1;
 static int64 my_job = 0;
+static uint32 my_generation = 0;
 
+/* whether slot my_slot is still this worker's (under the mutex) */
+static bool
+slot_is_mine(void)
+{
+	TsfJobSlot *s = &tsf_jobs->slots[my_slot];
+
+	return s->job_id == my_job && s->generation == my_generation;
+}
+
+/* at exit, even after a FATAL: the launcher reaps the slot */
 static void
 job_detach(int code, Datum arg)
 {
-	free_slot(my_slot, my_job);
+	SpinLockAcquire(&tsf_jobs->mutex);
+	if (slot_is_mine())
+		tsf_jobs->slots[my_slot].exited = true;
+	SpinLockRelease(&tsf_jobs->mutex);
 }
 
 /* the cancel asked for by cancel_job(), as an error the job's PG_TRY catches */
@@ -444,43 +496,6 @@ typedef struct JobSeries
 	TsfSeriesState *st;
 } JobSeries;
 
-/* the job's row, as submitted */
-typedef struct JobSpec
-{
-	char	   *name;
-	char	   *source;
-	Jsonb	   *spec;
-	char	   *search_path;
-	Oid			owner;
-} JobSpec;
-
-static void
-read_job(JobSpec *j)
-{
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(my_job)};
-	TsfAsOwner	as;
-	HeapTuple	t;
-	TupleDesc	d;
-	bool		isnull;
-	int			ret;
-
-	tsf_as_jobs_owner(&as);
-	ret = SPI_execute_with_args("SELECT name, source, spec, search_path, owner::oid "
-								"FROM tsforecast._jobs WHERE id = $1",
-								1, argtypes, values, NULL, true, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "tsforecast job " INT64_FORMAT " not found", my_job);
-	tsf_end_as_jobs_owner(&as);
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
-	j->name = SPI_getvalue(t, d, 1);
-	j->source = SPI_getvalue(t, d, 2);
-	j->spec = DatumGetJsonbPCopy(SPI_getbinval(t, d, 3, &isnull));
-	j->search_path = SPI_getvalue(t, d, 4);
-	j->owner = DatumGetObjectId(SPI_getbinval(t, d, 5, &isnull));
-}
-
 /*
  * Read the source into series (in cxt), one per key.  The rows arrive
  * ordered by key, so a series ends when the key changes.
@@ -494,6 +509,8 @@ read_series(const char *sql, const TsfJobSource *src, Jsonb *opts, int fill,
 	int			n = 0,
 				cap = 0;
 	int64		rows = 0;
+	double		held = 0;		/* bytes of every series' points */
+	int64		last_cap = 0;	/* of the current series' points */
 
 	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
 	for (;;)
@@ -562,9 +579,20 @@ read_series(const char *sql, const TsfJobSource *src, Jsonb *opts, int fill,
 				s->st->options = opts;
 				MemoryContextSwitchTo(old);
 			}
+			if (s->st->n == 0)
+				last_cap = 0;
 			tsf_series_add(s->st, tsf_ts_from_datum(src->ts_type, ts), v, vnull,
 						   src->has_cov, cov, ncov);
 			s->rows++;
+			/* the job holds every series at once: all of them count */
+			if (s->st->cap != last_cap)
+			{
+				held += (double) (s->st->cap - last_cap) *
+					(sizeof(TsfPoint) + sizeof(double) * Max(s->st->ncov, 0));
+				last_cap = s->st->cap;
+				tsf_check_memory(held, TSF_MEM_JOB,
+								 psprintf("Its first %d series hold " INT64_FORMAT " rows.", n, rows + 1));
+			}
 			if (key)
 				pfree(key);
 			if ((++rows & 1023) == 0)
@@ -655,60 +683,26 @@ series_metrics(TsfModel *m, TsfSeriesState *st)
 	return b.data;
 }
 
-/* the models of earlier jobs of the same name and owner are replaced */
+/* insert a series' model with its metrics and provenance */
 static void
-replace_models_begin(const JobSpec *j)
-{
-	Oid			argtypes[2] = {OIDOID, TEXTOID};
-	Datum		values[2] = {ObjectIdGetDatum(j->owner), CStringGetTextDatum(j->name)};
-	TsfAsOwner	as;
-
-	tsf_as_jobs_owner(&as);
-	/* one job of a name at a time gets here; the next sees its models */
-	SPI_execute_with_args("SELECT pg_advisory_xact_lock(hashtext($1::text || '/' || $2))",
-						  2, argtypes, values, NULL, false, 0);
-	SPI_execute_with_args("DELETE FROM tsforecast.models WHERE owner = $1 AND name = $2",
-						  2, argtypes, values, NULL, false, 0);
-	tsf_end_as_jobs_owner(&as);
-}
-
-static void
-insert_model(const JobSpec *j, JobSeries *s, bytea *model, TsfModel *m,
+insert_model(const TsfJobRow *j, JobSeries *s, bytea *model, TsfModel *m,
 			 const char *metrics)
 {
-	Oid			nsp = get_namespace_oid("tsforecast", false);
-	Oid			tsmodel = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-										  CStringGetDatum("tsmodel"), ObjectIdGetDatum(nsp));
-	Oid			argtypes[12] = {TEXTOID, TEXTOID, tsmodel, JSONBOID, JSONBOID, INT4OID,
-	TEXTOID, TEXTOID, INT8OID, TEXTOID, INT8OID, OIDOID};
-	Datum		values[12];
-	char		nulls[13] = "            ";
-	TsfAsOwner	as;
-	int			ret;
+	TsfModelRow r;
 
-	values[0] = CStringGetTextDatum(j->name);
-	values[1] = s->key ? CStringGetTextDatum(s->key) : (Datum) 0;
-	nulls[1] = s->key ? ' ' : 'n';
-	values[2] = PointerGetDatum(model);
-	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
-	values[4] = JsonbPGetDatum(j->spec);
-	values[5] = Int32GetDatum((int32) m->seed);
-	nulls[5] = m->kind == TSF_KIND_LSTM ? ' ' : 'n';
-	values[6] = CStringGetTextDatum(tsf_ts_to_cstring(m->ts_type, m->first_ts));
-	values[7] = CStringGetTextDatum(tsf_ts_to_cstring(m->ts_type, m->last_ts));
-	values[8] = Int64GetDatum(s->rows);
-	values[9] = CStringGetTextDatum(TSF_VERSION_STR);
-	values[10] = Int64GetDatum(my_job);
-	values[11] = ObjectIdGetDatum(j->owner);
-
-	tsf_as_jobs_owner(&as);
-	ret = SPI_execute_with_args("INSERT INTO tsforecast.models (name, series_key, model, metrics, spec, seed, "
-								"data_from, data_to, n_rows, version, job_id, owner) "
-								"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-								12, argtypes, values, nulls, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "could not insert a model: %s", SPI_result_code_string(ret));
-	tsf_end_as_jobs_owner(&as);
+	r.name = j->name;
+	r.series_key = s->key;
+	r.model = model;
+	r.metrics = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics)));
+	r.spec = j->spec;
+	r.has_seed = m->kind == TSF_KIND_LSTM;
+	r.seed = (int32) m->seed;
+	r.data_from = tsf_ts_to_cstring(m->ts_type, m->first_ts);
+	r.data_to = tsf_ts_to_cstring(m->ts_type, m->last_ts);
+	r.n_rows = s->rows;
+	r.job_id = my_job;
+	r.owner = j->owner;
+	tsf_models_insert(&r);
 }
 
 /* the series being trained, for the error context */
@@ -726,32 +720,43 @@ series_error_context(void *arg)
 				   current_series, my_job);
 }
 
-/* where the job trains, set by resolve_job_device: the GPU's module or NULL */
+/* where the job trains, set by begin_job: the GPU's module or NULL */
 static int	job_device = TSF_DEVICE_CPU;
 static const tsfc_api *job_api = NULL;
 
+/* the job's row, read once by begin_job, in a context that outlives it */
+static TsfJobRow job;
+
 /*
- * Resolve the job's device in the transaction the worker started, record
- * it in the job's row (the GPU's name, or "cpu") and commit, then start
- * the training's transaction.  A job with device "cuda" where no GPU is
- * usable fails here, with the reason in the server log.  A spec without
- * "device" (a job queued before 0.4.0) uses tsforecast.device.
+ * The job's first transaction (the worker started it): read its row, which
+ * must still be running, be this slot's role's, and carry train_async's
+ * signature; resolve the device, record it in the row (the GPU's name, or
+ * "cpu") and commit, then start the training's transaction.  A job with
+ * device "cuda" where no GPU is usable fails here, with the reason in the
+ * server log.  A spec without "device" (a job queued before 0.4.0) uses
+ * tsforecast.device.
  */
 static void
-resolve_job_device(void)
+begin_job(MemoryContext keep, Oid slot_owner)
 {
-	JobSpec		j;
 	Jsonb	   *opts;
 	int			kind;
 	const char *name = NULL;
-	Oid			argtypes[2] = {INT8OID, TEXTOID};
-	Datum		values[2];
-	TsfAsOwner	as;
+	MemoryContext old;
+	bool		found;
 
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	read_job(&j);
-	kind = tsf_job_parse_spec(j.spec, &opts, &job_device);
+	old = MemoryContextSwitchTo(keep);
+	found = tsf_job_read(my_job, &job);
+	MemoryContextSwitchTo(old);
+	if (!found || strcmp(job.state, TSF_JOB_RUNNING) != 0)
+		elog(ERROR, "tsforecast job " INT64_FORMAT " is not running", my_job);
+	if (job.owner != slot_owner || !tsf_job_signature_ok(&job))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg(UNSIGNED_ERROR)));
+	kind = tsf_job_parse_spec(job.spec, &opts, &job_device);
 	if (job_device < 0)
 		job_device = tsf_device;
 	job_api = NULL;
@@ -759,14 +764,7 @@ resolve_job_device(void)
 		job_api = tsf_cuda_resolve(job_device, PG_INT32_MAX, TSF_CUDA_AUTO_MIN_SERIES, &name);
 	else
 		job_device = TSF_DEVICE_CPU;
-
-	values[0] = Int64GetDatum(my_job);
-	values[1] = CStringGetTextDatum(job_api ? name : "cpu");
-	tsf_as_jobs_owner(&as);
-	if (SPI_execute_with_args("UPDATE tsforecast._jobs SET device = $2 WHERE id = $1",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the device of job " INT64_FORMAT, my_job);
-	tsf_end_as_jobs_owner(&as);
+	tsf_job_set_device(my_job, job_api ? name : "cpu");
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -780,7 +778,7 @@ resolve_job_device(void)
  * (in the current memory context, which the caller resets).
  */
 static void
-store_model(const JobSpec *j, JobSeries *s, bytea *model)
+store_model(const TsfJobRow *j, JobSeries *s, bytea *model)
 {
 	TsfModel	m;
 	char	   *metrics;
@@ -848,7 +846,7 @@ job_batch_series(void *arg, int b)
  * free that context and count the series done
  */
 static void
-finish_series(const JobSpec *j, JobSeries *s, TsfLstmFit *f, int *done, int nseries,
+finish_series(const TsfJobRow *j, JobSeries *s, TsfLstmFit *f, int *done, int nseries,
 			  MemoryContext jobcxt, MemoryContext seriescxt)
 {
 	MemoryContextSwitchTo(seriescxt);
@@ -860,7 +858,7 @@ finish_series(const JobSpec *j, JobSeries *s, TsfLstmFit *f, int *done, int nser
 
 /* train batch g on the GPU (or, for a configuration it refuses, the CPU) */
 static void
-run_batch(const JobSpec *j, JobBatch *g, int *done, int nseries,
+run_batch(const TsfJobRow *j, JobBatch *g, int *done, int nseries,
 		  MemoryContext jobcxt, MemoryContext seriescxt)
 {
 	TsfBatchHooks hooks = {job_batch_epoch, job_batch_cancelled, job_batch_series, g};
@@ -897,7 +895,7 @@ run_batch(const JobSpec *j, JobBatch *g, int *done, int nseries,
  * Under device "auto" a network the kernels do not take trains on the CPU.
  */
 static void
-train_on_gpu(const JobSpec *j, JobSeries *series, int nseries,
+train_on_gpu(const TsfJobRow *j, JobSeries *series, int nseries,
 			 MemoryContext jobcxt, MemoryContext seriescxt)
 {
 	JobBatch   *groups = NULL;
@@ -962,7 +960,7 @@ train_on_gpu(const JobSpec *j, JobSeries *series, int nseries,
 static void
 train_job(void)
 {
-	JobSpec		j;
+	const TsfJobRow *j = &job;
 	Jsonb	   *opts;
 	int			kind;
 	TsfJobSource src;
@@ -983,16 +981,15 @@ train_job(void)
 	seriescxt = AllocSetContextCreate(jobcxt, "tsforecast job series",
 									  ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(jobcxt);
-	read_job(&j);
 	check_cancel();
 	pgstat_report_activity(STATE_RUNNING,
-						   psprintf("tsforecast job " INT64_FORMAT " (%s): reading the source", my_job, j.name));
+						   psprintf("tsforecast job " INT64_FORMAT " (%s): reading the source", my_job, j->name));
 
 	/* the query runs as the owner, with the search_path it was submitted with */
-	(void) set_config_option("search_path", j.search_path, PGC_USERSET,
+	(void) set_config_option("search_path", j->search_path, PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
-	kind = tsf_job_parse_spec(j.spec, &opts, &device);
-	sql = tsf_job_source_sql(j.source, &src);
+	kind = tsf_job_parse_spec(j->spec, &opts, &device);
+	sql = tsf_job_source_sql(j->source, &src);
 	series = read_series(sql, &src, opts,
 						 kind == TSF_KIND_AR ? tsf_ar_check_options(opts) : tsf_lstm_check_options(opts),
 						 jobcxt, &nseries);
@@ -1002,14 +999,15 @@ train_job(void)
 				 errmsg("the source query returned no rows")));
 	set_series_progress(0, nseries);
 
-	replace_models_begin(&j);
+	/* one job of a name at a time gets here; the next sees its models */
+	tsf_models_replace(j->owner, j->name);
 	errcb.callback = series_error_context;
 	errcb.arg = NULL;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 	tsf_epoch_hook = job_epoch_hook;
 	if (kind == TSF_KIND_LSTM && job_api != NULL)
-		train_on_gpu(&j, series, nseries, jobcxt, seriescxt);
+		train_on_gpu(j, series, nseries, jobcxt, seriescxt);
 	else
 		for (int i = 0; i < nseries; i++)
 		{
@@ -1021,9 +1019,9 @@ train_job(void)
 			if (i % 16 == 0 || nseries < 100)
 				pgstat_report_activity(STATE_RUNNING,
 									   psprintf("tsforecast job " INT64_FORMAT " (%s): training series %d of %d",
-												my_job, j.name, i + 1, nseries));
+												my_job, j->name, i + 1, nseries));
 			MemoryContextSwitchTo(seriescxt);
-			store_model(&j, s, kind == TSF_KIND_AR ? tsf_ar_fit_state(s->st) :
+			store_model(j, s, kind == TSF_KIND_AR ? tsf_ar_fit_state(s->st) :
 						tsf_lstm_train_state(s->st, TSF_DEVICE_CPU));
 			MemoryContextSwitchTo(jobcxt);
 			MemoryContextReset(seriescxt);
@@ -1042,44 +1040,14 @@ train_job(void)
 static void
 record_outcome(const char *state, const char *error)
 {
-	Oid			argtypes[9] = {INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID, INT4OID,
-	INT4OID, FLOAT8OID, FLOAT8OID};
-	Datum		values[9];
-	char		nulls[10] = "         ";
 	TsfJobSlot	s;
-	TsfAsOwner	as;
-	int			ret;
 
 	SpinLockAcquire(&tsf_jobs->mutex);
 	s = tsf_jobs->slots[my_slot];
 	SpinLockRelease(&tsf_jobs->mutex);
 
-	values[0] = Int64GetDatum(my_job);
-	values[1] = CStringGetTextDatum(state);
-	values[2] = error ? CStringGetTextDatum(error) : (Datum) 0;
-	nulls[2] = error ? ' ' : 'n';
-	values[3] = Int32GetDatum(s.series_done);
-	values[4] = Int32GetDatum(s.series_total);
-	nulls[4] = s.series_total < 0 ? 'n' : ' ';
-	values[5] = Int32GetDatum(s.epoch);
-	values[6] = Int32GetDatum(s.epochs);
-	nulls[5] = nulls[6] = s.epochs == 0 ? 'n' : ' ';
-	values[7] = Float8GetDatum(s.loss);
-	nulls[7] = isnan(s.loss) ? 'n' : ' ';
-	values[8] = Float8GetDatum(s.val_loss);
-	nulls[8] = isnan(s.val_loss) ? 'n' : ' ';
-
 	begin_xact(psprintf("tsforecast job " INT64_FORMAT ": recording the outcome", my_job));
-	tsf_as_jobs_owner(&as);
-	ret = SPI_execute_with_args("UPDATE tsforecast._jobs SET state = $2, error = $3, finished_at = now(), "
-								"series_done = $4, series_total = $5, epoch = $6, epochs = $7, "
-								"loss = $8, val_loss = $9 WHERE id = $1 AND state = 'running'",
-								9, argtypes, values, nulls, false, 0);
-	if (ret != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the outcome of job " INT64_FORMAT ": %s",
-			 my_job, SPI_result_code_string(ret));
-	tsf_end_as_jobs_owner(&as);
-	if (SPI_processed == 1)
+	if (tsf_job_finish(my_job, state, error, &s))
 		tsf_job_notify(my_job, state);
 	end_xact();
 }
@@ -1090,11 +1058,13 @@ tsf_job_worker_main(Datum arg)
 	Oid			dboid;
 	Oid			owner;
 	MemoryContext keep;
+	TimestampTz started;
 	const char *volatile state = TSF_JOB_SUCCEEDED;
 	char	   *volatile error = NULL;
 
 	my_slot = DatumGetInt32(arg);
 	memcpy(&my_job, MyBgworkerEntry->bgw_extra, sizeof(my_job));
+	memcpy(&my_generation, MyBgworkerEntry->bgw_extra + sizeof(my_job), sizeof(my_generation));
 	if (tsf_jobs == NULL || my_slot < 0 || my_slot >= tsf_jobs->nslots)
 		elog(FATAL, "tsforecast job worker started without its slot");
 
@@ -1102,11 +1072,18 @@ tsf_job_worker_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
+	/*
+	 * A slot that is no longer this worker's (its launcher died before it
+	 * started, and another reaped the slot) is left alone: the job, if it
+	 * was claimed, has been failed
+	 */
 	SpinLockAcquire(&tsf_jobs->mutex);
-	if (tsf_jobs->slots[my_slot].job_id != my_job)
+	if (!slot_is_mine())
 	{
 		SpinLockRelease(&tsf_jobs->mutex);
-		elog(FATAL, "tsforecast job " INT64_FORMAT " lost its slot", my_job);
+		ereport(LOG,
+				(errmsg("tsforecast job " INT64_FORMAT " lost its slot before its worker started", my_job)));
+		proc_exit(0);
 	}
 	tsf_jobs->slots[my_slot].pid = MyProcPid;
 	owner = tsf_jobs->slots[my_slot].owner;
@@ -1119,15 +1096,21 @@ tsf_job_worker_main(Datum arg)
 	keep = AllocSetContextCreate(TopMemoryContext, "tsforecast job outcome",
 								 ALLOCSET_SMALL_SIZES);
 
+	started = GetCurrentTimestamp();
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
 	{
-		resolve_job_device();
+		begin_job(keep, owner);
+		/* the submitting session's statement_timeout, from the job's start */
+		if (job.statement_timeout > 0)
+			enable_timeout_at(STATEMENT_TIMEOUT,
+							  TimestampTzPlusMilliseconds(started, job.statement_timeout));
 		train_job();
 		CommitTransactionCommand();
 		/* a cancel that comes now is too late: the models are in */
 		HOLD_CANCEL_INTERRUPTS();
+		disable_timeout(STATEMENT_TIMEOUT, false);
 	}
 	PG_CATCH();
 	{
@@ -1140,6 +1123,7 @@ tsf_job_worker_main(Datum arg)
 		 * the LOG below checks for interrupts
 		 */
 		HOLD_CANCEL_INTERRUPTS();
+		disable_timeout(STATEMENT_TIMEOUT, false);
 		tsf_epoch_hook = NULL;
 		MemoryContextSwitchTo(keep);
 		edata = CopyErrorData();
@@ -1149,7 +1133,15 @@ tsf_job_worker_main(Datum arg)
 		SpinLockAcquire(&tsf_jobs->mutex);
 		cancel = tsf_jobs->slots[my_slot].cancel;
 		SpinLockRelease(&tsf_jobs->mutex);
-		if (cancel || edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+
+		/*
+		 * cancel_job, or a pg_cancel_backend of the worker: cancelled; the
+		 * job's statement_timeout running out is a failure, saying so
+		 */
+		if (cancel || (edata->sqlerrcode == ERRCODE_QUERY_CANCELED &&
+					   !(job.statement_timeout > 0 &&
+						 TimestampDifferenceExceeds(started, GetCurrentTimestamp(),
+													job.statement_timeout))))
 			state = TSF_JOB_CANCELLED;
 		else
 		{
@@ -1166,6 +1158,5 @@ tsf_job_worker_main(Datum arg)
 	QueryCancelPending = false;
 	record_outcome(state, error);
 	RESUME_CANCEL_INTERRUPTS();
-	free_slot(my_slot, my_job);
 	proc_exit(0);
 }

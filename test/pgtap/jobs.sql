@@ -15,7 +15,7 @@ CREATE EXTENSION IF NOT EXISTS tsforecast;
 SET search_path = public, tsforecast;
 
 BEGIN;
-SELECT plan(49);
+SELECT plan(50);
 
 -- the objects
 SELECT has_function('tsforecast', 'train_async', ARRAY['text', 'text', 'jsonb'], 'train_async(name, source, spec)');
@@ -43,14 +43,17 @@ SELECT columns_are('tsforecast', 'models',
 SELECT col_type_is('tsforecast', 'models', 'model', 'tsforecast', 'tsmodel', 'models.model is a tsmodel');
 SELECT is((SELECT relrowsecurity FROM pg_class WHERE oid = 'tsforecast.models'::regclass), true,
           'models has row-level security');
-SELECT ok(NOT has_table_privilege('public', 'tsforecast._jobs', 'SELECT, INSERT, UPDATE, DELETE'),
-          'the job table grants nothing to PUBLIC');
+SELECT ok(NOT has_table_privilege('public', 'tsforecast._jobs', 'INSERT, UPDATE, DELETE'),
+          'PUBLIC cannot write the job table');
+SELECT ok(has_table_privilege('public', 'tsforecast._jobs', 'SELECT')
+          AND (SELECT relrowsecurity FROM pg_class WHERE oid = 'tsforecast._jobs'::regclass),
+          'PUBLIC reads the job table under row-level security (its own rows, for pg_dump)');
 SELECT ok(has_table_privilege('public', 'tsforecast.jobs', 'SELECT'), 'everyone may read the jobs view');
 SELECT ok(NOT has_table_privilege('public', 'tsforecast.models', 'INSERT, UPDATE'),
           'only jobs write models');
 
 -- train_async checks its arguments before anything else: 22004, 22023, 42804, 42601
-CREATE TEMP TABLE s AS SELECT g AS t, sin(g / 7.0) + 2 AS v, g % 3 AS k FROM generate_series(1::bigint, 100) g;
+CREATE TABLE s AS SELECT g AS t, sin(g / 7.0) + 2 AS v, g % 3 AS k FROM generate_series(1::bigint, 100) g;
 SELECT throws_ok($$SELECT train_async(NULL, 'SELECT t, v FROM s', '{"kind": "ar"}')$$, '22004', 'job name must not be null', 'NULL name: 22004');
 SELECT throws_ok($$SELECT train_async('', 'SELECT t, v FROM s', '{"kind": "ar"}')$$, '22023', 'invalid job name: ""', 'empty name: 22023');
 SELECT throws_ok($$SELECT train_async('x', 'SELECT t, v FROM s', '[1]')$$, '22023', 'spec must be a jsonb object', 'spec not an object: 22023');
