@@ -19,6 +19,10 @@ SELECT 'quarterly', * FROM freq_of((SELECT ar_fit((d)::date, sin(i) + i)
        FROM generate_series(0, 40) i, LATERAL (SELECT '2000-01-01'::date + make_interval(months => 3 * i) AS d) x));
 SELECT 'yearly', * FROM freq_of((SELECT ar_fit((d)::date, cos(i) + i)
        FROM generate_series(0, 40) i, LATERAL (SELECT '1980-06-30'::date + make_interval(years => i) AS d) x));
+-- (those two are month ends: see below.)  Monthly from the 30th, up to a
+-- clamped 2020-02-29, goes on at the 30th: each step counts from the origin
+SELECT 'monthly 30th', * FROM freq_of((SELECT ar_fit((d)::date, sin(i))
+       FROM generate_series(0, 37) i, LATERAL (SELECT '2017-01-30'::date + make_interval(months => i) AS d) x));
 
 -- timestamptz: hourly and every 15 minutes in UTC
 SELECT 'hourly', * FROM freq_of((SELECT ar_fit('2024-03-30 00:00+00'::timestamptz + make_interval(hours => i), sin(i / 5.0))

@@ -233,11 +233,17 @@ tsf_forecast(PG_FUNCTION_ARGS)
 	else
 		forecast_lstm(m, horizon, level, fcov, mean, lo, hi);
 
+	/*
+	 * Step h + 1 after the last training point is grid step n + h, counted
+	 * from the first: calendar months keep the origin's day (monthly from the
+	 * 30th, trained up to 02-29, go on at 03-30, not 03-29), as predict()
+	 * places rows.
+	 */
 	for (int h = 0; h < horizon; h++)
 	{
 		Datum		values[5];
 		bool		nulls[5] = {false, false, false, false, false};
-		int64		ts = tsf_freq_advance(m->ts_type, &m->freq, m->last_ts, h + 1);
+		int64		ts = tsf_freq_advance(m->ts_type, &m->freq, m->first_ts, m->n + h);
 
 		values[0] = Int32GetDatum(h + 1);
 		values[1] = tsf_ts_to_timestamptz(m->ts_type, ts, &nulls[1]);
