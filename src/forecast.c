@@ -303,11 +303,18 @@ tsf_forecast(PG_FUNCTION_ARGS)
 	else
 		forecast_lstm(m, horizon, level, fcov, mean, lo, hi);
 
+	/*
+	 * Step h + 1 after the last training point is grid step n + h, counted
+	 * from the first: calendar months keep the origin's day (monthly from the
+	 * 30th, trained up to 02-29, go on at 03-30, not 03-29), as predict()
+	 * places rows.
+	 */
 	for (int h = 0; h < horizon; h++)
 	{
 		Datum		values[5];
 		bool		nulls[5] = {false, false, false, false, false};
-		int64		ts = tsf_freq_advance(m->ts_type, &m->freq, m->last_ts, h + 1);
+		/* counted from the grid's origin, as training and predict() do */
+		int64		ts = tsf_freq_advance(m->ts_type, &m->freq, m->first_ts, m->n + h);
 		double		v = tsf_back_transform(m->transform, mean[h]);
 		double		l = tsf_back_transform(m->transform, lo[h]);
 		double		u = tsf_back_transform(m->transform, hi[h]);

@@ -3,7 +3,7 @@
  *		The time grid of a series: frequency inference and step arithmetic.
  *
  * A series is regular: its timestamps are origin + k * step for integers k.
- * Three kinds of step cover what users have:
+ * Four kinds of step cover what users have:
  *
  *	fixed	a constant number of the ts type's own units (microseconds for
  *			timestamptz, days for date, 1 for an integer index): hourly,
@@ -13,6 +13,19 @@
  *	months	calendar months (monthly, quarterly, yearly), as date/timestamptz
  *			+ interval does it: the day of month is kept, clamped to the end
  *			of shorter months, always counted from the origin
+ *	month ends	the last day of every step-th month (month, quarter or year
+ *			ends), at the origin's time of day for timestamptz, in the session
+ *			time zone as the calendar units are: from 2020-04-30 monthly is
+ *			05-31, 06-30, ..., where months from the 30th would give 05-30
+ *
+ * Inference takes month ends whenever every timestamp is the last day of its
+ * month and they fit, before fixed steps (06-30, 07-31, 08-31 are also 31
+ * days apart; three year ends, 365) and calendar months: such data is
+ * month-end data, and only that grid continues it at month ends (yearly from
+ * 2019-02-28 gives 2020-02-29, not 2020-02-28).  When calendar months from
+ * the origin would fit too (an origin on the 31st, whose clamped days are the
+ * month ends), the two grids are the same point for point, so the fit is the
+ * same either way and the name says what the data is.
  *
  * Timestamps are carried as int64 in the type's own unit.  Steps that land
  * outside the type's range are an error, not a wrap-around.
@@ -26,6 +39,7 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "pgtime.h"
 
 #define USECS_PER_DAY_F		86400000000.0
 #define AVG_DAYS_PER_MONTH		30.436875	/* Gregorian average */
@@ -85,6 +99,7 @@ tsf_freq_valid(int ts_type, const TsfFreq *f)
 		case TSF_FREQ_DAYS:
 			return ts_type == TSF_TS_TIMESTAMPTZ && f->step <= 36525;
 		case TSF_FREQ_MONTHS:
+		case TSF_FREQ_MONTH_END:
 			return ts_type != TSF_TS_INT8 && f->step <= 1200;
 		default:
 			return false;
@@ -100,6 +115,98 @@ out_of_range(void)
 			 errdetail("A step of the series' time grid falls outside the range of its type.")));
 }
 
+/*
+ * The calendar fields of ts: a date's, or a timestamptz's in the session
+ * time zone (time of day zero for a date).  False if ts is out of range.
+ */
+static bool
+ts_to_tm(int ts_type, int64 ts, struct pg_tm *tm, fsec_t *fsec)
+{
+	int			tz;
+
+	if (!tsf_ts_valid(ts_type, ts))
+		return false;
+	if (ts_type == TSF_TS_DATE)
+	{
+		memset(tm, 0, sizeof(*tm));
+		*fsec = 0;
+		j2date((int) ts + POSTGRES_EPOCH_JDATE, &tm->tm_year, &tm->tm_mon, &tm->tm_mday);
+		return true;
+	}
+	return timestamp2tm(ts, &tz, tm, fsec, NULL, NULL) == 0;
+}
+
+/* months since January of year 0 */
+static int64
+month_number(const struct pg_tm *tm)
+{
+	return (int64) tm->tm_year * MONTHS_PER_YEAR + (tm->tm_mon - 1);
+}
+
+static int
+days_in_month(int year, int month)
+{
+	return day_tab[isleap(year)][month - 1];
+}
+
+/* is ts the last day of its month (in the session time zone)? */
+static bool
+is_month_end(int ts_type, int64 ts, int64 *month)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (!ts_to_tm(ts_type, ts, &tm, &fsec) ||
+		tm.tm_mday != days_in_month(tm.tm_year, tm.tm_mon))
+		return false;
+	*month = month_number(&tm);
+	return true;
+}
+
+/*
+ * The last day of the month that is `months` after the origin's, at the
+ * origin's time of day: the same field arithmetic as timestamptz + interval
+ * (local fields, then the zone's offset on the new day), with the day set to
+ * the month's last instead of kept.  False where the result is out of range.
+ */
+static bool
+month_end_after(int ts_type, int64 origin, int64 months, int64 *result)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int64		m;
+	int64		year;
+	int64		r;
+
+	if (!ts_to_tm(ts_type, origin, &tm, &fsec) ||
+		months > PG_INT32_MAX || months < PG_INT32_MIN)
+		return false;
+	m = month_number(&tm) + months;
+	year = m >= 0 ? m / MONTHS_PER_YEAR : -((-m + MONTHS_PER_YEAR - 1) / MONTHS_PER_YEAR);
+	if (year < JULIAN_MINYEAR || year > JULIAN_MAXYEAR)
+		return false;
+	tm.tm_year = (int) year;
+	tm.tm_mon = (int) (m - year * MONTHS_PER_YEAR) + 1;
+	tm.tm_mday = days_in_month(tm.tm_year, tm.tm_mon);
+	if (!IS_VALID_JULIAN(tm.tm_year, tm.tm_mon, tm.tm_mday))
+		return false;
+	if (ts_type == TSF_TS_DATE)
+		r = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+	else
+	{
+		int			tz = DetermineTimeZoneOffset(&tm, session_timezone);
+		Timestamp	t;
+
+		if (tm2timestamp(&tm, fsec, &tz, &t) != 0)
+			return false;
+		r = t;
+	}
+	if (!tsf_ts_valid(ts_type, r))
+		return false;
+	*result = r;
+	return true;
+}
+
 /* origin + k steps */
 int64
 tsf_freq_advance(int ts_type, const TsfFreq *f, int64 origin, int64 k)
@@ -112,6 +219,14 @@ tsf_freq_advance(int ts_type, const TsfFreq *f, int64 origin, int64 k)
 
 		if (pg_mul_s64_overflow(k, f->step, &delta) ||
 			pg_add_s64_overflow(origin, delta, &result))
+			out_of_range();
+	}
+	else if (f->unit == TSF_FREQ_MONTH_END)
+	{
+		int64		months;
+
+		if (pg_mul_s64_overflow(k, f->step, &months) ||
+			!month_end_after(ts_type, origin, months, &result))
 			out_of_range();
 	}
 	else
@@ -176,7 +291,8 @@ calendar_in_range(int ts_type, const TsfFreq *f, int64 origin, int64 k)
 
 /*
  * Is ts on the grid origin + k * step?  If so set *k.  Calendar steps guess k
- * from the elapsed time and confirm it by stepping from the origin.
+ * from the elapsed time and confirm it by stepping from the origin; month
+ * ends count the months between the two exactly, then confirm.
  */
 bool
 tsf_freq_index(int ts_type, const TsfFreq *f, int64 origin, int64 ts, int64 *k)
@@ -190,6 +306,22 @@ tsf_freq_index(int ts_type, const TsfFreq *f, int64 origin, int64 ts, int64 *k)
 		if (diff % f->step != 0)
 			return false;
 		*k = diff / f->step;
+		return true;
+	}
+	else if (f->unit == TSF_FREQ_MONTH_END)
+	{
+		struct pg_tm a,
+					b;
+		fsec_t		fsec;
+		int64		months;
+		int64		r;
+
+		if (!ts_to_tm(ts_type, origin, &a, &fsec) || !ts_to_tm(ts_type, ts, &b, &fsec))
+			return false;
+		months = month_number(&b) - month_number(&a);
+		if (months % f->step != 0 || !month_end_after(ts_type, origin, months, &r) || r != ts)
+			return false;
+		*k = months / f->step;
 		return true;
 	}
 	else
@@ -267,6 +399,10 @@ tsf_freq_name(int ts_type, const TsfFreq *f)
 	if (f->unit == TSF_FREQ_MONTHS)
 		return s == 1 ? "monthly" : s == 3 ? "quarterly" : s == 12 ? "yearly" :
 			psprintf("every " INT64_FORMAT " months", s);
+	if (f->unit == TSF_FREQ_MONTH_END)
+		return s == 1 ? "monthly (month end)" : s == 3 ? "quarterly (quarter end)" :
+			s == 12 ? "yearly (year end)" :
+			psprintf("every " INT64_FORMAT " months (month end)", s);
 	if (f->unit == TSF_FREQ_DAYS || ts_type == TSF_TS_DATE)
 		return days_name(s);
 	if (ts_type == TSF_TS_INT8)
@@ -301,10 +437,36 @@ all_on_grid(int ts_type, const TsfFreq *f, const int64 *ts, int64 n)
 }
 
 /*
- * Infer the step of a sorted series of distinct timestamps (n >= 2): the
- * smallest gap, if every gap is a multiple of it; else, for calendar types,
- * the nearest whole number of days or months that puts every point on the
- * grid.  An irregular series is an error.
+ * Month ends, if every ts is the last day of its month: the step is the
+ * smallest number of months between neighbours.
+ */
+static bool
+month_end_step(int ts_type, const int64 *ts, int64 n, int64 *step)
+{
+	int64		prev = 0;
+	int64		s = PG_INT64_MAX;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		m;
+
+		if (!is_month_end(ts_type, ts[i], &m) || (i > 0 && m <= prev))
+			return false;
+		if (i > 0 && m - prev < s)
+			s = m - prev;
+		prev = m;
+	}
+	*step = s;
+	return true;
+}
+
+/*
+ * Infer the step of a sorted series of distinct timestamps (n >= 2).  Month
+ * ends first, when every timestamp is the last day of its month and the
+ * smallest gap is about a month or more (see the header for why they win);
+ * else the smallest gap, if every gap is a multiple of it; else, for calendar
+ * types, the nearest whole number of days or months that puts every point on
+ * the grid.  An irregular series is an error.
  */
 void
 tsf_freq_infer(int ts_type, const int64 *ts, int64 n, TsfFreq *f)
@@ -312,6 +474,7 @@ tsf_freq_infer(int ts_type, const int64 *ts, int64 n, TsfFreq *f)
 	int64		d = PG_INT64_MAX;
 	int64		at = 0;
 	bool		fixed = true;
+	int64		months;
 
 	Assert(n >= 2);
 	for (int64 i = 1; i < n; i++)
@@ -333,6 +496,16 @@ tsf_freq_infer(int ts_type, const int64 *ts, int64 n, TsfFreq *f)
 			at = i;
 		}
 	}
+	/* month, quarter or year ends (a 31-day fixed step can be month ends too) */
+	if (ts_type != TSF_TS_INT8 && span_days(ts_type, 0, d) >= 27.5 &&
+		month_end_step(ts_type, ts, n, &months) && months <= 1200)
+	{
+		f->unit = TSF_FREQ_MONTH_END;
+		f->step = months;
+		if (all_on_grid(ts_type, f, ts, n))
+			return;
+	}
+
 	f->unit = TSF_FREQ_FIXED;
 	f->step = d;
 	if (fixed)

@@ -22,7 +22,8 @@
  *
  * The season's period is inferred from the frequency: a year (365.25 days)
  * for data from daily to monthly (52.18 steps for weekly data, 12 for
- * monthly), a day for sub-daily data (24 steps for hourly); none for an
+ * monthly, month ends included: a month's phase is its number, whatever the
+ * day), a day for sub-daily data (24 steps for hourly); none for an
  * integer index, or when a season would be shorter than two steps (yearly
  * data).  The "season_length" option overrides it.  Its phase is measured
  * from 2000-01-01 (index 0 for bigint series), so two models of the same
@@ -44,6 +45,7 @@ tsf_season_period(int ts_type, const TsfFreq *f)
 	switch (f->unit)
 	{
 		case TSF_FREQ_MONTHS:
+		case TSF_FREQ_MONTH_END:
 			p = 12.0 / step;
 			break;
 		case TSF_FREQ_DAYS:
@@ -71,6 +73,7 @@ steps_since_epoch(int ts_type, const TsfFreq *f, int64 ts)
 	switch (f->unit)
 	{
 		case TSF_FREQ_MONTHS:
+		case TSF_FREQ_MONTH_END:
 			{
 				int			year,
 							month,

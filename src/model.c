@@ -16,10 +16,12 @@
  *	4		2		format version (2; 1 is read too)
  *	6		2		kind: 1 AR, 2 LSTM
  *	8		1		ts type: 1 timestamptz, 2 date, 3 bigint
- *	9		1		frequency unit: 1 fixed, 2 calendar days, 3 months
+ *	9		1		frequency unit: 1 fixed, 2 calendar days, 3 months,
+ *					4 month ends (after 0.4.0)
  *	10		1		transform: 0 none, 1 log
  *	11		1		fill: 0 none, 1 linear, 2 previous
- *	12		8		frequency step (usec, days or index units; days; months)
+ *	12		8		frequency step (usec, days or index units; days; months;
+ *					months)
  *	20		8		first training timestamp (in the ts type's own unit)
  *	28		8		last training timestamp
  *	36		8		n, training points on the grid (including filled ones)
@@ -28,6 +30,10 @@
  *	60		8		fitted at (timestamptz)
  *	68		1		trained on: 0 the CPU, 1 a GPU (the CUDA backend)
  *	69		...		the kind's payload
+ *
+ * Month ends (unit 4) did not change the version: only models of such a
+ * series carry the new value, and a reader that predates it refuses them as
+ * an invalid frequency, while every other model stays readable by it.
  *
  * Version 1 (0.1.0 to 0.3.0) is the same without the byte at 68: the
  * payload starts there, and such a model was trained on the CPU.  Every

@@ -45,7 +45,8 @@ typedef enum TsfFreqUnit
 {
 	TSF_FREQ_FIXED = 1,			/* step in the type's own unit (usec, day, 1) */
 	TSF_FREQ_DAYS = 2,			/* calendar days in the session time zone */
-	TSF_FREQ_MONTHS = 3			/* calendar months */
+	TSF_FREQ_MONTHS = 3,		/* calendar months */
+	TSF_FREQ_MONTH_END = 4		/* the last day of every step-th month */
 } TsfFreqUnit;
 
 typedef struct TsfFreq
