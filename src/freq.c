@@ -36,6 +36,7 @@
 
 #include "catalog/pg_type_d.h"
 #include "common/int.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -432,6 +433,8 @@ all_on_grid(int ts_type, const TsfFreq *f, const int64 *ts, int64 n)
 		if (!tsf_freq_index(ts_type, f, ts[0], ts[i], &k) || k <= prev)
 			return false;
 		prev = k;
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 	return true;
 }
@@ -455,6 +458,8 @@ month_end_step(int ts_type, const int64 *ts, int64 n, int64 *step)
 		if (i > 0 && m - prev < s)
 			s = m - prev;
 		prev = m;
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 	*step = s;
 	return true;
@@ -520,15 +525,15 @@ tsf_freq_infer(int ts_type, const int64 *ts, int64 n, TsfFreq *f)
 		{
 			f->unit = TSF_FREQ_DAYS;
 			f->step = Max(1, llround(dd));
-			if (all_on_grid(ts_type, f, ts, n))
+			if (tsf_freq_valid(ts_type, f) && all_on_grid(ts_type, f, ts, n))
 				return;
 		}
-		/* calendar months: monthly, quarterly, yearly */
+		/* calendar months: monthly, quarterly, yearly (steps the format takes) */
 		if (dd >= 27.5)
 		{
 			f->unit = TSF_FREQ_MONTHS;
 			f->step = Max(1, llround(dd / AVG_DAYS_PER_MONTH));
-			if (all_on_grid(ts_type, f, ts, n))
+			if (tsf_freq_valid(ts_type, f) && all_on_grid(ts_type, f, ts, n))
 				return;
 		}
 	}

@@ -95,11 +95,15 @@
 #include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "common/shortest_dec.h"
 
 #include <ctype.h>
 
 #define HEADER_SIZE		69
+/* bytes a number of a model's jsonb view takes while it is built */
+#define JSONB_BYTES_PER_NUMBER	128
+
 #define AR_FIXED_SIZE	50		/* the AR payload before its arrays */
 #define LSTM_FIXED_SIZE	156		/* the LSTM payload before its arrays */
 
@@ -715,254 +719,277 @@ tsf_model_send(PG_FUNCTION_ARGS)
 
 /* ---- jsonb views ---- */
 
+/*
+ * The views are built with pushJsonbValue, value by value, as PostgreSQL's
+ * own jsonb functions build theirs: no text to re-parse, and a check for
+ * interrupts every few thousand values of a large network's parameters.
+ */
+typedef JsonbParseState *JB;
+
+/* push a scalar: a member's value inside an object, an element in an array */
 static void
-json_key(StringInfo b, const char *key)
+jb_scalar(JB *st, JsonbValue *v)
 {
-	if (b->data[b->len - 1] != '{' && b->data[b->len - 1] != '[')
-		appendStringInfoChar(b, ',');
-	escape_json(b, key);
-	appendStringInfoChar(b, ':');
+	pushJsonbValue(st, (*st)->contVal.type == jbvArray ? WJB_ELEM : WJB_VALUE, v);
 }
 
-/* a float8 as JSON: shortest exact decimal, null for NaN or infinity */
 static void
-json_num(StringInfo b, double v)
+jb_key(JB *st, const char *key)
 {
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &v);
+}
+
+/* a float8: its shortest exact decimal, null for NaN or infinity */
+static void
+jb_num(JB *st, double x)
+{
+	JsonbValue	v;
 	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
 
-	if (!isfinite(v))
-	{
-		appendStringInfoString(b, "null");
-		return;
-	}
-	double_to_shortest_decimal_buf(v, buf);
-	appendStringInfoString(b, buf);
-}
-
-static void
-json_str(StringInfo b, const char *s)
-{
-	escape_json(b, s);
-}
-
-static void
-json_ts(StringInfo b, int ts_type, int64 ts)
-{
-	if (ts_type == TSF_TS_INT8)
-		appendStringInfo(b, INT64_FORMAT, ts);
+	if (!isfinite(x))
+		v.type = jbvNull;
 	else
 	{
-		char		buf[MAXDATELEN + 1];
-		Oid			typid = ts_type == TSF_TS_DATE ? DATEOID : TIMESTAMPTZOID;
-		Datum		d = ts_type == TSF_TS_DATE ? DateADTGetDatum((DateADT) ts)
-			: TimestampTzGetDatum(ts);
-
-		JsonEncodeDateTime(buf, d, typid, NULL);
-		json_str(b, buf);
+		double_to_shortest_decimal_buf(x, buf);
+		v.type = jbvNumeric;
+		v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+															ObjectIdGetDatum(InvalidOid),
+															Int32GetDatum(-1)));
 	}
+	jb_scalar(st, &v);
 }
 
 static void
-json_array(StringInfo b, const double *v, int n)
+jb_int(JB *st, int64 x)
 {
-	appendStringInfoChar(b, '[');
-	for (int i = 0; i < n; i++)
+	JsonbValue	v;
+
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(x);
+	jb_scalar(st, &v);
+}
+
+/* a string, copied: pushJsonbValue keeps the pointer, not the characters */
+static void
+jb_str(JB *st, const char *s)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = pstrdup(s);
+	v.val.string.len = strlen(s);
+	jb_scalar(st, &v);
+}
+
+static void
+jb_bool(JB *st, bool b)
+{
+	JsonbValue	v;
+
+	v.type = jbvBool;
+	v.val.boolean = b;
+	jb_scalar(st, &v);
+}
+
+static void
+jb_null(JB *st)
+{
+	JsonbValue	v;
+
+	v.type = jbvNull;
+	jb_scalar(st, &v);
+}
+
+/* a timestamp as its ISO text (json's), or an integer index as a number */
+static void
+jb_ts(JB *st, int ts_type, int64 ts)
+{
+	char		buf[MAXDATELEN + 1];
+
+	if (ts_type == TSF_TS_INT8)
 	{
-		if (i > 0)
-			appendStringInfoChar(b, ',');
-		json_num(b, v[i]);
+		jb_int(st, ts);
+		return;
 	}
-	appendStringInfoChar(b, ']');
+	JsonEncodeDateTime(buf, ts_type == TSF_TS_DATE ? DateADTGetDatum((DateADT) ts) :
+					   TimestampTzGetDatum(ts),
+					   ts_type == TSF_TS_DATE ? DATEOID : TIMESTAMPTZOID, NULL);
+	jb_str(st, buf);
 }
 
 static void
-json_int(StringInfo b, const char *key, int64 v)
+jb_kv_num(JB *st, const char *key, double x)
 {
-	json_key(b, key);
-	appendStringInfo(b, INT64_FORMAT, v);
+	jb_key(st, key);
+	jb_num(st, x);
 }
 
 static void
-json_real_array(StringInfo b, const tsf_real *v, size_t n)
+jb_kv_int(JB *st, const char *key, int64 x)
 {
-	appendStringInfoChar(b, '[');
+	jb_key(st, key);
+	jb_int(st, x);
+}
+
+static void
+jb_kv_str(JB *st, const char *key, const char *s)
+{
+	jb_key(st, key);
+	jb_str(st, s);
+}
+
+static void
+jb_kv_bool(JB *st, const char *key, bool b)
+{
+	jb_key(st, key);
+	jb_bool(st, b);
+}
+
+/* key: [v[0], ..., v[n-1]], from doubles or from the core's scalars */
+static void
+jb_kv_array(JB *st, const char *key, const double *d, const tsf_real *r, size_t n)
+{
+	jb_key(st, key);
+	pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
 	for (size_t i = 0; i < n; i++)
 	{
-		if (i > 0)
-			appendStringInfoChar(b, ',');
-		json_num(b, (double) v[i]);
+		jb_num(st, d ? d[i] : (double) r[i]);
+		if ((i & 0xFFF) == 0xFFF)
+			CHECK_FOR_INTERRUPTS();
 	}
-	appendStringInfoChar(b, ']');
+	pushJsonbValue(st, WJB_END_ARRAY, NULL);
 }
 
 /* an LSTM model's own keys; with full, also its scaling, state and weights */
 static void
-lstm_to_json(StringInfo b, const TsfModel *m, bool full)
+lstm_to_json(JB *st, const TsfModel *m, bool full)
 {
-	json_key(b, "hyperparameters");
-	appendStringInfoChar(b, '{');
-	json_int(b, "hidden", m->nn.hidden);
-	json_int(b, "layers", m->nn.layers);
-	json_key(b, "dropout");
-	json_num(b, m->nn.dropout);
-	json_key(b, "lr");
-	json_num(b, m->lr);
-	json_int(b, "epochs", m->epochs);
-	json_int(b, "conv_kernel", m->nn.conv_kernel);
-	json_int(b, "conv_channels", m->nn.conv_channels);
-	json_int(b, "seed", m->seed);
-	json_key(b, "validation");
-	json_num(b, m->validation);
-	json_int(b, "patience", m->patience);
-	json_key(b, "ema");
-	json_num(b, m->ema);
-	json_key(b, "residual");
-	appendStringInfoString(b, m->residual ? "true" : "false");
-	json_key(b, "season_length");
+	jb_key(st, "hyperparameters");
+	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+	jb_kv_int(st, "hidden", m->nn.hidden);
+	jb_kv_int(st, "layers", m->nn.layers);
+	jb_kv_num(st, "dropout", m->nn.dropout);
+	jb_kv_num(st, "lr", m->lr);
+	jb_kv_int(st, "epochs", m->epochs);
+	jb_kv_int(st, "conv_kernel", m->nn.conv_kernel);
+	jb_kv_int(st, "conv_channels", m->nn.conv_channels);
+	jb_kv_int(st, "seed", m->seed);
+	jb_kv_num(st, "validation", m->validation);
+	jb_kv_int(st, "patience", m->patience);
+	jb_kv_num(st, "ema", m->ema);
+	jb_kv_bool(st, "residual", m->residual);
+	jb_key(st, "season_length");
 	if (m->season_period > 0)
-		json_num(b, m->season_period);
+		jb_num(st, m->season_period);
 	else
-		appendStringInfoString(b, "null");
-	appendStringInfoChar(b, '}');
+		jb_null(st);
+	pushJsonbValue(st, WJB_END_OBJECT, NULL);
 
-	json_key(b, "inputs");
-	appendStringInfoChar(b, '[');
-	json_str(b, "lag");
+	jb_key(st, "inputs");
+	pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+	jb_str(st, "lag");
 	if (m->season_period > 0)
 	{
-		appendStringInfoChar(b, ',');
-		json_str(b, "season_sin");
-		appendStringInfoChar(b, ',');
-		json_str(b, "season_cos");
+		jb_str(st, "season_sin");
+		jb_str(st, "season_cos");
 	}
 	for (int i = 0; i < m->n_cov; i++)
-	{
-		appendStringInfoChar(b, ',');
-		json_str(b, psprintf("covariate_%d", i + 1));
-	}
-	appendStringInfoChar(b, ']');
-	json_int(b, "n_covariates", m->n_cov);
-	json_int(b, "n_params", (int64) tsf_nn_param_count(&m->nn));
-	json_int(b, "n_train", m->n_train);
-	json_int(b, "epochs_run", m->epochs_run);
+		jb_str(st, psprintf("covariate_%d", i + 1));
+	pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	jb_kv_int(st, "n_covariates", m->n_cov);
+	jb_kv_int(st, "n_params", (int64) tsf_nn_param_count(&m->nn));
+	jb_kv_int(st, "n_train", m->n_train);
+	jb_kv_int(st, "epochs_run", m->epochs_run);
 	if (m->validation > 0)
-		json_int(b, "best_epoch", m->best_epoch);
-	json_key(b, "loss");
-	json_num(b, m->train_loss);
-	json_key(b, "val_loss");
-	json_num(b, m->val_loss);
-	json_key(b, "residual_sd");
-	json_num(b, m->resid_sigma);
-	json_key(b, "intervals");
-	json_str(b, "monte_carlo_dropout");
+		jb_kv_int(st, "best_epoch", m->best_epoch);
+	jb_kv_num(st, "loss", m->train_loss);
+	jb_kv_num(st, "val_loss", m->val_loss);
+	jb_kv_num(st, "residual_sd", m->resid_sigma);
+	jb_kv_str(st, "intervals", "monte_carlo_dropout");
 	if (full)
 	{
-		json_key(b, "scaling");
-		appendStringInfoChar(b, '{');
-		json_key(b, "min");
-		json_num(b, m->y_min);
-		json_key(b, "max");
-		json_num(b, m->y_max);
-		json_key(b, "covariates_min");
-		json_array(b, m->cov_min, m->n_cov);
-		json_key(b, "covariates_max");
-		json_array(b, m->cov_max, m->n_cov);
-		appendStringInfoChar(b, '}');
-		json_key(b, "season_phase");
-		json_num(b, m->season_s0);
-		json_key(b, "last_value");
-		json_num(b, m->last_y);
-		json_key(b, "state");
-		json_real_array(b, m->state, tsf_nn_state_count(&m->nn));
-		json_key(b, "params");
-		json_real_array(b, m->params, tsf_nn_param_count(&m->nn));
+		jb_key(st, "scaling");
+		pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+		jb_kv_num(st, "min", m->y_min);
+		jb_kv_num(st, "max", m->y_max);
+		jb_kv_array(st, "covariates_min", m->cov_min, NULL, m->n_cov);
+		jb_kv_array(st, "covariates_max", m->cov_max, NULL, m->n_cov);
+		pushJsonbValue(st, WJB_END_OBJECT, NULL);
+		jb_kv_num(st, "season_phase", m->season_s0);
+		jb_kv_num(st, "last_value", m->last_y);
+		jb_kv_array(st, "state", NULL, m->state, tsf_nn_state_count(&m->nn));
+		jb_kv_array(st, "params", NULL, m->params, tsf_nn_param_count(&m->nn));
 	}
 }
 
 /*
  * The summary model_info() returns; with full = true (the jsonb cast) also
  * the format version and the stored history, i.e. everything in the value.
+ * A network's parameters as jsonb take about a hundred bytes each: checked
+ * against tsforecast.max_memory before they are built.
  */
 static Jsonb *
 model_to_jsonb(const TsfModel *m, bool full)
 {
-	StringInfoData b;
+	JB			st = NULL;
+	JsonbValue *root;
 	static const char *const methods[] = {"ols", "yule_walker"};
 
-	initStringInfo(&b);
-	appendStringInfoChar(&b, '{');
-	json_key(&b, "kind");
-	json_str(&b, m->kind == TSF_KIND_AR ? "ar" : "lstm");
-	if (full)
+	if (full && m->kind == TSF_KIND_LSTM)
 	{
-		json_key(&b, "format_version");
-		appendStringInfo(&b, "%d", m->format_version);
+		double		values = (double) tsf_nn_param_count(&m->nn) +
+			(double) tsf_nn_state_count(&m->nn) + 2.0 * m->n_cov;
+
+		tsf_check_memory(JSONB_BYTES_PER_NUMBER * values, TSF_MEM_JSON,
+						 psprintf("The model holds %.0f numbers.", values));
 	}
-	json_key(&b, "n");
-	appendStringInfo(&b, INT64_FORMAT, m->n);
-	json_key(&b, "n_filled");
-	appendStringInfo(&b, INT64_FORMAT, m->n_filled);
-	json_key(&b, "ts_type");
-	json_str(&b, tsf_ts_type_name(m->ts_type));
-	json_key(&b, "first_ts");
-	json_ts(&b, m->ts_type, m->first_ts);
-	json_key(&b, "last_ts");
-	json_ts(&b, m->ts_type, m->last_ts);
-	json_key(&b, "frequency");
-	json_str(&b, tsf_freq_name(m->ts_type, &m->freq));
-	json_key(&b, "transform");
-	json_str(&b, tsf_transform_names[m->transform]);
-	json_key(&b, "fill");
-	json_str(&b, tsf_fill_names[m->fill]);
-	json_key(&b, "fit_seconds");
-	json_num(&b, m->fit_seconds);
-	json_key(&b, "fitted_at");
-	json_ts(&b, TSF_TS_TIMESTAMPTZ, m->fitted_at);
-	json_key(&b, "device");
-	json_str(&b, m->device == TSF_TRAINED_CUDA ? "cuda" : "cpu");
-	json_key(&b, "version");
-	json_str(&b, TSF_VERSION_STR);
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	jb_kv_str(&st, "kind", m->kind == TSF_KIND_AR ? "ar" : "lstm");
+	if (full)
+		jb_kv_int(&st, "format_version", m->format_version);
+	jb_kv_int(&st, "n", m->n);
+	jb_kv_int(&st, "n_filled", m->n_filled);
+	jb_kv_str(&st, "ts_type", tsf_ts_type_name(m->ts_type));
+	jb_key(&st, "first_ts");
+	jb_ts(&st, m->ts_type, m->first_ts);
+	jb_key(&st, "last_ts");
+	jb_ts(&st, m->ts_type, m->last_ts);
+	jb_kv_str(&st, "frequency", tsf_freq_name(m->ts_type, &m->freq));
+	jb_kv_str(&st, "transform", tsf_transform_names[m->transform]);
+	jb_kv_str(&st, "fill", tsf_fill_names[m->fill]);
+	jb_kv_num(&st, "fit_seconds", m->fit_seconds);
+	jb_key(&st, "fitted_at");
+	jb_ts(&st, TSF_TS_TIMESTAMPTZ, m->fitted_at);
+	jb_kv_str(&st, "device", m->device == TSF_TRAINED_CUDA ? "cuda" : "cpu");
+	jb_kv_str(&st, "version", TSF_VERSION_STR);
 
 	if (m->kind == TSF_KIND_AR)
 	{
-		json_key(&b, "method");
-		json_str(&b, methods[m->ar_method]);
-		json_key(&b, "order");
-		appendStringInfo(&b, "%d", m->ar.p);
-		json_key(&b, "order_selection");
-		json_str(&b, m->ar_max_order > 0 ? "aic" : "fixed");
+		jb_kv_str(&st, "method", methods[m->ar_method]);
+		jb_kv_int(&st, "order", m->ar.p);
+		jb_kv_str(&st, "order_selection", m->ar_max_order > 0 ? "aic" : "fixed");
 		if (m->ar_max_order > 0)
-		{
-			json_key(&b, "max_order");
-			appendStringInfo(&b, "%d", m->ar_max_order);
-		}
-		json_key(&b, "intercept");
-		appendStringInfoString(&b, m->ar.intercept ? "true" : "false");
-		json_key(&b, "constant");
-		json_num(&b, m->ar.c);
+			jb_kv_int(&st, "max_order", m->ar_max_order);
+		jb_kv_bool(&st, "intercept", m->ar.intercept);
+		jb_kv_num(&st, "constant", m->ar.c);
 		if (m->ar_method == TSF_AR_YULE_WALKER)
-		{
-			json_key(&b, "mean");
-			json_num(&b, m->ar.mean);
-		}
-		json_key(&b, "coefficients");
-		json_array(&b, m->ar.phi, m->ar.p);
-		json_key(&b, "sigma2");
-		json_num(&b, m->ar.sigma2);
-		json_key(&b, "aic");
-		json_num(&b, m->ar.aic);
-		json_key(&b, "nobs");
-		appendStringInfo(&b, "%d", m->ar.nobs);
+			jb_kv_num(&st, "mean", m->ar.mean);
+		jb_kv_array(&st, "coefficients", m->ar.phi, NULL, m->ar.p);
+		jb_kv_num(&st, "sigma2", m->ar.sigma2);
+		jb_kv_num(&st, "aic", m->ar.aic);
+		jb_kv_int(&st, "nobs", m->ar.nobs);
 		if (full)
-		{
-			json_key(&b, "history");
-			json_array(&b, m->ar_hist, m->ar.p);
-		}
+			jb_kv_array(&st, "history", m->ar_hist, NULL, m->ar.p);
 	}
 	else
-		lstm_to_json(&b, m, full);
-	appendStringInfoChar(&b, '}');
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
+		lstm_to_json(&st, m, full);
+	root = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(root);
 }
 
 Datum
