@@ -38,7 +38,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 	-Wno-sign-compare -Wno-cast-function-type
 SHLIB_LINK = -llapack -lm -ldl
 
-REGRESS = setup tsmodel ar_fit forecast frequency predict metrics parallel errors lstm cuda upgrade
+REGRESS = setup tsmodel ar_fit forecast frequency predict metrics parallel errors hardening lstm cuda upgrade
 REGRESS_OPTS = --inputdir=. --outputdir=test/results
 
 # no JIT bitcode: the extension gains nothing from it, and it would need clang
@@ -90,6 +90,24 @@ test/unit/bin/test_nn_float64: test/unit/test_nn.c $(UNIT_DEPS)
 test/unit/bin/%: test/unit/%.c $(UNIT_DEPS)
 	@mkdir -p test/unit/bin
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(NN_SRCS) -llapack -lm
+
+# ---- TAP tests (test/t/*.pl) on PostgreSQL's own harness ----
+#
+# Each test starts clusters of its own with PostgreSQL::Test::Cluster
+# (Debian ships it with the server's PGXS), so none restarts a cluster
+# another test uses.  initdb refuses root: scripts/tsf runs this target as
+# the postgres user, with TAP_DIR (where tmp_check, the clusters and their
+# logs go) in a directory that user may write.  PROVE_TESTS picks tests.
+TAP_DIR ?= $(CURDIR)
+PROVE_TESTS ?= test/t/*.pl
+PGXS_TEST_PERL = $(dir $(PGXS))../../src/test/perl
+
+.PHONY: tapcheck
+tapcheck:
+	rm -rf '$(TAP_DIR)/tmp_check' && mkdir -p '$(TAP_DIR)/tmp_check'
+	TESTDIR='$(TAP_DIR)' TSF_ROOT='$(CURDIR)' PATH="$(bindir):$$PATH" \
+		PG_REGRESS='$(dir $(PGXS))../../src/test/regress/pg_regress' \
+		$(PROVE) -I '$(PGXS_TEST_PERL)' -I test/t $(PROVE_FLAGS) $(PROVE_TESTS)
 
 .PHONY: unit pgtap
 unit: $(UNIT_TESTS)
