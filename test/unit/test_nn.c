@@ -124,7 +124,7 @@ conv_loss(void *p)
 {
 	conv_ctx   *c = p;
 
-	tsf_conv1d_forward(c->out, c->inp, c->w, c->b, c->T, c->Cin, c->Cout, c->K);
+	tsf_conv1d_forward(c->out, c->inp, c->w, c->b, c->T, c->Cin, c->Cout, c->K, NULL);
 	return weighted_sum(c->out, c->r, (size_t) c->T * c->Cout);
 }
 
@@ -151,7 +151,7 @@ test_gradcheck_conv(void)
 	fill_random(c.b, c.Cout, 0.5, &rng);
 	fill_random(c.r, nout, 1.0, &rng);
 
-	tsf_conv1d_backward(dinp, dw, db, c.r, c.inp, c.w, c.T, c.Cin, c.Cout, c.K);
+	tsf_conv1d_backward(dinp, dw, db, c.r, c.inp, c.w, c.T, c.Cin, c.Cout, c.K, NULL);
 	gradcheck("conv1d d(input)", c.inp, dinp, nin, conv_loss, &c);
 	gradcheck("conv1d d(weight)", c.w, dw, nw, conv_loss, &c);
 	gradcheck("conv1d d(bias)", c.b, db, c.Cout, conv_loss, &c);
@@ -185,10 +185,10 @@ lstm_loss(void *p)
 
 	tsf_lstm_forward(s->h[0], s->c[0], s->tc[0], s->gates[0], s->wT, s->x,
 					 s->w_ih[0], s->w_hh[0], s->b_ih[0], s->b_hh[0],
-					 s->T, s->I, s->H);
+					 s->T, s->I, s->H, NULL);
 	tsf_lstm_forward(s->h[1], s->c[1], s->tc[1], s->gates[1], s->wT, s->h[0],
 					 s->w_ih[1], s->w_hh[1], s->b_ih[1], s->b_hh[1],
-					 s->T, s->H, s->H);
+					 s->T, s->H, s->H, NULL);
 	return weighted_sum(s->h[1], s->r, (size_t) s->T * s->H);
 }
 
@@ -237,10 +237,10 @@ test_gradcheck_lstm(void)
 	lstm_loss(&s);
 	tsf_lstm_backward(dh1, dw_ih[1], dw_hh[1], db_ih[1], db_hh[1], dgates,
 					  scratch, s.wT, s.r, s.h[0], s.w_ih[1], s.w_hh[1],
-					  s.h[1], s.c[1], s.tc[1], s.gates[1], s.T, s.H, s.H);
+					  s.h[1], s.c[1], s.tc[1], s.gates[1], s.T, s.H, s.H, NULL);
 	tsf_lstm_backward(dx, dw_ih[0], dw_hh[0], db_ih[0], db_hh[0], dgates,
 					  scratch, s.wT, dh1, s.x, s.w_ih[0], s.w_hh[0],
-					  s.h[0], s.c[0], s.tc[0], s.gates[0], s.T, s.I, s.H);
+					  s.h[0], s.c[0], s.tc[0], s.gates[0], s.T, s.I, s.H, NULL);
 
 	gradcheck("lstm(L=2) d(input)", s.x, dx, (size_t) s.T * s.I, lstm_loss, &s);
 	for (int l = 0; l < 2; l++)
@@ -324,7 +324,7 @@ linear_loss(void *p)
 {
 	linear_ctx *c = p;
 
-	tsf_linear_forward(c->out, c->inp, c->w, c->b, c->T, c->Cin, c->Cout);
+	tsf_linear_forward(c->out, c->inp, c->w, c->b, c->T, c->Cin, c->Cout, NULL);
 	return weighted_sum(c->out, c->r, (size_t) c->T * c->Cout);
 }
 
@@ -351,7 +351,7 @@ test_gradcheck_linear(void)
 	fill_random(c.b, c.Cout, 0.5, &rng);
 	fill_random(c.r, nout, 1.0, &rng);
 
-	tsf_linear_backward(dinp, dw, db, c.r, c.inp, c.w, c.T, c.Cin, c.Cout);
+	tsf_linear_backward(dinp, dw, db, c.r, c.inp, c.w, c.T, c.Cin, c.Cout, NULL);
 	gradcheck("linear d(input)", c.inp, dinp, nin, linear_loss, &c);
 	gradcheck("linear d(weight)", c.w, dw, nw, linear_loss, &c);
 	gradcheck("linear d(bias)", c.b, db, c.Cout, linear_loss, &c);
@@ -721,7 +721,7 @@ test_kernels(void)
 		for (int trans = 0; trans < 2; trans++)
 		{
 			memcpy(C, C0, sizeof(tsf_real) * N);
-			tsf_pack_panels(P, B, K, N, trans);
+			tsf_pack_panels(P, B, K, N, trans, NULL);
 			tsf_mv_panel(C, A, P, N, K);
 			for (int j = 0; j < N; j++)
 				bad_mv += C[j] != (trans ? ref_sum(C0[j], A, 1, B + (size_t) j * K, 1, K)
