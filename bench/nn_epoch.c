@@ -5,7 +5,7 @@
  *
  *	gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off [-DTSF_NN_FLOAT] \
  *		-Isrc -o nn_epoch bench/nn_epoch.c src/nn/[a-z]*.c -lm
- *	./nn_epoch H [EPOCHS [T]]
+ *	./nn_epoch H [EPOCHS [T [POLL]]]
  *
  * Network: 3 inputs -> causal conv (K 3, C 4) -> LSTM (H) -> dropout 0.5 ->
  * linear, Adam (lr 0.01), MSE over all T steps (default 1649, the weekly
@@ -15,13 +15,29 @@
  * core's precision, and a hash of the final parameters, which must not
  * change when only the speed of the core does (bench/lstm_speed.sh and the
  * kernels' "same bits on every instruction set" rule, src/nn/kernels.c).
+ * With POLL = 1 the network polls for a cancel as the extension's does
+ * (nn.h, tsf_nn_poll): a function that reads a volatile flag, never set,
+ * so the difference with POLL = 0 is the cost of polling and chunking, and
+ * the hash must not change.
  */
 #include "nn/nn.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+/* set by nothing: stands for PostgreSQL's InterruptPending */
+static volatile sig_atomic_t interrupt_pending = 0;
+
+/* the poll of the glue: an interrupt is pending */
+static int
+poll_interrupts(void *arg)
+{
+	(void) arg;
+	return interrupt_pending != 0;
+}
 
 static double
 now(void)
@@ -38,6 +54,7 @@ main(int argc, char **argv)
 	int			H = argc > 1 ? atoi(argv[1]) : 40;
 	int			E = argc > 2 ? atoi(argv[2]) : 20;
 	int			T = argc > 3 ? atoi(argv[3]) : 1649;
+	int			poll = argc > 4 ? atoi(argv[4]) : 0;
 	tsf_nn_config cfg = {.n_in = 3,.conv_kernel = 3,.conv_channels = 4,
 	.hidden = H,.layers = 1,.dropout = 0.5};
 	size_t		P,
@@ -61,7 +78,7 @@ main(int argc, char **argv)
 
 	if (H < 1 || E < 1 || T < 2 || tsf_nn_config_check(&cfg) != TSF_NN_OK)
 	{
-		fprintf(stderr, "usage: nn_epoch H [EPOCHS [T]]\n");
+		fprintf(stderr, "usage: nn_epoch H [EPOCHS [T [POLL]]]\n");
 		return 2;
 	}
 	P = tsf_nn_param_count(&cfg);
@@ -86,6 +103,8 @@ main(int argc, char **argv)
 		y[t] = (tsf_real) (0.1 * sin(t * 0.1 + 0.1));
 	}
 	tsf_nn_bind(&nn, &cfg, p, g, m, v, work, wb, T);
+	if (poll)
+		nn.poll.fn = poll_interrupts;
 	tsf_nn_init_params(&cfg, p, 42);
 	tsf_nn_reset_optimizer(&nn);
 	tsf_rng_seed(&rng, 1);
@@ -107,9 +126,11 @@ main(int argc, char **argv)
 		hash *= 1099511628211ULL;
 	}
 	printf("{\"impl\": \"core\", \"dtype\": \"%s\", \"H\": %d, \"T\": %d, \"epochs\": %d, "
+		   "\"poll\": %d, \"macs\": %llu, "
 		   "\"s_per_epoch\": %.6g, \"best_s_per_epoch\": %.6g, \"loss\": %.10g, "
 		   "\"params_hash\": \"%016llx\"}\n",
-		   sizeof(tsf_real) == 4 ? "float32" : "float64", H, T, E, total / E, best, tl, hash);
+		   sizeof(tsf_real) == 4 ? "float32" : "float64", H, T, E, poll,
+		   (unsigned long long) nn.poll.macs, total / E, best, tl, hash);
 	free(p), free(g), free(m), free(v), free(x), free(y), free(work);
 	return 0;
 }

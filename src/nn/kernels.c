@@ -83,7 +83,8 @@
 #undef VPP
 
 typedef void (*mm_fn) (tsf_real *restrict C, const tsf_real *restrict A,
-					   const tsf_real *restrict B, int M, int N, int K);
+					   const tsf_real *restrict B, int M, int N, int K,
+					   int lda, int ldb, int ldc);
 typedef void (*tn_fn) (tsf_real *restrict C, const tsf_real *restrict A,
 					   const tsf_real *restrict B, int M, int N, int K,
 					   int lda, int ldb, int ldc);
@@ -134,7 +135,8 @@ static void mm_tn(tsf_real *restrict C, const tsf_real *restrict A,
 
 #ifdef TSF_NN_DISPATCH
 static void mm_nn(tsf_real *restrict C, const tsf_real *restrict A,
-				  const tsf_real *restrict B, int M, int N, int K)
+				  const tsf_real *restrict B, int M, int N, int K,
+				  int lda, int ldb, int ldc)
 			__attribute__((ifunc("resolve_mm_nn")));
 #else
 #define mm_nn mm_nn_base
@@ -164,7 +166,7 @@ tsf_mm_nn(tsf_real *restrict C, const tsf_real *restrict A,
 
 	if (N >= 8 || M < 4 * N)
 	{
-		mm_nn(C, A, B, M, N, K);
+		mm_nn(C, A, B, M, N, K, K, N, N);
 		return;
 	}
 	for (int m0 = 0; m0 < M; m0 += TSF_NN_MC)
@@ -194,6 +196,36 @@ tsf_mm_nn(tsf_real *restrict C, const tsf_real *restrict A,
 #define TSF_TN_BUF	4096
 
 /*
+ * C (M, N) += A^T . B with A (K, M) of row stride lda (M for a whole
+ * matrix), B (K, N): tsf_mm_tn, and its row chunks in tsf_mm_tn_polled.
+ */
+static void
+mm_tn_lda(tsf_real *restrict C, const tsf_real *restrict A,
+		  const tsf_real *restrict B, int M, int N, int K, int lda)
+{
+	tsf_real	buf[TSF_TN_BUF];	/* (N, mc) chunk of C^T */
+
+	if (N >= 8 || M < 4 * N)
+	{
+		mm_tn(C, A, B, M, N, K, lda, N, N);
+		return;
+	}
+	for (int m0 = 0; m0 < M; m0 += TSF_TN_BUF / N)
+	{
+		int			mc = M - m0 < TSF_TN_BUF / N ? M - m0 : TSF_TN_BUF / N;
+
+		for (int m = 0; m < mc; m++)
+			for (int j = 0; j < N; j++)
+				buf[(size_t) j * mc + m] = C[(size_t) (m0 + m) * N + j];
+		/* buf (N, mc) += B^T (N, K) . A[:, m0 .. m0 + mc) (K, mc) */
+		mm_tn(buf, B, A + m0, N, mc, K, N, lda, mc);
+		for (int m = 0; m < mc; m++)
+			for (int j = 0; j < N; j++)
+				C[(size_t) (m0 + m) * N + j] = buf[(size_t) j * mc + m];
+	}
+}
+
+/*
  * C (M, N) += A^T . B with A (K, M), B (K, N)
  *
  * C[m, :] += sum_k A[k, m] B[k, :]: the weight gradient dW += dY^T X
@@ -206,26 +238,176 @@ void
 tsf_mm_tn(tsf_real *restrict C, const tsf_real *restrict A,
 		  const tsf_real *restrict B, int M, int N, int K)
 {
-	tsf_real	buf[TSF_TN_BUF];	/* (N, mc) chunk of C^T */
+	mm_tn_lda(C, A, B, M, N, K, M);
+}
 
-	if (N >= 8 || M < 4 * N)
-	{
-		mm_tn(C, A, B, M, N, K, M, N, N);
-		return;
-	}
-	for (int m0 = 0; m0 < M; m0 += TSF_TN_BUF / N)
-	{
-		int			mc = M - m0 < TSF_TN_BUF / N ? M - m0 : TSF_TN_BUF / N;
+/*
+ * The products over all T steps in chunks of at most budget multiply-adds
+ * (TSF_NN_POLL_MACS in the layers), polling after each, so that a cancel
+ * stops a wide network's epoch within milliseconds, not minutes.  Chunks
+ * are cut only where the bits cannot change:
+ *
+ *	- C += A B (tsf_mm_nn_polled): rows of C are independent; a row wider
+ *	  than the budget (N K > budget, e.g. the input projection of a layer
+ *	  with 4H = 16384 gates and 4096 inputs) goes in chunks of columns,
+ *	  also independent, through the strided kernel;
+ *	- C += A^T B (tsf_mm_tn_polled): the reduction over k may be cut only
+ *	  at multiples of TSF_TN_KB: the kernel adds block after block of 64
+ *	  steps into C, loading C before and storing it after each block, so
+ *	  a chunk boundary there only replaces keeping C in memory between two
+ *	  blocks by keeping it in memory between two calls (kernels_isa.h);
+ *	  if one block of 64 steps is over the budget (M N > budget / 64, e.g.
+ *	  dW_hh at H = 256), the rows of C, independent, are cut as well;
+ *	- y += x P (tsf_mv_panel_polled, one recurrence step): panels are
+ *	  independent; one step is cut in groups of whole panels only when it
+ *	  is over the budget (4 H^2 > budget, i.e. H > 1448).
+ *
+ * Every element thus receives the same operations in the same order as in
+ * one plain call: no kernel reassociates a sum across those boundaries.
+ * A chunk is at most the budget, except that none is smaller than one
+ * column of one row (mm_nn: K multiply-adds), 64 steps of one row (mm_tn:
+ * 64 N) or one panel (mv: TSF_NN_PANEL K); for every width up to
+ * TSF_NN_MAX_WIDTH (K <= 16384, N <= 4096) these are below
+ * TSF_NN_POLL_MACS, so the layers' chunks never exceed it.  With a NULL
+ * poll, one plain call (and nothing counted).
+ */
+tsf_nn_error
+tsf_mm_nn_polled(tsf_real *restrict C, const tsf_real *restrict A,
+				 const tsf_real *restrict B, int M, int N, int K,
+				 uint64_t budget, tsf_nn_poll *poll)
+{
+	uint64_t	row = (uint64_t) N * K; /* multiply-adds per row of C */
+	tsf_nn_error err;
 
-		for (int m = 0; m < mc; m++)
-			for (int j = 0; j < N; j++)
-				buf[(size_t) j * mc + m] = C[(size_t) (m0 + m) * N + j];
-		/* buf (N, mc) += B^T (N, K) . A[:, m0 .. m0 + mc) (K, mc) */
-		mm_tn(buf, B, A + m0, N, mc, K, N, M, mc);
-		for (int m = 0; m < mc; m++)
-			for (int j = 0; j < N; j++)
-				C[(size_t) (m0 + m) * N + j] = buf[(size_t) j * mc + m];
+	if (poll == NULL || row * M <= budget)
+	{
+		tsf_mm_nn(C, A, B, M, N, K);
+		return tsf_poll(poll, row * M);
 	}
+	if (row <= budget)
+	{
+		/* chunks of whole rows, a multiple of 64 (tsf_mm_nn's narrow path) */
+		int			mr = (int) (budget / row);
+
+		if (mr >= TSF_NN_MC)
+			mr -= mr % TSF_NN_MC;
+		for (int m0 = 0; m0 < M; m0 += mr)
+		{
+			int			mc = M - m0 < mr ? M - m0 : mr;
+
+			tsf_mm_nn(C + (size_t) m0 * N, A + (size_t) m0 * K, B, mc, N, K);
+			if ((err = tsf_poll(poll, row * mc)) != TSF_NN_OK)
+				return err;
+		}
+		return TSF_NN_OK;
+	}
+	/* a row over the budget: chunks of columns, a multiple of 64 */
+	{
+		int			nc = (int) (budget / K);
+
+		if (nc >= 64)
+			nc -= nc % 64;
+		if (nc < 1)
+			nc = 1;
+		for (int m = 0; m < M; m++)
+			for (int j0 = 0; j0 < N; j0 += nc)
+			{
+				int			w = N - j0 < nc ? N - j0 : nc;
+
+				mm_nn(C + (size_t) m * N + j0, A + (size_t) m * K, B + j0,
+					  1, w, K, K, N, N);
+				if ((err = tsf_poll(poll, (uint64_t) w * K)) != TSF_NN_OK)
+					return err;
+			}
+	}
+	return TSF_NN_OK;
+}
+
+/* C (M, N) += A^T B, A (K, M), B (K, N), in chunks (see tsf_mm_nn_polled) */
+tsf_nn_error
+tsf_mm_tn_polled(tsf_real *restrict C, const tsf_real *restrict A,
+				 const tsf_real *restrict B, int M, int N, int K,
+				 uint64_t budget, tsf_nn_poll *poll)
+{
+	uint64_t	step = (uint64_t) M * N;	/* multiply-adds per k */
+	int			kc,
+				mr;
+	tsf_nn_error err;
+
+	if (poll == NULL || step * K <= budget)
+	{
+		tsf_mm_tn(C, A, B, M, N, K);
+		return tsf_poll(poll, step * K);
+	}
+	if (step * TSF_TN_KB <= budget)
+	{
+		/* whole rows, k in chunks of a multiple of TSF_TN_KB */
+		kc = (int) (budget / step / TSF_TN_KB) * TSF_TN_KB;
+		mr = M;
+	}
+	else
+	{
+		/* one block of k at a time, rows in chunks (a multiple of 4) */
+		kc = TSF_TN_KB;
+		mr = (int) (budget / ((uint64_t) N * TSF_TN_KB));
+		if (mr >= 4)
+			mr &= ~3;
+		if (mr < 1)
+			mr = 1;
+	}
+	for (int k0 = 0; k0 < K; k0 += kc)
+	{
+		int			kk = K - k0 < kc ? K - k0 : kc;
+
+		for (int m0 = 0; m0 < M; m0 += mr)
+		{
+			int			mc = M - m0 < mr ? M - m0 : mr;
+
+			mm_tn_lda(C + (size_t) m0 * N, A + (size_t) k0 * M + m0,
+					  B + (size_t) k0 * N, mc, N, kk, M);
+			if ((err = tsf_poll(poll, (uint64_t) mc * N * kk)) != TSF_NN_OK)
+				return err;
+		}
+	}
+	return TSF_NN_OK;
+}
+
+/*
+ * y (N) += x (K) . P, P packed by tsf_pack_panels, in groups of whole
+ * panels of at most budget multiply-adds, polling between groups (not
+ * after the last: the recurrence polls once per step after its cell); all
+ * of it counted.  tsf_mv_panel_polled (nn_kernels.h) comes here only for a
+ * product over the budget.
+ */
+tsf_nn_error
+tsf_mv_panel_groups(tsf_real *restrict y, const tsf_real *restrict x,
+					const tsf_real *restrict P, int N, int K,
+					uint64_t budget, tsf_nn_poll *poll)
+{
+	uint64_t	col = (uint64_t) K; /* multiply-adds per column */
+	int			nc;
+	tsf_nn_error err;
+
+	nc = (int) (budget / col) / TSF_NN_PANEL * TSF_NN_PANEL;
+	if (nc < TSF_NN_PANEL)
+		nc = TSF_NN_PANEL;
+
+	/*
+	 * The group of columns j0 .. j0 + w - 1 (j0 a multiple of TSF_NN_PANEL)
+	 * is a packed matrix of its own at P + j0 K: its panels are those of
+	 * the whole, with the same widths (tsf_panel_width depends on N - j0)
+	 */
+	for (int j0 = 0; j0 < N; j0 += nc)
+	{
+		int			w = N - j0 < nc ? N - j0 : nc;
+
+		tsf_mv_panel(y + j0, x, P + (size_t) j0 * K, w, K);
+		if (j0 + w == N)
+			tsf_poll_count(poll, col * w);
+		else if ((err = tsf_poll(poll, col * w)) != TSF_NN_OK)
+			return err;
+	}
+	return TSF_NN_OK;
 }
 
 /*
@@ -301,11 +483,15 @@ tsf_panel_count(int K, int N)
  * tsf_panel_width(N, j0)) starts at P + j0 K and holds K rows of pw
  * contiguous elements, zero past column N.  With trans, src is B^T, an
  * (N, K) row-major array, e.g. a PyTorch weight (4H, H) packed as W^T.
+ * Polls after every TSF_NN_POLL_ELEMS elements or so (0.1 s for the
+ * 67 million of W_hh at H = 4096); NULL: never.
  */
-void
+tsf_nn_error
 tsf_pack_panels(tsf_real *restrict P, const tsf_real *restrict src,
-				int K, int N, int trans)
+				int K, int N, int trans, tsf_nn_poll *poll)
 {
+	size_t		pending = 0;	/* elements since the last poll */
+
 	for (int j0 = 0; j0 < N; j0 += TSF_NN_PANEL)
 	{
 		int			pw = tsf_panel_width(N, j0);
@@ -322,17 +508,56 @@ tsf_pack_panels(tsf_real *restrict P, const tsf_real *restrict src,
 			for (int jj = w; jj < pw; jj++)
 				row[jj] = 0;
 		}
+		pending += (size_t) K * pw;
+		if (pending >= TSF_NN_POLL_ELEMS)
+		{
+			if (tsf_poll(poll, 0) != TSF_NN_OK)
+				return TSF_NN_CANCELLED;
+			pending = 0;
+		}
 	}
+	return TSF_NN_OK;
 }
 
-/* dst (cols, rows) = src (rows, cols)^T */
-void
+/* rows and columns of a tile of tsf_transpose */
+#define TSF_TR_TILE	32
+
+/*
+ * dst (cols, rows) = src (rows, cols)^T, in tiles of 32 x 32 so that both
+ * sides stay within a few cache lines and pages at a time: W_ih^T of a
+ * layer with 16384 gates and 4096 inputs took 1.2 s element by element
+ * (every store a new line and page, and 90 ms bursts of page faults the
+ * first time), 0.16 s so.  Polls after each strip of 32 rows once
+ * TSF_NN_POLL_ELEMS elements or more were copied since the last poll;
+ * NULL: never.
+ */
+tsf_nn_error
 tsf_transpose(tsf_real *restrict dst, const tsf_real *restrict src,
-			  int rows, int cols)
+			  int rows, int cols, tsf_nn_poll *poll)
 {
-	for (int r = 0; r < rows; r++)
-		for (int c = 0; c < cols; c++)
-			dst[(size_t) c * rows + r] = src[(size_t) r * cols + c];
+	size_t		pending = 0;	/* elements since the last poll */
+
+	for (int r0 = 0; r0 < rows; r0 += TSF_TR_TILE)
+	{
+		int			r1 = rows - r0 < TSF_TR_TILE ? rows : r0 + TSF_TR_TILE;
+
+		for (int c0 = 0; c0 < cols; c0 += TSF_TR_TILE)
+		{
+			int			c1 = cols - c0 < TSF_TR_TILE ? cols : c0 + TSF_TR_TILE;
+
+			for (int c = c0; c < c1; c++)
+				for (int r = r0; r < r1; r++)
+					dst[(size_t) c * rows + r] = src[(size_t) r * cols + c];
+		}
+		pending += (size_t) (r1 - r0) * cols;
+		if (pending >= TSF_NN_POLL_ELEMS)
+		{
+			if (tsf_poll(poll, 0) != TSF_NN_OK)
+				return TSF_NN_CANCELLED;
+			pending = 0;
+		}
+	}
+	return TSF_NN_OK;
 }
 
 /* x (n) = 0 */

@@ -34,7 +34,9 @@ typedef tsf_real ISA(vec) __attribute__((vector_size(VLANES * sizeof(tsf_real)),
 #define VSTORE(p, x)	(*(V *) (p) = (x))
 
 /*
- * C (M, N) += A (M, K) . B (K, N), row-major.
+ * C (M, N) += A (M, K) . B (K, N), row-major, with row strides lda, ldb,
+ * ldc (K, N and N for whole matrices; tsf_mm_nn_polled takes column
+ * chunks of a wide product).
  *
  * For each row of C, blocks of 4 native vectors of columns stay in
  * registers while k runs over all of K; then single vectors; then scalars.
@@ -43,14 +45,15 @@ typedef tsf_real ISA(vec) __attribute__((vector_size(VLANES * sizeof(tsf_real)),
  */
 ISA_TARGET static void
 ISA(mm_nn) (tsf_real *restrict C, const tsf_real *restrict A,
-			const tsf_real *restrict B, int M, int N, int K)
+			const tsf_real *restrict B, int M, int N, int K,
+			int lda, int ldb, int ldc)
 {
 	const int	K4 = K & ~3;
 
 	for (int m = 0; m < M; m++)
 	{
-		tsf_real   *c = C + (size_t) m * N;
-		const tsf_real *a = A + (size_t) m * K;
+		tsf_real   *c = C + (size_t) m * ldc;
+		const tsf_real *a = A + (size_t) m * lda;
 		int			j = 0;
 
 		for (; j + 4 * VLANES <= N; j += 4 * VLANES)
@@ -63,10 +66,10 @@ ISA(mm_nn) (tsf_real *restrict C, const tsf_real *restrict A,
 
 			for (; k < K4; k += 4)
 			{
-				const tsf_real *b0 = B + (size_t) k * N + j;
-				const tsf_real *b1 = b0 + N;
-				const tsf_real *b2 = b1 + N;
-				const tsf_real *b3 = b2 + N;
+				const tsf_real *b0 = B + (size_t) k * ldb + j;
+				const tsf_real *b1 = b0 + ldb;
+				const tsf_real *b2 = b1 + ldb;
+				const tsf_real *b3 = b2 + ldb;
 				tsf_real	a0 = a[k],
 							a1 = a[k + 1],
 							a2 = a[k + 2],
@@ -82,7 +85,7 @@ ISA(mm_nn) (tsf_real *restrict C, const tsf_real *restrict A,
 			}
 			for (; k < K; k++)
 			{
-				const tsf_real *b0 = B + (size_t) k * N + j;
+				const tsf_real *b0 = B + (size_t) k * ldb + j;
 				tsf_real	a0 = a[k];
 
 				c0 += a0 * VLOAD(b0);
@@ -102,13 +105,13 @@ ISA(mm_nn) (tsf_real *restrict C, const tsf_real *restrict A,
 
 			for (; k < K4; k += 4)
 			{
-				const tsf_real *b0 = B + (size_t) k * N + j;
+				const tsf_real *b0 = B + (size_t) k * ldb + j;
 
-				c0 += a[k] * VLOAD(b0) + a[k + 1] * VLOAD(b0 + N) +
-					a[k + 2] * VLOAD(b0 + 2 * (size_t) N) + a[k + 3] * VLOAD(b0 + 3 * (size_t) N);
+				c0 += a[k] * VLOAD(b0) + a[k + 1] * VLOAD(b0 + ldb) +
+					a[k + 2] * VLOAD(b0 + 2 * (size_t) ldb) + a[k + 3] * VLOAD(b0 + 3 * (size_t) ldb);
 			}
 			for (; k < K; k++)
-				c0 += a[k] * VLOAD(B + (size_t) k * N + j);
+				c0 += a[k] * VLOAD(B + (size_t) k * ldb + j);
 			VSTORE(c + j, c0);
 		}
 		for (; j < N; j++)
@@ -118,13 +121,13 @@ ISA(mm_nn) (tsf_real *restrict C, const tsf_real *restrict A,
 
 			for (; k < K4; k += 4)
 			{
-				const tsf_real *b0 = B + (size_t) k * N + j;
+				const tsf_real *b0 = B + (size_t) k * ldb + j;
 
-				c0 += a[k] * b0[0] + a[k + 1] * b0[N] +
-					a[k + 2] * b0[2 * (size_t) N] + a[k + 3] * b0[3 * (size_t) N];
+				c0 += a[k] * b0[0] + a[k + 1] * b0[ldb] +
+					a[k + 2] * b0[2 * (size_t) ldb] + a[k + 3] * b0[3 * (size_t) ldb];
 			}
 			for (; k < K; k++)
-				c0 += a[k] * B[(size_t) k * N + j];
+				c0 += a[k] * B[(size_t) k * ldb + j];
 			c[j] = c0;
 		}
 	}

@@ -19,6 +19,13 @@
  * in address order (tsf_mv_panel); the backward recurrence packs W_hh the
  * same way.  Weight gradients are one product over all steps after the
  * backward recurrence.
+ *
+ * Cancellation: with a poll, both directions poll once per step of the
+ * recurrence, and the products over all T steps, the packing of the
+ * weights and the bias passes run in chunks with a poll after each
+ * (kernels.c, tsf_mm_nn_polled), so that no stretch between two polls is
+ * over TSF_NN_POLL_MACS multiply-adds (or TSF_NN_POLL_ELEMS elements) even
+ * at H = 4096, where one step of the recurrence is 67 million.
  */
 #include "nn_kernels.h"
 
@@ -48,16 +55,19 @@ tsf_lstm_scratch_count(int I, int H)
  *	tc    (T, H)    out: tanh(c), kept for the backward pass
  *	gates (T, 4H)   out: activated gates i, f, g, o
  *	wT    (tsf_lstm_scratch_count(I, H)) scratch
+ * TSF_NN_CANCELLED when poll said stop (the outputs are then partial).
  */
-void
+tsf_nn_error
 tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
 				 tsf_real *gates, tsf_real *wT,
 				 const tsf_real *inp,
 				 const tsf_real *w_ih, const tsf_real *w_hh,
 				 const tsf_real *b_ih, const tsf_real *b_hh,
-				 int T, int I, int H)
+				 int T, int I, int H, tsf_nn_poll *poll)
 {
 	const int	G = 4 * H;
+	size_t		pending = 0;	/* elements since the last poll */
+	tsf_nn_error err;
 
 	/* a_t = b_ih + b_hh + W_ih x_t for all t: (T, 4H) += (T, I) (I, 4H) */
 	for (int t = 0; t < T; t++)
@@ -66,11 +76,23 @@ tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
 
 		for (int r = 0; r < G; r++)
 			a[r] = b_ih[r] + b_hh[r];
+		pending += (size_t) G;
+		if (pending >= TSF_NN_POLL_ELEMS)
+		{
+			if ((err = tsf_poll(poll, 0)) != TSF_NN_OK)
+				return err;
+			pending = 0;
+		}
 	}
-	tsf_transpose(wT, w_ih, G, I);	/* (I, 4H) */
-	tsf_mm_nn(gates, inp, wT, T, G, I);
+	if ((err = tsf_transpose(wT, w_ih, G, I, poll)) != TSF_NN_OK)	/* (I, 4H) */
+		return err;
+	if ((err = tsf_mm_nn_polled(gates, inp, wT, T, G, I,
+								TSF_NN_POLL_MACS, poll)) != TSF_NN_OK)
+		return err;
 
-	tsf_pack_panels(wT, w_hh, H, G, 1);	/* W_hh^T (H, 4H) in panels */
+	/* W_hh^T (H, 4H) in panels */
+	if ((err = tsf_pack_panels(wT, w_hh, H, G, 1, poll)) != TSF_NN_OK)
+		return err;
 	for (int t = 0; t < T; t++)
 	{
 		tsf_real   *a = gates + (size_t) t * G;	/* (4H) */
@@ -80,15 +102,22 @@ tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
 		const tsf_real *cprev = t > 0 ? c + (size_t) (t - 1) * H : NULL;
 
 		/* a_t += W_hh h_{t-1}: (1, 4H) += (1, H) (H, 4H) */
-		if (t > 0)
-			tsf_mv_panel(a, h + (size_t) (t - 1) * H, wT, G, H);
+		if (t > 0 &&
+			(err = tsf_mv_panel_polled(a, h + (size_t) (t - 1) * H, wT, G, H,
+									   TSF_NN_POLL_MACS, poll)) != TSF_NN_OK)
+			return err;
 
 		/*
 		 * i, f, g, o from a_t in place; c_t = f c_{t-1} + i g;
 		 * h_t = o tanh(c_t) (tsf_lstm_cell, vectorized over the units)
 		 */
 		tsf_lstm_cell(a, cprev, ct, tct, ht, H);
+
+		/* one poll per step: 3.4 ms of work at H = 1024 */
+		if ((err = tsf_poll(poll, 0)) != TSF_NN_OK)
+			return err;
 	}
+	return TSF_NN_OK;
 }
 
 /*
@@ -110,8 +139,9 @@ tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
  * then, over all steps at once:
  *	dW_ih += sum_t da_t x_t^T,  dW_hh += sum_{t>0} da_t h_{t-1}^T,
  *	db_ih += sum_t da_t,  db_hh += sum_t da_t,  dx_t += W_ih^T da_t.
+ * TSF_NN_CANCELLED when poll said stop (the gradients are then partial).
  */
-void
+tsf_nn_error
 tsf_lstm_backward(tsf_real *dinp, tsf_real *dw_ih, tsf_real *dw_hh,
 				  tsf_real *db_ih, tsf_real *db_hh, tsf_real *dgates,
 				  tsf_real *scratch, tsf_real *wT, const tsf_real *dh,
@@ -119,15 +149,19 @@ tsf_lstm_backward(tsf_real *dinp, tsf_real *dw_ih, tsf_real *dw_hh,
 				  const tsf_real *w_ih, const tsf_real *w_hh,
 				  const tsf_real *h, const tsf_real *c,
 				  const tsf_real *tc, const tsf_real *gates,
-				  int T, int I, int H)
+				  int T, int I, int H, tsf_nn_poll *poll)
 {
 	const int	G = 4 * H;
 	tsf_real   *dh_next = scratch;	/* (H) */
 	tsf_real   *dc_next = scratch + H;	/* (H) */
+	size_t		pending = 0;	/* elements since the last poll */
+	tsf_nn_error err;
 
 	tsf_zero(dh_next, H);
 	tsf_zero(dc_next, H);
-	tsf_pack_panels(wT, w_hh, G, H, 0);	/* W_hh (4H, H) in panels */
+	/* W_hh (4H, H) in panels */
+	if ((err = tsf_pack_panels(wT, w_hh, G, H, 0, poll)) != TSF_NN_OK)
+		return err;
 
 	for (int t = T - 1; t >= 0; t--)
 	{
@@ -142,15 +176,25 @@ tsf_lstm_backward(tsf_real *dinp, tsf_real *dw_ih, tsf_real *dw_hh,
 
 		/* dh_next = W_hh^T da_t: (1, H) = (1, 4H) (4H, H) */
 		tsf_zero(dh_next, H);
-		if (t > 0)
-			tsf_mv_panel(dh_next, da, wT, H, G);
+		if (t > 0 &&
+			(err = tsf_mv_panel_polled(dh_next, da, wT, H, G,
+									   TSF_NN_POLL_MACS, poll)) != TSF_NN_OK)
+			return err;
+
+		/* one poll per step */
+		if ((err = tsf_poll(poll, 0)) != TSF_NN_OK)
+			return err;
 	}
 
 	/* dW_ih (4H, I) += da^T (4H, T) x (T, I) */
-	tsf_mm_tn(dw_ih, dgates, inp, G, I, T);
+	if ((err = tsf_mm_tn_polled(dw_ih, dgates, inp, G, I, T,
+								TSF_NN_POLL_MACS, poll)) != TSF_NN_OK)
+		return err;
 	/* dW_hh (4H, H) += da[1:]^T (4H, T-1) h[:-1] (T-1, H) */
-	if (T > 1)
-		tsf_mm_tn(dw_hh, dgates + G, h, G, H, T - 1);
+	if (T > 1 &&
+		(err = tsf_mm_tn_polled(dw_hh, dgates + G, h, G, H, T - 1,
+								TSF_NN_POLL_MACS, poll)) != TSF_NN_OK)
+		return err;
 	/* db_ih, db_hh (4H) += sum_t da_t */
 	for (int t = 0; t < T; t++)
 	{
@@ -161,8 +205,17 @@ tsf_lstm_backward(tsf_real *dinp, tsf_real *dw_ih, tsf_real *dw_hh,
 			db_ih[r] += da[r];
 			db_hh[r] += da[r];
 		}
+		pending += (size_t) G;
+		if (pending >= TSF_NN_POLL_ELEMS)
+		{
+			if ((err = tsf_poll(poll, 0)) != TSF_NN_OK)
+				return err;
+			pending = 0;
+		}
 	}
 	/* dx (T, I) += da (T, 4H) W_ih (4H, I) */
 	if (dinp)
-		tsf_mm_nn(dinp, dgates, w_ih, T, I, G);
+		return tsf_mm_nn_polled(dinp, dgates, w_ih, T, I, G,
+								TSF_NN_POLL_MACS, poll);
+	return TSF_NN_OK;
 }

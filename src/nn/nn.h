@@ -59,8 +59,47 @@ typedef enum tsf_nn_error
 	TSF_NN_BAD_DROPOUT,			/* dropout outside [0, 1) or NaN */
 	TSF_NN_BAD_LENGTH,			/* T outside 1..T_max, or bad loss range */
 	TSF_NN_SMALL_WORKSPACE,		/* workspace smaller than reported */
-	TSF_NN_NO_OPTIMIZER			/* Adam step without grads/moments */
+	TSF_NN_NO_OPTIMIZER,		/* Adam step without grads/moments */
+	TSF_NN_CANCELLED			/* a poll said stop (see tsf_nn_poll) */
 } tsf_nn_error;
+
+/*
+ * Cancellation.  The caller's poll function is called every step of the
+ * LSTM recurrences and between chunks of the products over all steps (at
+ * most TSF_NN_POLL_MACS multiply-adds each) and of the passes over whole
+ * buffers (at most TSF_NN_POLL_ELEMS elements each); when it returns
+ * nonzero, the function polling returns TSF_NN_CANCELLED at once.  It must
+ * not longjmp: the SQL glue's poll only reads PostgreSQL's interrupt flag,
+ * and the glue runs CHECK_FOR_INTERRUPTS() after TSF_NN_CANCELLED.
+ *
+ * Every call that returned TSF_NN_CANCELLED may be made again with the same
+ * arguments, and that repeat gives the bits the uninterrupted call would
+ * have given: forward, backward and predict start over (a cancelled
+ * forward leaves its dropout rng as it found it), tsf_nn_adam_step and
+ * tsf_nn_train_epoch resume where they stopped (nn->adam_next, nn->resume).
+ * In between, the network's buffers hold a partial pass: the caller must
+ * not read the activations, gradients or, after a cancelled Adam step, the
+ * parameters; a cancelled epoch changes the parameters only if it stopped
+ * in its Adam step or its validation pass, after the complete backward.
+ *
+ * poll->macs counts the multiply-adds of the products, convolution and
+ * linear layer done under this poll (the recurrences' and chunks' work; not
+ * the elementwise passes), for progress reports and the unit tests.
+ */
+typedef int (*tsf_nn_poll_fn) (void *arg);	/* nonzero: stop */
+
+typedef struct tsf_nn_poll
+{
+	tsf_nn_poll_fn fn;			/* NULL: never stop */
+	void	   *arg;			/* passed to fn */
+	uint64_t	macs;			/* multiply-adds done so far, added to by
+								 * the core */
+} tsf_nn_poll;
+
+/* the most work between two polls: multiply-adds of a product's chunk */
+#define TSF_NN_POLL_MACS	((uint64_t) 1 << 23)
+/* elements of an elementwise pass (Adam, dropout, fills, copies) */
+#define TSF_NN_POLL_ELEMS	((size_t) 1 << 18)
 
 /* The network's hyperparameters that fix the parameter block. */
 typedef struct tsf_nn_config
@@ -157,7 +196,23 @@ typedef struct tsf_nn
 								 * read again by the backward pass */
 	int			dropout_on;		/* whether the last forward used dropout */
 	tsf_nn_acts acts;
+
+	/*
+	 * The cancel check, {NULL, NULL, 0} after tsf_nn_bind (never stop, and
+	 * the products run unchunked); the caller sets poll.fn and poll.arg
+	 * after binding.
+	 */
+	tsf_nn_poll poll;
+	/* where a cancelled call resumes (see tsf_nn_poll); 0 when none */
+	size_t		adam_next;		/* > 0: Adam step nn->step done up to here */
+	int			resume;			/* TSF_NN_RESUME_* of tsf_nn_train_epoch */
+	double		resume_loss;	/* that epoch's training loss */
 } tsf_nn;
+
+/* nn->resume: the phase a cancelled tsf_nn_train_epoch stopped in */
+#define TSF_NN_RESUME_NONE			0	/* forward or backward: start over */
+#define TSF_NN_RESUME_ADAM			1	/* its Adam step, half done */
+#define TSF_NN_RESUME_VALIDATION	2	/* its validation pass, after the step */
 
 /* Options of one training epoch (full batch: the series is one sequence) */
 typedef struct tsf_nn_train_opts
@@ -174,30 +229,42 @@ extern uint64_t tsf_rng_next(tsf_rng *rng);
 extern double tsf_rng_uniform(tsf_rng *rng);
 
 /* ---- layers: conv1d.c, lstm.c, dropout.c, linear.c, mse.c, adam.c ---- */
-extern void tsf_conv1d_forward(tsf_real *out, const tsf_real *inp,
-							   const tsf_real *w, const tsf_real *b,
-							   int T, int Cin, int Cout, int K);
-extern void tsf_conv1d_backward(tsf_real *dinp, tsf_real *dw, tsf_real *db,
-								const tsf_real *dout, const tsf_real *inp,
-								const tsf_real *w,
-								int T, int Cin, int Cout, int K);
+/*
+ * The layers that can run long take a poll (NULL: no polling, no chunking,
+ * no counting) and return TSF_NN_OK or TSF_NN_CANCELLED; the elementwise
+ * ones (dropout, MSE, Adam) work on n elements, which the caller slices.
+ */
+extern tsf_nn_error tsf_conv1d_forward(tsf_real *out, const tsf_real *inp,
+									   const tsf_real *w, const tsf_real *b,
+									   int T, int Cin, int Cout, int K,
+									   tsf_nn_poll *poll);
+extern tsf_nn_error tsf_conv1d_backward(tsf_real *dinp, tsf_real *dw,
+										tsf_real *db, const tsf_real *dout,
+										const tsf_real *inp,
+										const tsf_real *w,
+										int T, int Cin, int Cout, int K,
+										tsf_nn_poll *poll);
 
-extern void tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
-							 tsf_real *gates, tsf_real *wT,
-							 const tsf_real *inp,
-							 const tsf_real *w_ih, const tsf_real *w_hh,
-							 const tsf_real *b_ih, const tsf_real *b_hh,
-							 int T, int I, int H);
-extern void tsf_lstm_backward(tsf_real *dinp, tsf_real *dw_ih,
-							  tsf_real *dw_hh, tsf_real *db_ih,
-							  tsf_real *db_hh, tsf_real *dgates,
-							  tsf_real *scratch, tsf_real *wT,
-							  const tsf_real *dh,
-							  const tsf_real *inp,
-							  const tsf_real *w_ih, const tsf_real *w_hh,
-							  const tsf_real *h, const tsf_real *c,
-							  const tsf_real *tc, const tsf_real *gates,
-							  int T, int I, int H);
+extern tsf_nn_error tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
+									 tsf_real *gates, tsf_real *wT,
+									 const tsf_real *inp,
+									 const tsf_real *w_ih,
+									 const tsf_real *w_hh,
+									 const tsf_real *b_ih,
+									 const tsf_real *b_hh,
+									 int T, int I, int H, tsf_nn_poll *poll);
+extern tsf_nn_error tsf_lstm_backward(tsf_real *dinp, tsf_real *dw_ih,
+									  tsf_real *dw_hh, tsf_real *db_ih,
+									  tsf_real *db_hh, tsf_real *dgates,
+									  tsf_real *scratch, tsf_real *wT,
+									  const tsf_real *dh,
+									  const tsf_real *inp,
+									  const tsf_real *w_ih,
+									  const tsf_real *w_hh,
+									  const tsf_real *h, const tsf_real *c,
+									  const tsf_real *tc,
+									  const tsf_real *gates,
+									  int T, int I, int H, tsf_nn_poll *poll);
 
 extern size_t tsf_lstm_scratch_count(int I, int H);
 
@@ -208,12 +275,16 @@ extern void tsf_dropout_forward(tsf_real *out, const tsf_real *inp,
 extern void tsf_dropout_backward(tsf_real *dinp, const tsf_real *dout,
 								 const tsf_real *mask, size_t n);
 
-extern void tsf_linear_forward(tsf_real *out, const tsf_real *inp,
-							   const tsf_real *w, const tsf_real *b,
-							   int T, int Cin, int Cout);
-extern void tsf_linear_backward(tsf_real *dinp, tsf_real *dw, tsf_real *db,
-								const tsf_real *dout, const tsf_real *inp,
-								const tsf_real *w, int T, int Cin, int Cout);
+extern tsf_nn_error tsf_linear_forward(tsf_real *out, const tsf_real *inp,
+									   const tsf_real *w, const tsf_real *b,
+									   int T, int Cin, int Cout,
+									   tsf_nn_poll *poll);
+extern tsf_nn_error tsf_linear_backward(tsf_real *dinp, tsf_real *dw,
+										tsf_real *db, const tsf_real *dout,
+										const tsf_real *inp,
+										const tsf_real *w,
+										int T, int Cin, int Cout,
+										tsf_nn_poll *poll);
 
 extern double tsf_mse_forward(const tsf_real *pred, const tsf_real *target,
 							  int t0, int t1);

@@ -68,14 +68,69 @@ tsf_rng_uniform_inline(tsf_rng *rng)
 	return (double) (tsf_rng_next_inline(rng) >> 11) * 0x1.0p-53;
 }
 
+/*
+ * Count macs multiply-adds done under poll, then ask its function whether
+ * to stop: TSF_NN_CANCELLED if so.  A NULL poll never stops; a NULL
+ * function only counts.
+ */
+static inline tsf_nn_error
+tsf_poll(tsf_nn_poll *poll, uint64_t macs)
+{
+	if (poll == NULL)
+		return TSF_NN_OK;
+	poll->macs += macs;
+	if (poll->fn != NULL && poll->fn(poll->arg) != 0)
+		return TSF_NN_CANCELLED;
+	return TSF_NN_OK;
+}
+
+/* count macs multiply-adds under poll without asking it */
+static inline void
+tsf_poll_count(tsf_nn_poll *poll, uint64_t macs)
+{
+	if (poll != NULL)
+		poll->macs += macs;
+}
+
 extern void tsf_mm_nn(tsf_real *restrict C, const tsf_real *restrict A,
 					  const tsf_real *restrict B, int M, int N, int K);
 extern void tsf_mm_tn(tsf_real *restrict C, const tsf_real *restrict A,
 					  const tsf_real *restrict B, int M, int N, int K);
 extern void tsf_mv_panel(tsf_real *restrict y, const tsf_real *restrict x,
 						 const tsf_real *restrict P, int N, int K);
-extern void tsf_pack_panels(tsf_real *restrict P, const tsf_real *restrict src,
-							int K, int N, int trans);
+
+/*
+ * The same products in chunks of at most budget multiply-adds (see
+ * kernels.c for the exceptions at tiny budgets), polling after each chunk
+ * (tsf_mv_panel_polled: between chunks, the recurrence polls after its
+ * step); bit-identical to the plain ones.  A NULL poll: one plain call.
+ */
+extern tsf_nn_error tsf_mm_nn_polled(tsf_real *restrict C, const tsf_real *restrict A,
+									 const tsf_real *restrict B, int M, int N, int K,
+									 uint64_t budget, tsf_nn_poll *poll);
+extern tsf_nn_error tsf_mm_tn_polled(tsf_real *restrict C, const tsf_real *restrict A,
+									 const tsf_real *restrict B, int M, int N, int K,
+									 uint64_t budget, tsf_nn_poll *poll);
+extern tsf_nn_error tsf_mv_panel_groups(tsf_real *restrict y, const tsf_real *restrict x,
+										const tsf_real *restrict P, int N, int K,
+										uint64_t budget, tsf_nn_poll *poll);
+
+/* one step's product, in groups of panels only when over the budget */
+static inline tsf_nn_error
+tsf_mv_panel_polled(tsf_real *restrict y, const tsf_real *restrict x,
+					const tsf_real *restrict P, int N, int K,
+					uint64_t budget, tsf_nn_poll *poll)
+{
+	if (poll == NULL || (uint64_t) N * K <= budget)
+	{
+		tsf_mv_panel(y, x, P, N, K);
+		tsf_poll_count(poll, (uint64_t) N * K);
+		return TSF_NN_OK;
+	}
+	return tsf_mv_panel_groups(y, x, P, N, K, budget, poll);
+}
+extern tsf_nn_error tsf_pack_panels(tsf_real *restrict P, const tsf_real *restrict src,
+									int K, int N, int trans, tsf_nn_poll *poll);
 extern size_t tsf_panel_count(int K, int N);
 extern void tsf_lstm_cell_back(tsf_real *restrict da, tsf_real *restrict dc_next,
 							   const tsf_real *restrict a, const tsf_real *restrict tc,
@@ -83,8 +138,8 @@ extern void tsf_lstm_cell_back(tsf_real *restrict da, tsf_real *restrict dc_next
 							   const tsf_real *restrict cprev, int H);
 extern void tsf_lstm_cell(tsf_real *restrict a, const tsf_real *cprev, tsf_real *c,
 						  tsf_real *restrict tc, tsf_real *restrict h, int H);
-extern void tsf_transpose(tsf_real *restrict dst, const tsf_real *restrict src,
-						  int rows, int cols);
+extern tsf_nn_error tsf_transpose(tsf_real *restrict dst, const tsf_real *restrict src,
+								  int rows, int cols, tsf_nn_poll *poll);
 extern void tsf_zero(tsf_real *x, size_t n);
 
 #endif							/* TSF_NN_KERNELS_H */

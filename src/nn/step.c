@@ -133,7 +133,8 @@ tsf_nn_step(tsf_nn *nn, tsf_real *state, const tsf_real *x_t,
  * for a state to forecast from): the window of its last K inputs and each
  * layer's h, c at step T - 1, read from the forward's caches.  Stepping
  * through the same inputs gives the same state to rounding; this costs a
- * copy instead of a second pass over the series.
+ * copy instead of a second pass over the series.  With no complete forward
+ * (nn->T is 0 after a cancelled one), the initial state.
  */
 void
 tsf_nn_state_from_forward(const tsf_nn *nn, tsf_real *state)
@@ -145,6 +146,11 @@ tsf_nn_state_from_forward(const tsf_nn *nn, tsf_real *state)
 	int			T = nn->T;
 	tsf_real   *hc = state + (K > 0 ? (size_t) K * n_in : 0);
 
+	if (T < 1)
+	{
+		tsf_nn_state_reset(cfg, state);
+		return;
+	}
 	if (K > 0)
 	{
 		/* window row k holds input step T - K + k, zero before step 0 */

@@ -19,6 +19,7 @@
 #include "unit.h"
 #include "nn_fixture.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,7 +125,7 @@ conv_loss(void *p)
 {
 	conv_ctx   *c = p;
 
-	tsf_conv1d_forward(c->out, c->inp, c->w, c->b, c->T, c->Cin, c->Cout, c->K);
+	tsf_conv1d_forward(c->out, c->inp, c->w, c->b, c->T, c->Cin, c->Cout, c->K, NULL);
 	return weighted_sum(c->out, c->r, (size_t) c->T * c->Cout);
 }
 
@@ -151,7 +152,7 @@ test_gradcheck_conv(void)
 	fill_random(c.b, c.Cout, 0.5, &rng);
 	fill_random(c.r, nout, 1.0, &rng);
 
-	tsf_conv1d_backward(dinp, dw, db, c.r, c.inp, c.w, c.T, c.Cin, c.Cout, c.K);
+	tsf_conv1d_backward(dinp, dw, db, c.r, c.inp, c.w, c.T, c.Cin, c.Cout, c.K, NULL);
 	gradcheck("conv1d d(input)", c.inp, dinp, nin, conv_loss, &c);
 	gradcheck("conv1d d(weight)", c.w, dw, nw, conv_loss, &c);
 	gradcheck("conv1d d(bias)", c.b, db, c.Cout, conv_loss, &c);
@@ -185,10 +186,10 @@ lstm_loss(void *p)
 
 	tsf_lstm_forward(s->h[0], s->c[0], s->tc[0], s->gates[0], s->wT, s->x,
 					 s->w_ih[0], s->w_hh[0], s->b_ih[0], s->b_hh[0],
-					 s->T, s->I, s->H);
+					 s->T, s->I, s->H, NULL);
 	tsf_lstm_forward(s->h[1], s->c[1], s->tc[1], s->gates[1], s->wT, s->h[0],
 					 s->w_ih[1], s->w_hh[1], s->b_ih[1], s->b_hh[1],
-					 s->T, s->H, s->H);
+					 s->T, s->H, s->H, NULL);
 	return weighted_sum(s->h[1], s->r, (size_t) s->T * s->H);
 }
 
@@ -237,10 +238,10 @@ test_gradcheck_lstm(void)
 	lstm_loss(&s);
 	tsf_lstm_backward(dh1, dw_ih[1], dw_hh[1], db_ih[1], db_hh[1], dgates,
 					  scratch, s.wT, s.r, s.h[0], s.w_ih[1], s.w_hh[1],
-					  s.h[1], s.c[1], s.tc[1], s.gates[1], s.T, s.H, s.H);
+					  s.h[1], s.c[1], s.tc[1], s.gates[1], s.T, s.H, s.H, NULL);
 	tsf_lstm_backward(dx, dw_ih[0], dw_hh[0], db_ih[0], db_hh[0], dgates,
 					  scratch, s.wT, dh1, s.x, s.w_ih[0], s.w_hh[0],
-					  s.h[0], s.c[0], s.tc[0], s.gates[0], s.T, s.I, s.H);
+					  s.h[0], s.c[0], s.tc[0], s.gates[0], s.T, s.I, s.H, NULL);
 
 	gradcheck("lstm(L=2) d(input)", s.x, dx, (size_t) s.T * s.I, lstm_loss, &s);
 	for (int l = 0; l < 2; l++)
@@ -324,7 +325,7 @@ linear_loss(void *p)
 {
 	linear_ctx *c = p;
 
-	tsf_linear_forward(c->out, c->inp, c->w, c->b, c->T, c->Cin, c->Cout);
+	tsf_linear_forward(c->out, c->inp, c->w, c->b, c->T, c->Cin, c->Cout, NULL);
 	return weighted_sum(c->out, c->r, (size_t) c->T * c->Cout);
 }
 
@@ -351,7 +352,7 @@ test_gradcheck_linear(void)
 	fill_random(c.b, c.Cout, 0.5, &rng);
 	fill_random(c.r, nout, 1.0, &rng);
 
-	tsf_linear_backward(dinp, dw, db, c.r, c.inp, c.w, c.T, c.Cin, c.Cout);
+	tsf_linear_backward(dinp, dw, db, c.r, c.inp, c.w, c.T, c.Cin, c.Cout, NULL);
 	gradcheck("linear d(input)", c.inp, dinp, nin, linear_loss, &c);
 	gradcheck("linear d(weight)", c.w, dw, nw, linear_loss, &c);
 	gradcheck("linear d(bias)", c.b, db, c.Cout, linear_loss, &c);
@@ -721,7 +722,7 @@ test_kernels(void)
 		for (int trans = 0; trans < 2; trans++)
 		{
 			memcpy(C, C0, sizeof(tsf_real) * N);
-			tsf_pack_panels(P, B, K, N, trans);
+			tsf_pack_panels(P, B, K, N, trans, NULL);
 			tsf_mv_panel(C, A, P, N, K);
 			for (int j = 0; j < N; j++)
 				bad_mv += C[j] != (trans ? ref_sum(C0[j], A, 1, B + (size_t) j * K, 1, K)
@@ -735,6 +736,629 @@ test_kernels(void)
 	CHECK(bad_nn == 0, "tsf_mm_nn is bit-identical to the reference");
 	CHECK(bad_tn == 0, "tsf_mm_tn is bit-identical to the reference");
 	CHECK(bad_mv == 0, "tsf_mv_panel is bit-identical to the reference");
+}
+
+/* ---- cancellation: polls, chunks, resuming ---- */
+
+/* a poll's category, read off the network when it is called */
+enum
+{
+	POLL_FORWARD,				/* a training forward (nn->T is 0) */
+	POLL_BACKWARD,				/* its backward (nn->T is set) */
+	POLL_ADAM,					/* between slices of the Adam step */
+	POLL_VALIDATION,			/* the validation forward after the step */
+	POLL_OTHER,					/* no network given */
+	N_POLL_KINDS
+};
+
+/*
+ * A poll function's state: it records the calls and the most multiply-adds
+ * between two of them, and says stop at the calls listed in stop (each
+ * counted from the previous stop, within one kind of call unless kind is
+ * N_POLL_KINDS).
+ */
+typedef struct poll_rec
+{
+	tsf_nn_poll *poll;			/* whose macs count to read */
+	const tsf_nn *nn;			/* to classify the calls, or NULL */
+	long		calls;
+	long		kind_calls[N_POLL_KINDS];
+	uint64_t	last_macs;
+	uint64_t	max_gap;		/* most multiply-adds between two calls */
+	int			nstop;			/* stops left */
+	int			stop_kind[8];	/* the kind of call to count, in order */
+	long		stop_after[8];	/* stop at the n-th call of that kind */
+	long		since;			/* calls of that kind since the last stop */
+	int			stopped_kind;	/* the kind of the last call that stopped */
+} poll_rec;
+
+static int
+poll_kind(const tsf_nn *nn)
+{
+	if (nn == NULL)
+		return POLL_OTHER;
+	if (nn->resume == TSF_NN_RESUME_ADAM || nn->adam_next > 0)
+		return POLL_ADAM;
+	if (nn->resume == TSF_NN_RESUME_VALIDATION)
+		return POLL_VALIDATION;
+	return nn->T == 0 ? POLL_FORWARD : POLL_BACKWARD;
+}
+
+static int
+poll_record(void *arg)
+{
+	poll_rec   *r = arg;
+	uint64_t	gap = r->poll->macs - r->last_macs;
+	int			kind = poll_kind(r->nn);
+
+	r->calls++;
+	r->kind_calls[kind]++;
+	if (gap > r->max_gap)
+		r->max_gap = gap;
+	r->last_macs = r->poll->macs;
+	if (r->nstop > 0 && (r->stop_kind[0] == N_POLL_KINDS || r->stop_kind[0] == kind) &&
+		++r->since == r->stop_after[0])
+	{
+		r->nstop--;
+		memmove(r->stop_kind, r->stop_kind + 1, sizeof(int) * r->nstop);
+		memmove(r->stop_after, r->stop_after + 1, sizeof(long) * r->nstop);
+		r->since = 0;
+		r->stopped_kind = kind;
+		return 1;
+	}
+	return 0;
+}
+
+/* point poll at a recorder (nn for classifying, or NULL) */
+static void
+poll_rec_init(poll_rec *r, tsf_nn_poll *poll, const tsf_nn *nn)
+{
+	memset(r, 0, sizeof(*r));
+	r->poll = poll;
+	r->nn = nn;
+	poll->fn = poll_record;
+	poll->arg = r;
+	poll->macs = 0;
+}
+
+/* multiply-adds of the conv over T steps (taps before step 0 skipped) */
+static uint64_t
+conv_macs(const tsf_nn_config *cfg, int T)
+{
+	uint64_t	taps = 0;
+
+	for (int t = 0; t < T; t++)
+		taps += (uint64_t) (t + 1 < cfg->conv_kernel ? t + 1 : cfg->conv_kernel);
+	return taps * cfg->conv_channels * cfg->n_in;
+}
+
+/* multiply-adds of tsf_nn_forward over T steps, from the equations */
+static uint64_t
+forward_macs(const tsf_nn_config *cfg, int T)
+{
+	uint64_t	H = cfg->hidden,
+				G = 4 * H,
+				I = cfg->conv_kernel > 0 ? cfg->conv_channels : cfg->n_in,
+				s = cfg->conv_kernel > 0 ? conv_macs(cfg, T) : 0;
+
+	for (int l = 0; l < cfg->layers; l++, I = H)
+		s += T * G * I + (T - 1) * G * H;	/* W_ih x_t, then W_hh h_{t-1} */
+	return s + T * H;			/* linear */
+}
+
+/* multiply-adds of tsf_nn_backward over T steps */
+static uint64_t
+backward_macs(const tsf_nn_config *cfg, int T)
+{
+	uint64_t	H = cfg->hidden,
+				G = 4 * H,
+				s = 2 * (uint64_t) T * H;	/* linear: dw and dinp */
+
+	for (int l = 0; l < cfg->layers; l++)
+	{
+		uint64_t	I = l > 0 ? H : (uint64_t) (cfg->conv_kernel > 0 ? cfg->conv_channels : cfg->n_in);
+
+		s += (T - 1) * H * G;	/* dh_next = W_hh^T da_t, t > 0 */
+		s += T * G * I + (T - 1) * G * H;	/* dW_ih, dW_hh */
+		if (l > 0 || cfg->conv_kernel > 0)
+			s += T * I * G;		/* dx */
+	}
+	return s + (cfg->conv_kernel > 0 ? conv_macs(cfg, T) : 0);	/* conv dw */
+}
+
+/*
+ * The chunked products (kernels.c) against the plain ones, bit for bit,
+ * with budgets small enough to take every way of cutting: rows, columns
+ * of a row over the budget (mm_nn), k in multiples of 64 and rows within
+ * one block of 64 (mm_tn, wide and narrow C), groups of panels (mv, as
+ * stored and transposed); each counts exactly M N K multiply-adds, no
+ * chunk over its budget.  Packing and transposing with a poll too.
+ */
+static void
+test_poll_kernels(void)
+{
+	static const int shapes[][4] = {	/* M, N, K, budget */
+		{300, 37, 11, 500}, {300, 37, 11, 4100}, {5, 200, 30, 1000},
+		{3, 130, 61, 61}, {200, 4, 197, 10000}, {512, 4, 197, 4 * 64 * 100},
+		{20, 10, 300, 200 * 64 * 2}, {37, 40, 200, 40 * 64 * 5},
+		{9, 256, 64, 256 * 64}, {160, 40, 130, 40 * 64 * 4 + 1},
+	};
+	tsf_rng		rng;
+	int			bad = 0,
+				bad_count = 0,
+				over = 0;
+	long		calls = 0;
+
+	tsf_rng_seed(&rng, 55);
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+	{
+		int			M = shapes[s][0],
+					N = shapes[s][1],
+					K = shapes[s][2];
+		uint64_t	budget = (uint64_t) shapes[s][3];
+		size_t		nmax = (size_t) (M > K ? M : K) * (N > K ? N : K);
+		tsf_real   *A = alloc_real(nmax),
+				   *B = alloc_real(nmax),
+				   *C = alloc_real((size_t) M * N),
+				   *C1 = alloc_real((size_t) M * N),
+				   *C0 = alloc_real((size_t) M * N),
+				   *P = alloc_real(tsf_panel_count(K, N)),
+				   *P1 = alloc_real(tsf_panel_count(K, N));
+		tsf_nn_poll poll;
+		poll_rec	rec;
+		uint64_t	floor_mv = (uint64_t) TSF_NN_PANEL * K,
+					floor_tn = (uint64_t) 64 * N;
+
+		fill_random(A, nmax, 1.0, &rng);
+		fill_random(B, nmax, 1.0, &rng);
+		fill_random(C0, (size_t) M * N, 1.0, &rng);
+
+		poll_rec_init(&rec, &poll, NULL);
+		memcpy(C, C0, sizeof(tsf_real) * M * N);
+		memcpy(C1, C0, sizeof(tsf_real) * M * N);
+		tsf_mm_nn(C, A, B, M, N, K);
+		tsf_mm_nn_polled(C1, A, B, M, N, K, budget, &poll);
+		bad += memcmp(C, C1, sizeof(tsf_real) * M * N) != 0;
+		bad_count += poll.macs != (uint64_t) M * N * K;
+		over += rec.max_gap > (budget > (uint64_t) K ? budget : (uint64_t) K);
+		calls += rec.calls;
+
+		poll_rec_init(&rec, &poll, NULL);
+		memcpy(C, C0, sizeof(tsf_real) * M * N);
+		memcpy(C1, C0, sizeof(tsf_real) * M * N);
+		tsf_mm_tn(C, A, B, M, N, K);
+		tsf_mm_tn_polled(C1, A, B, M, N, K, budget, &poll);
+		bad += memcmp(C, C1, sizeof(tsf_real) * M * N) != 0;
+		bad_count += poll.macs != (uint64_t) M * N * K;
+		over += rec.max_gap > (budget > floor_tn ? budget : floor_tn);
+		calls += rec.calls;
+
+		for (int trans = 0; trans < 2; trans++)
+		{
+			poll_rec_init(&rec, &poll, NULL);
+			tsf_pack_panels(P, B, K, N, trans, NULL);
+			tsf_pack_panels(P1, B, K, N, trans, &poll);
+			bad += memcmp(P, P1, sizeof(tsf_real) * tsf_panel_count(K, N)) != 0;
+			memcpy(C, C0, sizeof(tsf_real) * N);
+			memcpy(C1, C0, sizeof(tsf_real) * N);
+			tsf_mv_panel(C, A, P, N, K);
+			tsf_mv_panel_polled(C1, A, P, N, K, budget, &poll);
+			tsf_poll(&poll, 0);	/* the recurrence's poll after the step */
+			bad += memcmp(C, C1, sizeof(tsf_real) * N) != 0;
+			bad_count += poll.macs != (uint64_t) N * K;
+			over += rec.max_gap > (budget > floor_mv ? budget : floor_mv);
+			calls += rec.calls;
+		}
+		tsf_transpose(C, A, M, K > N ? N : K, NULL);
+		tsf_transpose(C1, A, M, K > N ? N : K, &poll);
+		bad += memcmp(C, C1, sizeof(tsf_real) * M * (K > N ? N : K)) != 0;
+		free(A), free(B), free(C), free(C1), free(C0), free(P), free(P1);
+	}
+	printf("  chunked products vs plain, %zu shapes and budgets, %ld polls: "
+		   "%d differ, %d miscounted, %d chunks over budget (want 0)\n",
+		   sizeof(shapes) / sizeof(shapes[0]), calls, bad, bad_count, over);
+	CHECK(bad == 0, "chunked products, packing, transposing: same bits");
+	CHECK(bad_count == 0, "chunked products count M N K multiply-adds");
+	CHECK(over == 0, "no chunk over its budget");
+}
+
+/* a network's optimizer state and dropout stream, to compare */
+typedef struct net_snap
+{
+	size_t		P;
+	tsf_real   *params, *m, *v;
+	long		step;
+	tsf_rng		rng;
+} net_snap;
+
+static void
+snap_take(net_snap *s, const test_net *t, const tsf_rng *rng)
+{
+	if (s->params == NULL)
+	{
+		s->params = alloc_real(s->P);
+		s->m = alloc_real(s->P);
+		s->v = alloc_real(s->P);
+	}
+	memcpy(s->params, t->params, sizeof(tsf_real) * s->P);
+	memcpy(s->m, t->m, sizeof(tsf_real) * s->P);
+	memcpy(s->v, t->v, sizeof(tsf_real) * s->P);
+	s->step = t->nn.step;
+	s->rng = *rng;
+}
+
+/* the state of t and rng are those of s, bit for bit */
+static int
+snap_same(const net_snap *s, const test_net *t, const tsf_rng *rng)
+{
+	return memcmp(s->params, t->params, sizeof(tsf_real) * s->P) == 0 &&
+		memcmp(s->m, t->m, sizeof(tsf_real) * s->P) == 0 &&
+		memcmp(s->v, t->v, sizeof(tsf_real) * s->P) == 0 &&
+		s->step == t->nn.step && memcmp(&s->rng, rng, sizeof(*rng)) == 0;
+}
+
+static void
+snap_free(net_snap *s)
+{
+	free(s->params), free(s->m), free(s->v);
+}
+
+/*
+ * Train net for epochs epochs from seed as the glue would, repeating every
+ * cancelled epoch after checking what the cancel left: in the forward or
+ * backward, nothing changed (parameters, moments, step, rng); in the Adam
+ * step or the validation pass, the step is taken or under way.  The last
+ * epoch's losses go to *tl, *vl; the number of cancels is returned, and
+ * *bad counts the cancels that broke those rules.
+ */
+static int
+train_resuming(test_net *net, const tsf_nn_config *cfg, uint64_t seed,
+			   const tsf_real *x, const tsf_real *y, int T, int val_start,
+			   int epochs, tsf_rng *rng, double *tl, double *vl,
+			   const poll_rec *rec, int *bad)
+{
+	tsf_nn_train_opts opts = {
+		.adam = {.lr = 0.01,.beta1 = 0.9,.beta2 = 0.999,.eps = 1e-8},
+		.loss_start = 2,.val_start = val_start
+	};
+	net_snap	s = {.P = tsf_nn_param_count(cfg)};
+	int			cancels = 0;
+	tsf_nn_error err;
+
+	tsf_nn_init_params(cfg, net->params, seed);
+	tsf_nn_reset_optimizer(&net->nn);
+	tsf_rng_seed(rng, seed ^ UINT64_C(0x5DEECE66D));
+	for (int e = 0; e < epochs; e++)
+	{
+		snap_take(&s, net, rng);
+		while ((err = tsf_nn_train_epoch(&net->nn, x, y, T, &opts, rng, tl, vl))
+			   == TSF_NN_CANCELLED)
+		{
+			int			kind = rec ? rec->stopped_kind : -1;
+			int			ok;
+
+			cancels++;
+			switch (net->nn.resume)
+			{
+				case TSF_NN_RESUME_NONE:
+					ok = snap_same(&s, net, rng) && net->nn.adam_next == 0 &&
+						(kind == POLL_FORWARD || kind == POLL_BACKWARD || kind == -1);
+					break;
+				case TSF_NN_RESUME_ADAM:
+					ok = net->nn.step == s.step + 1 && net->nn.adam_next > 0 &&
+						(kind == POLL_ADAM || kind == -1);
+					break;
+				case TSF_NN_RESUME_VALIDATION:
+					ok = net->nn.step == s.step + 1 && net->nn.adam_next == 0 &&
+						(kind == POLL_VALIDATION || kind == -1);
+					break;
+				default:
+					ok = 0;
+			}
+			*bad += !ok;
+		}
+		*bad += err != TSF_NN_OK || net->nn.resume != TSF_NN_RESUME_NONE;
+	}
+	snap_free(&s);
+	return cancels;
+}
+
+/* a poll that never stops, for the overhead-free comparisons */
+static int
+poll_never(void *arg)
+{
+	(void) arg;
+	return 0;
+}
+
+/*
+ * A wide network (H 256, 2 layers, conv, T 300, dropout, validation): a
+ * poll that never stops trains to the same bits as none, although its
+ * products run in chunks; the work between two polls is counted and stays
+ * within TSF_NN_POLL_MACS, all the work of the equations is counted (so
+ * none escapes the polls), and the polls per epoch are about the steps of
+ * the recurrences.  Then cancels in each phase (forward, backward, Adam,
+ * validation), each epoch repeated: the same bits again.
+ */
+static void
+test_poll_wide(void)
+{
+	tsf_nn_config cfg = {.n_in = 3,.conv_kernel = 3,.conv_channels = 16,
+	.hidden = 256,.layers = 2,.dropout = 0.5};
+	const int	T = 300,
+				VS = 250,
+				E = 2;
+	size_t		P = tsf_nn_param_count(&cfg);
+	test_net	a,
+				b;
+	tsf_real   *x = alloc_real((size_t) T * cfg.n_in),
+			   *y = alloc_real(T);
+	tsf_rng		rng,
+				ra,
+				rb;
+	double		tla,
+				vla,
+				tlb,
+				vlb;
+	poll_rec	rec;
+	int			bad = 0,
+				cancels;
+	uint64_t	want,
+				steps,
+				polls;
+
+	tsf_rng_seed(&rng, 60);
+	fill_random(x, (size_t) T * cfg.n_in, 1.0, &rng);
+	fill_random(y, T, 1.0, &rng);
+	test_net_make(&a, &cfg, T);
+	test_net_make(&b, &cfg, T);
+
+	train_resuming(&a, &cfg, 61, x, y, T, VS, E, &ra, &tla, &vla, NULL, &bad);
+	poll_rec_init(&rec, &b.nn.poll, &b.nn);
+	train_resuming(&b, &cfg, 61, x, y, T, VS, E, &rb, &tlb, &vlb, &rec, &bad);
+	CHECK(bad == 0, "wide training ran through");
+	CHECK(memcmp(a.params, b.params, P * sizeof(tsf_real)) == 0 &&
+		  memcmp(a.m, b.m, P * sizeof(tsf_real)) == 0 &&
+		  memcmp(a.v, b.v, P * sizeof(tsf_real)) == 0 &&
+		  memcmp(&ra, &rb, sizeof(ra)) == 0 && tla == tlb && vla == vlb,
+		  "wide: a never-stopping poll gives the bits of none");
+
+	want = E * (forward_macs(&cfg, VS) + backward_macs(&cfg, VS) + forward_macs(&cfg, T));
+	steps = (uint64_t) E * cfg.layers * (VS + VS + T);
+	polls = (uint64_t) rec.calls;
+	printf("  wide (H %d, L %d, conv, T %d): %d epochs, %" PRIu64 " multiply-adds counted "
+		   "(equations: %" PRIu64 "), at most %" PRIu64 " between two polls (bound %" PRIu64 "); "
+		   "%" PRIu64 " polls per epoch for %" PRIu64 " recurrence steps (%ld in Adam)\n",
+		   cfg.hidden, cfg.layers, T, E, b.nn.poll.macs, want, rec.max_gap,
+		   (uint64_t) TSF_NN_POLL_MACS, polls / E, steps / E, rec.kind_calls[POLL_ADAM] / E);
+	CHECK(b.nn.poll.macs == want, "every multiply-add of the equations is counted");
+	CHECK(rec.max_gap <= TSF_NN_POLL_MACS, "at most TSF_NN_POLL_MACS between two polls");
+	CHECK(polls >= steps && polls <= steps + steps / 4,
+		  "polls per epoch about the steps: %" PRIu64 " for %" PRIu64, polls, steps);
+	CHECK(rec.kind_calls[POLL_ADAM] == E * (long) ((P - 1) / TSF_NN_POLL_ELEMS),
+		  "Adam polls between slices of its %zu parameters", P);
+
+	/* one cancel in each phase of the first epoch, one in the second */
+	poll_rec_init(&rec, &b.nn.poll, &b.nn);
+	rec.nstop = 5;
+	rec.stop_kind[0] = POLL_FORWARD, rec.stop_after[0] = 400;
+	rec.stop_kind[1] = POLL_BACKWARD, rec.stop_after[1] = 300;
+	rec.stop_kind[2] = POLL_ADAM, rec.stop_after[2] = 2;
+	rec.stop_kind[3] = POLL_VALIDATION, rec.stop_after[3] = 450;
+	rec.stop_kind[4] = POLL_BACKWARD, rec.stop_after[4] = 10;
+	cancels = train_resuming(&b, &cfg, 61, x, y, T, VS, E, &rb, &tlb, &vlb, &rec, &bad);
+	printf("  wide: %d cancels (forward, backward, Adam, validation, backward), "
+		   "each epoch repeated: %d broke the rules\n", cancels, bad);
+	CHECK(cancels == 5 && rec.nstop == 0, "wide: 5 cancels: %d", cancels);
+	CHECK(bad == 0, "cancelled epochs changed nothing before their Adam step");
+	CHECK(memcmp(a.params, b.params, P * sizeof(tsf_real)) == 0 &&
+		  memcmp(a.m, b.m, P * sizeof(tsf_real)) == 0 &&
+		  memcmp(a.v, b.v, P * sizeof(tsf_real)) == 0 &&
+		  memcmp(&ra, &rb, sizeof(ra)) == 0 && tla == tlb && vla == vlb &&
+		  a.nn.step == b.nn.step,
+		  "wide: cancelled and repeated epochs give the uninterrupted bits");
+	free(x), free(y);
+	test_net_free(&a);
+	test_net_free(&b);
+}
+
+/*
+ * A small network (H 8, 2 layers, conv, dropout, validation): with a poll
+ * that never stops, the same bits as without; the polls per epoch are the
+ * steps and a few; then a cancel at every poll of the second epoch in turn
+ * (each run repeats the cancelled epoch), each giving the uninterrupted
+ * bits; and forward, backward, Adam, predict and predict_mc stopped at
+ * their first poll return TSF_NN_CANCELLED, leave the rng alone and, made
+ * again, give the uninterrupted results.
+ */
+static void
+test_poll_cancel(void)
+{
+	tsf_nn_config cfg = {.n_in = 3,.conv_kernel = 3,.conv_channels = 4,
+	.hidden = 8,.layers = 2,.dropout = 0.5};
+	const int	T = 40,
+				VS = 30,
+				E = 3;
+	size_t		P = tsf_nn_param_count(&cfg);
+	test_net	a,
+				b;
+	tsf_real   *x = alloc_real((size_t) T * cfg.n_in),
+			   *y = alloc_real(T),
+			   *p1 = alloc_real(T),
+			   *p2 = alloc_real(T);
+	tsf_rng		rng,
+				ra,
+				rb,
+				r1,
+				r2;
+	double		tla,
+				vla,
+				tlb,
+				vlb;
+	poll_rec	rec;
+	int			bad = 0,
+				wrong = 0;
+	long		per_epoch,
+				first,
+				n;
+	uint64_t	steps = (uint64_t) cfg.layers * (VS + VS + T);
+	tsf_nn_error err;
+
+	tsf_rng_seed(&rng, 70);
+	fill_random(x, (size_t) T * cfg.n_in, 1.0, &rng);
+	fill_random(y, T, 1.0, &rng);
+	test_net_make(&a, &cfg, T);
+	test_net_make(&b, &cfg, T);
+
+	train_resuming(&a, &cfg, 71, x, y, T, VS, E, &ra, &tla, &vla, NULL, &bad);
+	b.nn.poll.fn = poll_never;
+	train_resuming(&b, &cfg, 71, x, y, T, VS, E, &rb, &tlb, &vlb, NULL, &bad);
+	CHECK(memcmp(a.params, b.params, P * sizeof(tsf_real)) == 0 &&
+		  memcmp(a.m, b.m, P * sizeof(tsf_real)) == 0 &&
+		  memcmp(a.v, b.v, P * sizeof(tsf_real)) == 0 &&
+		  memcmp(&ra, &rb, sizeof(ra)) == 0 && tla == tlb && vla == vlb,
+		  "%d epochs with dropout and validation: a never-stopping poll gives the bits of none", E);
+
+	/* the polls of one epoch, then a cancel at each poll of epoch 2 in turn */
+	poll_rec_init(&rec, &b.nn.poll, &b.nn);
+	train_resuming(&b, &cfg, 71, x, y, T, VS, E, &rb, &tlb, &vlb, &rec, &bad);
+	per_epoch = rec.calls / E;
+	printf("  small (H %d, L %d, T %d): %ld polls per epoch for %" PRIu64 " recurrence steps\n",
+		   cfg.hidden, cfg.layers, T, per_epoch, steps);
+	CHECK(per_epoch >= (long) steps && per_epoch <= (long) steps + 30,
+		  "polls per epoch: the steps and a few: %ld", per_epoch);
+	first = per_epoch + 1;
+	for (long k = first; k < first + per_epoch; k++)
+	{
+		int			b0 = bad;
+
+		poll_rec_init(&rec, &b.nn.poll, &b.nn);
+		rec.nstop = 1;
+		rec.stop_kind[0] = N_POLL_KINDS;
+		rec.stop_after[0] = k;
+		wrong += train_resuming(&b, &cfg, 71, x, y, T, VS, E, &rb, &tlb, &vlb,
+								&rec, &bad) != 1;
+		wrong += !(memcmp(a.params, b.params, P * sizeof(tsf_real)) == 0 &&
+				   memcmp(a.m, b.m, P * sizeof(tsf_real)) == 0 &&
+				   memcmp(a.v, b.v, P * sizeof(tsf_real)) == 0 &&
+				   memcmp(&ra, &rb, sizeof(ra)) == 0 && tla == tlb && vla == vlb);
+		if (bad != b0)
+			printf("    cancel at poll %ld broke the rules\n", k);
+	}
+	printf("  small: a cancel at each of the %ld polls of epoch 2, the epoch repeated: "
+		   "%d runs differ, %d cancels broke the rules\n", per_epoch, wrong, bad);
+	CHECK(wrong == 0, "cancel at any poll, then repeat: the uninterrupted bits");
+	CHECK(bad == 0, "no update from an epoch cancelled before its Adam step");
+
+	/*
+	 * The entry points one by one.  A forward with dropout polls n times,
+	 * the last two after drawing the mask (its slice, the linear layer):
+	 * stopped there, the rng must still be as it was.
+	 */
+	poll_rec_init(&rec, &b.nn.poll, NULL);
+	tsf_rng_seed(&r1, 72);
+	r2 = r1;
+	tsf_nn_forward(&b.nn, x, T, &r2);
+	n = rec.calls;
+	r2 = r1;
+	rec.nstop = 1, rec.stop_kind[0] = N_POLL_KINDS, rec.stop_after[0] = n - 1;
+	err = tsf_nn_forward(&b.nn, x, T, &r1);
+	CHECK(err == TSF_NN_CANCELLED && b.nn.T == 0 && memcmp(&r1, &r2, sizeof(r1)) == 0,
+		  "forward cancelled after its mask: TSF_NN_CANCELLED, no sequence, rng untouched");
+	CHECK(tsf_nn_backward(&b.nn, y, 0, T) == TSF_NN_BAD_LENGTH,
+		  "no backward after a cancelled forward");
+	CHECK(tsf_nn_forward(&b.nn, x, T, &r1) == TSF_NN_OK, "forward made again");
+	CHECK(tsf_nn_forward(&a.nn, x, T, &r2) == TSF_NN_OK &&
+		  memcmp(a.nn.acts.pred, b.nn.acts.pred, sizeof(tsf_real) * T) == 0 &&
+		  memcmp(&r1, &r2, sizeof(r1)) == 0, "forward made again: the same mask and output");
+	rec.nstop = 1, rec.stop_after[0] = 20;
+	CHECK(tsf_nn_backward(&b.nn, y, 3, T) == TSF_NN_CANCELLED, "cancelled backward");
+	CHECK(tsf_nn_backward(&b.nn, y, 3, T) == TSF_NN_OK &&
+		  tsf_nn_backward(&a.nn, y, 3, T) == TSF_NN_OK &&
+		  memcmp(a.grads, b.grads, P * sizeof(tsf_real)) == 0,
+		  "backward made again: the uninterrupted gradients");
+	rec.nstop = 1, rec.stop_after[0] = 1;
+	CHECK(tsf_nn_predict(&b.nn, x, T, p1) == TSF_NN_CANCELLED, "cancelled predict");
+	CHECK(tsf_nn_predict(&b.nn, x, T, p1) == TSF_NN_OK &&
+		  tsf_nn_predict(&a.nn, x, T, p2) == TSF_NN_OK &&
+		  memcmp(p1, p2, sizeof(tsf_real) * T) == 0, "predict made again");
+	rec.nstop = 1, rec.stop_after[0] = n;
+	tsf_rng_seed(&r1, 73);
+	r2 = r1;
+	CHECK(tsf_nn_predict_mc(&b.nn, x, T, &r1, p1) == TSF_NN_CANCELLED &&
+		  memcmp(&r1, &r2, sizeof(r1)) == 0, "cancelled predict_mc: rng untouched");
+	CHECK(tsf_nn_predict_mc(&b.nn, x, T, &r1, p1) == TSF_NN_OK &&
+		  tsf_nn_predict_mc(&a.nn, x, T, &r2, p2) == TSF_NN_OK &&
+		  memcmp(p1, p2, sizeof(tsf_real) * T) == 0, "predict_mc made again: the same sample");
+	rec.nstop = 1, rec.stop_after[0] = 1;
+	{
+		tsf_nn_train_opts opts = {.adam = {0.01, 0.9, 0.999, 1e-8},.val_start = VS};
+
+		err = tsf_nn_train_epoch(&b.nn, x, y, T, &opts, &r1, &tlb, &vlb);
+		CHECK(err == TSF_NN_CANCELLED && b.nn.resume == TSF_NN_RESUME_NONE &&
+			  memcmp(a.params, b.params, P * sizeof(tsf_real)) == 0,
+			  "cancelled train_epoch: TSF_NN_CANCELLED, parameters untouched");
+		CHECK(strcmp(tsf_nn_strerror(TSF_NN_CANCELLED), "cancelled") == 0,
+			  "tsf_nn_strerror(TSF_NN_CANCELLED)");
+		tsf_nn_reset_optimizer(&b.nn);
+	}
+	free(x), free(y), free(p1), free(p2);
+	test_net_free(&a);
+	test_net_free(&b);
+}
+
+/*
+ * Adam in slices: a block over TSF_NN_POLL_ELEMS parameters polls between
+ * slices; a cancelled step takes one step count, and the next call
+ * finishes it (not a new one) with the bits of one uninterrupted step.
+ */
+static void
+test_poll_adam(void)
+{
+	tsf_nn_config cfg = {.n_in = 3,.conv_kernel = 0,.conv_channels = 0,
+	.hidden = 256,.layers = 3,.dropout = 0};
+	size_t		P = tsf_nn_param_count(&cfg);
+	test_net	a,
+				b;
+	tsf_rng		rng;
+	tsf_adam	adam = {0.01, 0.9, 0.999, 1e-8};
+	poll_rec	rec;
+	int			cancels = 0;
+	tsf_nn_error err;
+
+	test_net_make(&a, &cfg, 1);
+	test_net_make(&b, &cfg, 1);
+	tsf_rng_seed(&rng, 80);
+	fill_random(a.params, P, 1.0, &rng);
+	memcpy(b.params, a.params, sizeof(tsf_real) * P);
+	for (int s = 0; s < 3; s++)
+	{
+		fill_random(a.grads, P, 1.0, &rng);
+		memcpy(b.grads, a.grads, sizeof(tsf_real) * P);
+		tsf_nn_adam_step(&a.nn, &adam);
+		poll_rec_init(&rec, &b.nn.poll, NULL);
+		rec.nstop = 1, rec.stop_kind[0] = N_POLL_KINDS, rec.stop_after[0] = 1 + s;
+		while ((err = tsf_nn_adam_step(&b.nn, &adam)) == TSF_NN_CANCELLED)
+		{
+			cancels++;
+			CHECK(b.nn.step == a.nn.step &&
+				  b.nn.adam_next == (size_t) (1 + s) * TSF_NN_POLL_ELEMS,
+				  "cancelled Adam step %d: counted once, done up to %zu", s + 1,
+				  b.nn.adam_next);
+		}
+		CHECK(err == TSF_NN_OK && b.nn.adam_next == 0 &&
+			  rec.calls == (long) ((P - 1) / TSF_NN_POLL_ELEMS),
+			  "Adam step finished, one poll between slices: %ld", rec.calls);
+	}
+	printf("  Adam over %zu parameters in slices of %zu: 3 steps, %d cancelled and finished\n",
+		   P, (size_t) TSF_NN_POLL_ELEMS, cancels);
+	CHECK(cancels == 3 && a.nn.step == 3 && b.nn.step == 3, "3 Adam steps, 3 cancels");
+	CHECK(memcmp(a.params, b.params, P * sizeof(tsf_real)) == 0 &&
+		  memcmp(a.m, b.m, P * sizeof(tsf_real)) == 0 &&
+		  memcmp(a.v, b.v, P * sizeof(tsf_real)) == 0,
+		  "cancelled and finished Adam steps: the uninterrupted bits");
+	test_net_free(&a);
+	test_net_free(&b);
 }
 
 /* ---- determinism, API, smoke ---- */
@@ -998,6 +1622,12 @@ main(int argc, char **argv)
 	test_step();
 	test_api();
 	test_smoke_sine();
+
+	printf("cancellation: polls, chunks, resuming\n");
+	test_poll_kernels();
+	test_poll_cancel();
+	test_poll_adam();
+	test_poll_wide();
 
 	return unit_done();
 }
