@@ -50,8 +50,11 @@
  * 0.15 MB of parameter blocks and 2.6 KB of workspace per step: 1.6 MB for
  * 550 weekly points, 4.5 MB for 1650 (twice that in float64).
  *
- * The loop checks for interrupts once per epoch, so statement_timeout and
- * pg_cancel_backend stop a training within one epoch's time.
+ * The network core polls for a cancel (tsf_poll_cancel) at every step of
+ * its recurrences and between slices of its large products, at most about
+ * 8 million multiply-adds apart, so statement_timeout and
+ * pg_cancel_backend stop a training within milliseconds whatever the
+ * network's size; the core returns, and the cancel is raised here.
  */
 #include "tsforecast.h"
 
@@ -172,9 +175,12 @@ tsf_lstm_train_transfn(PG_FUNCTION_ARGS)
 	return tsf_series_accum(fcinfo, tsf_lstm_check_options);
 }
 
+/* the core returned err: a cancel it stopped for, or a can't-happen */
 static void
 nn_failed(tsf_nn_error err)
 {
+	if (err == TSF_NN_CANCELLED)
+		tsf_raise_cancel();
 	elog(ERROR, "LSTM core failed: %s", tsf_nn_strerror(err));
 }
 
@@ -297,6 +303,8 @@ bind_network(TsfLstmFit *f, tsf_real *grads, tsf_real *adam_m, tsf_real *adam_v)
 					  wbytes, f->T);
 	if (err != TSF_NN_OK)
 		nn_failed(err);
+	/* the core polls for a cancel every few milliseconds of its work */
+	f->nn.poll.fn = tsf_poll_cancel;
 	f->bound = true;
 }
 
