@@ -17,10 +17,11 @@
  *
  * Order selection for OLS compares every order on the common sample
  * y[P..n-1] (statsmodels' ar_select_order).  Rather than fitting P+1 models
- * it builds the Gram matrix of (1, lags 1..P, y) once, with each diagonal of
- * lag products updated from the previous one in O(1) (written by hand: this
- * is what keeps ar_fit() near the cost of avg() over many short series), and
- * reads every nested model's residual sum of squares off one Cholesky factor.
+ * it builds the Gram matrix of (1, lags 1..P, y) once, each entry of lag
+ * products updated from its neighbour up the diagonal in O(1) (written by
+ * hand: this is what keeps ar_fit() near the cost of avg() over many short
+ * series), and reads every nested model's residual sum of squares off one
+ * Cholesky factor.
  */
 #include "ar.h"
 
@@ -306,9 +307,12 @@ ar_fit_yw(const double *y, int n, int p, int intercept, double *work,
  * (1 when intercept, z[t-1], ..., z[t-P]) and the target z[t] last, summed
  * over t = t0..n-1 (t0 >= P).  With S(i,j) = sum_t z[t-i] z[t-j] and
  * mu(j) = sum_t z[t-j], the first row S(0, .) is summed directly, O(N P),
- * and every other entry walks down its diagonal:
+ * and every other entry of lag products from its neighbour up the diagonal,
+ * already in M (or in the first row):
  *		S(i,j) = S(i-1,j-1) + z[t0-i] z[t0-j] - z[n-i] z[n-j]
- * S0 and mu are scratch of P + 1 doubles each.
+ * which adds the same terms in the same order as walking the diagonal down
+ * from S(0, j-i), in O(P^2) for the whole matrix.  S0 and mu are scratch of
+ * P + 1 doubles each.
  */
 static void
 lagged_gram(const double *z, int n, int t0, int P, int intercept, double *M,
@@ -329,9 +333,10 @@ lagged_gram(const double *z, int n, int t0, int P, int intercept, double *M,
 
 	/*
 	 * Fill M.  Regressor a (0-based) is the constant when intercept && a == 0,
-	 * else lag a + 1 - intercept; y (lag 0) is index k.
+	 * else lag a + 1 - intercept; y (lag 0) is index k.  For lags i >= j >= 1
+	 * (rows a >= b of the lag block, g = i - j), M[a-1][b-1] holds
+	 * S(j-1, i-1) once j >= 2.
 	 */
-#define LAG(a)	((a) == k ? 0 : (a) + 1 - intercept)
 	for (int a = 0; a < kc; a++)
 	{
 		for (int b = 0; b <= a; b++)
@@ -341,23 +346,21 @@ lagged_gram(const double *z, int n, int t0, int P, int intercept, double *M,
 			if (intercept && a == 0)
 				val = N;
 			else if (intercept && b == 0)
-				val = mu[LAG(a)];
+				val = a == k ? mu[0] : mu[a + 1 - intercept];
+			else if (a == k)
+				val = S0[b == k ? 0 : b + 1 - intercept];	/* S(0, j) */
 			else
 			{
-				int			i = LAG(a),
-							j = LAG(b);
-				int			lo = i < j ? i : j,
-							hi = i < j ? j : i;
+				int			i = a + 1 - intercept,
+							j = b + 1 - intercept,
+							g = i - j;
 
-				/* walk S(lo, hi) down from S(0, hi - lo) */
-				val = S0[hi - lo];
-				for (int d = 1; d <= lo; d++)
-					val += z[t0 - d] * z[t0 - d - (hi - lo)] - z[n - d] * z[n - d - (hi - lo)];
+				val = j == 1 ? S0[g] : M[(size_t) (a - 1) * kc + (b - 1)];
+				val += z[t0 - j] * z[t0 - j - g] - z[n - j] * z[n - j - g];
 			}
 			M[(size_t) a * kc + b] = val;
 		}
 	}
-#undef LAG
 }
 
 /*
