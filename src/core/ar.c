@@ -30,6 +30,11 @@
  * units of work, a unit being at most TSF_AR_POLL_FLOPS operations (loops
  * over the series are cut into chunks of CHUNK points for that).  Chunking
  * keeps the order of every sum, so results are those of unchunked loops.
+ *
+ * Scale: the series is fitted as y * 2^-k when its magnitude is outside
+ * [TSF_AR_SCALE_MIN, TSF_AR_SCALE_MAX] (ar.h); the estimators below see the
+ * factor f = 2^-k (1 otherwise) and return the model in the scaled units,
+ * which finish_model() turns back.
  */
 #include "ar.h"
 
@@ -39,6 +44,9 @@
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
+#endif
+#ifndef M_LN2
+#define M_LN2 0.69314718055994530942
 #endif
 
 /*
@@ -87,7 +95,8 @@ typedef struct ArPoll
 } ArPoll;
 
 static TsfArStatus ar_fit_ols_qr(const double *y, int n, int p, int intercept,
-								 ArPoll *pl, double *work, TsfArModel *m);
+								 double f, ArPoll *pl, double *work,
+								 TsfArModel *m);
 
 /*
  * Account for a unit of about `flops` operations about to start, calling the
@@ -200,16 +209,79 @@ tsf_ar_work_size(int n, int maxp)
 	return gram + qr_work_size((int) kc);
 }
 
-/* NOT_FINITE when a coefficient or the intercept is not a finite double */
+/*
+ * The scale exponent k of the series: 0 when its largest |y| lies in
+ * [TSF_AR_SCALE_MIN, TSF_AR_SCALE_MAX] (or is 0, or not finite: the fit then
+ * fails as it would unscaled), else the k with max |y| 2^-k in [1/2, 1),
+ * clamped to [-1022, 1024] so that 2^-k is a double (the clamp leaves the
+ * scaled maximum at least 2^-52, still inside the range).
+ */
+static bool
+scale_exponent(const double *y, int n, ArPoll *pl, int *k)
+{
+	double		amax = 0.0;
+	int			e;
+
+	for (int t0 = 0; t0 < n;)
+	{
+		int			t1 = chunk_end(t0, n);
+
+		if (poll_stop(pl, t1 - t0))
+			return true;
+		for (int t = t0; t < t1; t++)
+			if (fabs(y[t]) > amax)
+				amax = fabs(y[t]);
+		t0 = t1;
+	}
+	*k = 0;
+	if (amax == 0.0 || !isfinite(amax) ||
+		(amax >= TSF_AR_SCALE_MIN && amax <= TSF_AR_SCALE_MAX))
+		return false;
+	(void) frexp(amax, &e);
+	*k = e < -1022 ? -1022 : e;
+	return false;
+}
+
+/* ys = y * f, for the estimators that read the series many times */
+static bool
+scale_copy(const double *y, int n, double f, ArPoll *pl, double *ys)
+{
+	for (int t0 = 0; t0 < n;)
+	{
+		int			t1 = chunk_end(t0, n);
+
+		if (poll_stop(pl, t1 - t0))
+			return true;
+		for (int t = t0; t < t1; t++)
+			ys[t] = y[t] * f;
+		t0 = t1;
+	}
+	return false;
+}
+
+/*
+ * The model fitted on y * 2^-k back in the units of y (ar.h, "Scale"), then
+ * the check that it is representable: NOT_FINITE when any estimate is not.
+ */
 static TsfArStatus
-finish_model(TsfArStatus s, TsfArModel *m)
+finish_model(TsfArStatus s, int k, TsfArModel *m)
 {
 	if (s != TSF_AR_OK)
 		return s;
+	if (k != 0)
+	{
+		m->c = ldexp(m->c, k);
+		m->mean = ldexp(m->mean, k);
+		m->sigma2 = ldexp(m->sigma2, 2 * k);
+		/* log sigma2 grows by 2k log 2 in each of the nobs terms of -2 llf */
+		m->aic += m->nobs * (2.0 * k * M_LN2);
+	}
 	for (int i = 0; i < m->p; i++)
 		if (!isfinite(m->phi[i]))
 			return TSF_AR_NOT_FINITE;
-	return isfinite(m->c) ? TSF_AR_OK : TSF_AR_NOT_FINITE;
+	if (!isfinite(m->c) || !isfinite(m->mean) || !isfinite(m->sigma2))
+		return TSF_AR_NOT_FINITE;
+	return TSF_AR_OK;
 }
 
 /* the OLS fit through the QR path only, for tests of both paths */
@@ -218,8 +290,12 @@ tsf_ar_fit_ols_qr(const double *y, int n, int p, int intercept,
 				  const TsfArPoll *poll, double *work, TsfArModel *m)
 {
 	ArPoll		pl = {poll, 0.0};
+	int			k;
 
-	return finish_model(ar_fit_ols_qr(y, n, p, intercept, &pl, work, m), m);
+	if (scale_exponent(y, n, &pl, &k))
+		return TSF_AR_CANCELLED;
+	return finish_model(ar_fit_ols_qr(y, n, p, intercept, ldexp(1.0, -k), &pl,
+									  work, m), k, m);
 }
 
 /*
@@ -273,7 +349,7 @@ qr_fold(double *R, int *r0, int kc, double *X, int rows, int ldx, double *T,
 /*
  * Least squares fit by Householder QR, folding rows into R.
  *
- * The augmented matrix [X | y] (nobs x kc, kc = k + 1) is taken a block
+ * The augmented matrix [X | y] * f (nobs x kc, kc = k + 1) is taken a block
  * of rows at a time and folded into the triangular factor R of the rows so
  * far, without forming the stacked matrix: about 2 rows kc^2 operations a
  * block, O(n kc^2) in all.  While R fills, qr_fold takes a few rows at a
@@ -283,8 +359,8 @@ qr_fold(double *R, int *r0, int kc, double *X, int rows, int ldx, double *T,
  * beta = R11^-1 r12 and SSE = r22^2.  work: qr_work_size(kc) doubles.
  */
 static TsfArStatus
-ar_fit_ols_qr(const double *y, int n, int p, int intercept, ArPoll *pl,
-			  double *work, TsfArModel *m)
+ar_fit_ols_qr(const double *y, int n, int p, int intercept, double f,
+			  ArPoll *pl, double *work, TsfArModel *m)
 {
 	int			k = p + intercept;
 	int			kc = k + 1;
@@ -319,7 +395,7 @@ ar_fit_ols_qr(const double *y, int n, int p, int intercept, ArPoll *pl,
 		if (!full && poll_stop(pl, 2.0 * rows * kc * kc))
 			return TSF_AR_CANCELLED;
 
-		/* the block: row r is [1?, y[t-1], ..., y[t-p], y[t]] */
+		/* the block: row r is [1?, y[t-1], ..., y[t-p], y[t]] (times f) */
 		for (int r = 0; r < rows; r++, t++)
 		{
 			int			col = 0;
@@ -327,8 +403,8 @@ ar_fit_ols_qr(const double *y, int n, int p, int intercept, ArPoll *pl,
 			if (intercept)
 				X[(size_t) col++ * rows + r] = 1.0;
 			for (int i = 1; i <= p; i++)
-				X[(size_t) col++ * rows + r] = y[t - i];
-			X[(size_t) col * rows + r] = y[t];
+				X[(size_t) col++ * rows + r] = y[t - i] * f;
+			X[(size_t) col * rows + r] = y[t] * f;
 		}
 
 		if (!full)
@@ -443,9 +519,9 @@ autocov(const double *y, int n, double xm, int P, ArPoll *pl, double *r)
 	return false;
 }
 
-/* *mean = sum y[t] / n, polled per chunk */
+/* *mean = sum (y[t] f) / n, polled per chunk */
 static bool
-series_mean(const double *y, int n, ArPoll *pl, double *mean)
+series_mean(const double *y, int n, double f, ArPoll *pl, double *mean)
 {
 	double		s = 0.0;
 
@@ -456,16 +532,16 @@ series_mean(const double *y, int n, ArPoll *pl, double *mean)
 		if (poll_stop(pl, 2.0 * (t1 - t0)))
 			return true;
 		for (int t = t0; t < t1; t++)
-			s += y[t];
+			s += y[t] * f;
 		t0 = t1;
 	}
 	*mean = s / n;
 	return false;
 }
 
-/* z = y - shift, polled per chunk */
+/* z = y f - shift, polled per chunk */
 static bool
-center(const double *y, int n, double shift, ArPoll *pl, double *z)
+center(const double *y, int n, double f, double shift, ArPoll *pl, double *z)
 {
 	for (int t0 = 0; t0 < n;)
 	{
@@ -474,7 +550,7 @@ center(const double *y, int n, double shift, ArPoll *pl, double *z)
 		if (poll_stop(pl, 2.0 * (t1 - t0)))
 			return true;
 		for (int t = t0; t < t1; t++)
-			z[t] = y[t] - shift;
+			z[t] = y[t] * f - shift;
 		t0 = t1;
 	}
 	return false;
@@ -519,8 +595,9 @@ dot(const double *a, const double *b, int n, ArPoll *pl, double *out)
 }
 
 /*
- * Yule-Walker fit of order p (R's ar.yw with aic = FALSE, order.max = p).
- * work: (p + 1) autocovariances, (p, p) coefficients, (p + 1) variances.
+ * Yule-Walker fit of order p (R's ar.yw with aic = FALSE, order.max = p) on
+ * the series y (already scaled).  work: (p + 1) autocovariances, (p, p)
+ * coefficients, (p + 1) variances.
  */
 static TsfArStatus
 ar_fit_yw(const double *y, int n, int p, int intercept, ArPoll *pl,
@@ -538,7 +615,7 @@ ar_fit_yw(const double *y, int n, int p, int intercept, ArPoll *pl,
 	if (n < tsf_ar_min_points(p, intercept))
 		return TSF_AR_TOO_SHORT;
 
-	if (intercept && series_mean(y, n, pl, &xm))
+	if (intercept && series_mean(y, n, 1.0, pl, &xm))
 		return TSF_AR_CANCELLED;
 	if (autocov(y, n, xm, p, pl, r) || poll_stop(pl, 2.0 * p * p))
 		return TSF_AR_CANCELLED;
@@ -641,8 +718,8 @@ lagged_gram(const double *z, int n, int t0, int P, int intercept, ArPoll *pl,
  * L[k][k]^2 + sum_{a >= q} L[k][a]^2, summed from the tail.
  */
 static TsfArStatus
-ar_select_ols(const double *y, int n, int P, int intercept, ArPoll *pl,
-			  double *work, int *p_out)
+ar_select_ols(const double *y, int n, int P, int intercept, double f,
+			  ArPoll *pl, double *work, int *p_out)
 {
 	int			k = P + intercept;	/* regressors */
 	int			kc = k + 1;		/* plus y */
@@ -659,8 +736,8 @@ ar_select_ols(const double *y, int n, int P, int intercept, ArPoll *pl,
 
 	if (n < tsf_ar_min_points(P, intercept))
 		return TSF_AR_TOO_SHORT;
-	if ((intercept && series_mean(y, n, pl, &xm)) ||
-		center(y, n, xm, pl, z) ||
+	if ((intercept && series_mean(y, n, f, pl, &xm)) ||
+		center(y, n, f, xm, pl, z) ||
 		lagged_gram(z, n, P, P, intercept, pl, M, S0, mu))
 		return TSF_AR_CANCELLED;
 
@@ -738,7 +815,7 @@ ar_select_yw(const double *y, int n, int P, int intercept, ArPoll *pl,
 
 	if (n < tsf_ar_min_points(P, intercept))
 		return TSF_AR_TOO_SHORT;
-	if ((intercept && series_mean(y, n, pl, &xm)) ||
+	if ((intercept && series_mean(y, n, 1.0, pl, &xm)) ||
 		autocov(y, n, xm, P, pl, r) || poll_stop(pl, 2.0 * P * P))
 		return TSF_AR_CANCELLED;
 	durbin_levinson(r, P, phi, v);
@@ -886,8 +963,8 @@ residual_pass(const double *z, int n, int p, int intercept, const double *b,
  * intercept: the fit is the same, the Gram matrix better conditioned.
  */
 static TsfArStatus
-ar_fit_ols(const double *y, int n, int p, int intercept, ArPoll *pl,
-		   double *work, TsfArModel *m)
+ar_fit_ols(const double *y, int n, int p, int intercept, double f,
+		   ArPoll *pl, double *work, TsfArModel *m)
 {
 	int			k = p + intercept;
 	int			kc = k + 1;
@@ -911,8 +988,8 @@ ar_fit_ols(const double *y, int n, int p, int intercept, ArPoll *pl,
 		m->p = p;
 		return TSF_AR_TOO_SHORT;
 	}
-	if ((intercept && series_mean(y, n, pl, &shift)) ||
-		center(y, n, shift, pl, z) ||
+	if ((intercept && series_mean(y, n, f, pl, &shift)) ||
+		center(y, n, f, shift, pl, z) ||
 		lagged_gram(z, n, p, p, intercept, pl, M, S0, mu))
 		return TSF_AR_CANCELLED;
 	for (int a = 0; a < k; a++)
@@ -921,7 +998,7 @@ ar_fit_ols(const double *y, int n, int p, int intercept, ArPoll *pl,
 	if (s == TSF_AR_CANCELLED)
 		return s;
 	if (s != TSF_AR_OK)
-		return ar_fit_ols_qr(y, n, p, intercept, pl, qr_work, m);
+		return ar_fit_ols_qr(y, n, p, intercept, f, pl, qr_work, m);
 
 	/*
 	 * The smallest pivot relative to its diagonal entry bounds the condition
@@ -933,7 +1010,7 @@ ar_fit_ols(const double *y, int n, int p, int intercept, ArPoll *pl,
 		double		L = M[(size_t) a * kc + a];
 
 		if (L * L < 1e-8 * h[a])
-			return ar_fit_ols_qr(y, n, p, intercept, pl, qr_work, m);
+			return ar_fit_ols_qr(y, n, p, intercept, f, pl, qr_work, m);
 	}
 
 	if (poll_stop(pl, 2.0 * k * k))
@@ -970,7 +1047,7 @@ ar_fit_ols(const double *y, int n, int p, int intercept, ArPoll *pl,
 		converged = dmax <= 1e-10 * (bmax > 1.0 ? bmax : 1.0);
 	}
 	if (!converged || !(sse >= 0.0))
-		return ar_fit_ols_qr(y, n, p, intercept, pl, qr_work, m);
+		return ar_fit_ols_qr(y, n, p, intercept, f, pl, qr_work, m);
 
 	m->p = p;
 	m->intercept = intercept;
@@ -995,10 +1072,25 @@ tsf_ar_select(const double *y, int n, int maxp, int intercept,
 			  int *p_out)
 {
 	ArPoll		pl = {poll, 0.0};
+	double		f;
+	int			k;
 
+	if (scale_exponent(y, n, &pl, &k))
+		return TSF_AR_CANCELLED;
+	f = ldexp(1.0, -k);
 	if (method == TSF_AR_YULE_WALKER)
+	{
+		/* a scaled copy first: the autocovariances read the series P times */
+		if (k != 0 && n >= tsf_ar_min_points(maxp, intercept))
+		{
+			if (scale_copy(y, n, f, &pl, work))
+				return TSF_AR_CANCELLED;
+			y = work;
+			work += n;
+		}
 		return ar_select_yw(y, n, maxp, intercept, &pl, work, p_out);
-	return ar_select_ols(y, n, maxp, intercept, &pl, work, p_out);
+	}
+	return ar_select_ols(y, n, maxp, intercept, f, &pl, work, p_out);
 }
 
 TsfArStatus
@@ -1006,13 +1098,27 @@ tsf_ar_fit(const double *y, int n, int p, int intercept, TsfArMethod method,
 		   const TsfArPoll *poll, double *work, TsfArModel *m)
 {
 	ArPoll		pl = {poll, 0.0};
+	double		f;
+	int			k;
 	TsfArStatus s;
 
+	if (scale_exponent(y, n, &pl, &k))
+		return TSF_AR_CANCELLED;
+	f = ldexp(1.0, -k);
 	if (method == TSF_AR_YULE_WALKER)
+	{
+		if (k != 0 && n >= tsf_ar_min_points(p, intercept))
+		{
+			if (scale_copy(y, n, f, &pl, work))
+				return TSF_AR_CANCELLED;
+			y = work;
+			work += n;
+		}
 		s = ar_fit_yw(y, n, p, intercept, &pl, work, m);
+	}
 	else
-		s = ar_fit_ols(y, n, p, intercept, &pl, work, m);
-	return finish_model(s, m);
+		s = ar_fit_ols(y, n, p, intercept, f, &pl, work, m);
+	return finish_model(s, k, m);
 }
 
 double

@@ -14,6 +14,16 @@
  *
  * estimated either by ordinary least squares (as statsmodels' AutoReg) or by
  * the Yule-Walker equations (as R's ar.yw).
+ *
+ * Scale: a series whose largest |y| lies outside [TSF_AR_SCALE_MIN,
+ * TSF_AR_SCALE_MAX] (and is not 0) is fitted as y * 2^-k, k chosen so that
+ * its largest |value| falls in [1/2, 1).  Scaling by a power of two is exact,
+ * so phi is that of the unscaled problem; c and mean come back multiplied by
+ * 2^k, sigma2 by 4^k, and the AIC is shifted by nobs * 2k log 2 (the same
+ * for every order, so the order chosen is unchanged).  Inside the range,
+ * where no sum of squares can overflow or underflow, nothing is scaled.
+ * When c, mean or sigma2 does not fit in a double once scaled back, the fit
+ * returns TSF_AR_NOT_FINITE.
  */
 #ifndef TSF_CORE_AR_H
 #define TSF_CORE_AR_H
@@ -22,6 +32,10 @@
 
 /* largest AR order accepted anywhere */
 #define TSF_AR_MAX_ORDER	1000
+
+/* largest |y| fitted as it is; outside, the series is scaled (see above) */
+#define TSF_AR_SCALE_MIN	0x1p-400
+#define TSF_AR_SCALE_MAX	0x1p+400
 
 /*
  * Most floating-point operations (a multiply-add counts two) done between two

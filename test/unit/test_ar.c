@@ -419,6 +419,183 @@ test_poll_qr_max_order(void)
 	free(y);
 }
 
+/* ---- scale ---- */
+
+/* select (spec "auto") and fit as ar_fit() does; the status of the fit */
+static TsfArStatus
+fit_spec(const double *y, int n, const Ref *c, TsfArMethod method, bool qr,
+		 double *work, int *p, TsfArModel *m)
+{
+	int			maxp = tsf_ar_default_max_order(n, c->intercept);
+
+	*p = atoi(c->spec);
+	if (strcmp(c->spec, "auto") == 0)
+	{
+		TsfArStatus s = tsf_ar_select(y, n, maxp, c->intercept, method, NULL, work, p);
+
+		if (s != TSF_AR_OK)
+			return s;
+	}
+	if (qr)
+		return tsf_ar_fit_ols_qr(y, n, *p, c->intercept, NULL, work, m);
+	return tsf_ar_fit(y, n, *p, c->intercept, method, NULL, work, m);
+}
+
+/*
+ * A reference case on copies of its series scaled by 2^e (e = +-500, -600:
+ * outside the range fitted as is) gives the same order and phi, bit for
+ * bit, c and mean times 2^e and sigma2 times 4^e exactly (at 2^-600 that is
+ * below the smallest subnormal, so 0, as ldexp says), the AIC shifted by
+ * nobs 2e log 2; at 2^600 sigma2 (4^600 times the unscaled) is no double:
+ * NOT_FINITE.  Scaled by 1e154 (not exact) it agrees to 1e-8 with the
+ * unscaled fit where sigma2 times 1e308 is a double, and is NOT_FINITE
+ * where not.  OLS cases are run through the fast path and the QR path both.
+ */
+static void
+check_scaled(const Ref *c, int *compared)
+{
+	static double y[MAXN],
+				ys[MAXN];
+	int			n = load_series(c->series, y);
+	TsfArMethod method = strcmp(c->method, "ols") == 0 ? TSF_AR_OLS : TSF_AR_YULE_WALKER;
+	double	   *work = malloc(sizeof(double) * tsf_ar_work_size(n, tsf_ar_default_max_order(n, c->intercept)));
+	static const int exps[] = {500, -500, -600, 600};
+
+	for (int qr = 0; qr <= (method == TSF_AR_OLS); qr++)
+	{
+		double		phi0[TSF_AR_MAX_ORDER],
+					phi[TSF_AR_MAX_ORDER];
+		TsfArModel	m0 = {.phi = phi0},
+					m = {.phi = phi};
+		int			p0,
+					p;
+		char		what[160];
+
+		snprintf(what, sizeof(what), "%s %s %s ic=%d%s", c->series, c->method, c->spec,
+				 c->intercept, qr ? " (QR path)" : "");
+		if (fit_spec(y, n, c, method, qr, work, &p0, &m0) != TSF_AR_OK)
+		{
+			CHECK(false, "%s: unscaled fit", what);
+			continue;
+		}
+		for (int i = 0; i < 4; i++)
+		{
+			int			e = exps[i];
+			TsfArStatus s;
+
+			for (int t = 0; t < n; t++)
+				ys[t] = ldexp(y[t], e);
+			s = fit_spec(ys, n, c, method, qr, work, &p, &m);
+			if (e == 600)
+			{
+				CHECK(s == TSF_AR_NOT_FINITE, "%s x 2^%d: sigma2 overflows (status %d)", what, e, s);
+				continue;
+			}
+			CHECK(s == TSF_AR_OK && p == p0, "%s x 2^%d: status %d, order %d (want %d)",
+				  what, e, s, p, p0);
+			if (s != TSF_AR_OK || p != p0)
+				continue;
+			CHECK(memcmp(phi, phi0, sizeof(double) * p) == 0, "%s x 2^%d: the same phi", what, e);
+			CHECK(m.c == ldexp(m0.c, e) && m.mean == ldexp(m0.mean, e),
+				  "%s x 2^%d: c %a mean %a (want %a %a)", what, e, m.c, m.mean,
+				  ldexp(m0.c, e), ldexp(m0.mean, e));
+			CHECK(m.sigma2 == ldexp(m0.sigma2, 2 * e), "%s x 2^%d: sigma2 %a (want %a)",
+				  what, e, m.sigma2, ldexp(m0.sigma2, 2 * e));
+			CHECK_CLOSE(m.aic, m0.aic + m0.nobs * 2.0 * e * log(2.0), 1e-12, what);
+			(*compared)++;
+		}
+
+		/* x 1e154: rounded, so close, not equal */
+		{
+			TsfArStatus s;
+
+			for (int t = 0; t < n; t++)
+				ys[t] = y[t] * 1e154;
+			s = fit_spec(ys, n, c, method, qr, work, &p, &m);
+			if (m0.sigma2 > 1.7)
+				CHECK(s == TSF_AR_NOT_FINITE, "%s x 1e154: sigma2 %g e308 overflows (status %d)",
+					  what, m0.sigma2, s);
+			else
+			{
+				CHECK(s == TSF_AR_OK && p == p0, "%s x 1e154: status %d, order %d (want %d)",
+					  what, s, p, p0);
+				if (s != TSF_AR_OK || p != p0)
+					continue;
+				for (int i = 0; i < p; i++)
+					CHECK_CLOSE(phi[i], phi0[i], RTOL, what);
+				CHECK_CLOSE(m.c / 1e154, m0.c, RTOL, what);
+				CHECK_CLOSE(m.mean / 1e154, m0.mean, RTOL, what);
+				CHECK_CLOSE(m.sigma2 / 1e154 / 1e154, m0.sigma2, RTOL, what);
+				(*compared)++;
+			}
+		}
+	}
+	free(work);
+}
+
+/*
+ * The issue's series, 1e154 (2 + sin t) (a sinusoid: an exact AR(2) up to
+ * rounding, so AR(3) is collinear at any scale): every order fits as it does
+ * on 2 + sin t, the order chosen is the same, and sigma2 is a double.  Near
+ * 1e300, sigma2 cannot be: NOT_FINITE, not an infinite estimate.
+ */
+static void
+test_scaled_sinusoid(void)
+{
+	int			n = 1000;
+	double	   *y = malloc(sizeof(double) * n),
+			   *ys = malloc(sizeof(double) * n),
+			   *work = malloc(sizeof(double) * tsf_ar_work_size(n, 30));
+	double		phi0[30],
+				phi[30];
+	TsfArModel	m0 = {.phi = phi0},
+				m = {.phi = phi};
+
+	for (int t = 0; t < n; t++)
+	{
+		y[t] = 2.0 + sin(t + 1.0);
+		ys[t] = 1e154 * y[t];
+	}
+	for (int method = TSF_AR_OLS; method <= TSF_AR_YULE_WALKER; method++)
+	{
+		int			p0 = -1,
+					p = -2;
+
+		for (int order = 1; order <= 3; order++)
+		{
+			TsfArStatus s0 = tsf_ar_fit(y, n, order, 1, method, NULL, work, &m0);
+			TsfArStatus s = tsf_ar_fit(ys, n, order, 1, method, NULL, work, &m);
+
+			CHECK(s == s0 && (method == TSF_AR_YULE_WALKER || s0 == (order < 3 ? TSF_AR_OK : TSF_AR_RANK_DEFICIENT)),
+				  "1e154 (2 + sin t), method %d, AR(%d): status %d, unscaled %d",
+				  method, order, s, s0);
+			if (s == TSF_AR_OK && s0 == TSF_AR_OK)
+			{
+				CHECK(isfinite(m.sigma2) && isfinite(m.c), "1e154 (2 + sin t) AR(%d): finite", order);
+				CHECK_CLOSE(m.sigma2 / 1e154 / 1e154, m0.sigma2, 1e-6, "1e154 (2 + sin t) sigma2");
+				for (int i = 0; i < order; i++)
+					CHECK_CLOSE(phi[i], phi0[i], 1e-6, "1e154 (2 + sin t) phi");
+			}
+		}
+		CHECK(tsf_ar_select(y, n, 30, 1, method, NULL, work, &p0) == TSF_AR_OK &&
+			  tsf_ar_select(ys, n, 30, 1, method, NULL, work, &p) == TSF_AR_OK && p == p0,
+			  "1e154 (2 + sin t), method %d: order %d chosen (unscaled %d)", method, p, p0);
+	}
+
+	/* 1e300 (2 + sin t + noise): sigma2 about 1e599 */
+	make_ar2(ys, n, 99);
+	for (int t = 0; t < n; t++)
+		ys[t] *= 1e300;
+	for (int method = TSF_AR_OLS; method <= TSF_AR_YULE_WALKER; method++)
+		CHECK(tsf_ar_fit(ys, n, 2, 1, method, NULL, work, &m) == TSF_AR_NOT_FINITE,
+			  "1e300-sized series, method %d: estimates overflow", method);
+	CHECK(tsf_ar_fit_ols_qr(ys, n, 2, 1, NULL, work, &m) == TSF_AR_NOT_FINITE,
+		  "1e300-sized series, QR: estimates overflow");
+	free(work);
+	free(ys);
+	free(y);
+}
+
 static void
 test_qnorm(void)
 {
@@ -486,6 +663,16 @@ main(void)
 	printf("# %d reference cases compared at rtol %g; %d OLS fits took the fast path\n",
 		   cases, RTOL, fast_path_cases);
 	CHECK(fast_path_cases >= 10, "the fast OLS path is exercised (%d cases)", fast_path_cases);
+	{
+		int			scaled = 0;
+
+		for (int i = 0; i < nrefs; i++)
+			if (strcmp(refs[i].key, "p") == 0)
+				check_scaled(&refs[i], &scaled);
+		printf("# %d scaled fits (x 2^500, 2^-500, 2^-600, 1e154) agree with the unscaled\n",
+			   scaled);
+	}
+	test_scaled_sinusoid();
 	test_ill_conditioned();
 	test_poll();
 	test_poll_qr_max_order();
