@@ -92,6 +92,19 @@ too_short(int64 n, int p, int intercept, bool selecting)
 					   n, tsf_ar_min_points(p, intercept))));
 }
 
+/*
+ * The core's poll function (core/ar.h, TsfArPoll): a pending cancel or
+ * termination stops the fit.  It only reads the flags: the core must not
+ * be left by longjmp, so the error is raised after it returns.
+ */
+static int
+ar_poll_interrupts(void *arg)
+{
+	return InterruptPending && (QueryCancelPending || ProcDiePending);
+}
+
+static const TsfArPoll ar_poll = {ar_poll_interrupts, NULL};
+
 static void
 check_status(TsfArStatus s, int p)
 {
@@ -99,6 +112,14 @@ check_status(TsfArStatus s, int p)
 	{
 		case TSF_AR_OK:
 			return;
+		case TSF_AR_CANCELLED:
+			/* raises the pending cancel's own error (statement timeout, ...) */
+			CHECK_FOR_INTERRUPTS();
+			/* interrupts held off: stop all the same, the fit is unfinished */
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("canceling statement due to user request")));
+			break;
 		case TSF_AR_RANK_DEFICIENT:
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -170,13 +191,15 @@ tsf_ar_fit_state(TsfSeriesState *st)
 						   MCXT_ALLOC_HUGE);
 	if (o.order < 0)
 	{
-		status = tsf_ar_select(s.y, n, maxp, o.intercept, o.method, work, &p);
+		status = tsf_ar_select(s.y, n, maxp, o.intercept, o.method, &ar_poll,
+							   work, &p);
 		check_status(status, maxp);
 	}
 
 	memset(&m, 0, sizeof(m));
 	m.ar.phi = palloc(sizeof(double) * (p + 1));
-	status = tsf_ar_fit(s.y, n, p, o.intercept, o.method, work, &m.ar);
+	status = tsf_ar_fit(s.y, n, p, o.intercept, o.method, &ar_poll, work,
+						&m.ar);
 	check_status(status, p);
 	CHECK_FOR_INTERRUPTS();
 

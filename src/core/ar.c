@@ -5,11 +5,14 @@
  * Two estimators, each matching a reference implementation:
  *
  *	OLS		y[t] regressed on (1, y[t-1], ..., y[t-p]) for t = p..n-1, solved by
- *			a QR factorization (LAPACK dgeqrf) of the design, as statsmodels'
+ *			a Householder QR factorization of the design, as statsmodels'
  *			AutoReg does; sigma2 = SSE / nobs; AIC as AutoReg's:
- *			-2 llf + 2 (p + intercept + 1).  The QR is taken block by block
- *			(the R of the rows so far stacked on the next block of rows), so a
- *			series of a million points needs O(p^2) memory, not O(n p).
+ *			-2 llf + 2 (p + intercept + 1).  The rows are folded a block at
+ *			a time into the triangular factor R carried so far (LAPACK's
+ *			triangular-pentagonal QR, dtpqrt, without refactoring R), so a
+ *			series of a million points needs O(p^2) memory, not O(n p), the
+ *			fit is O(n p^2), and it can poll for a cancel every few
+ *			milliseconds.
  *
  *	Yule-Walker	R's ar.yw: autocovariances with divisor n of the demeaned
  *			series, Durbin-Levinson recursion, var.pred scaled by
@@ -17,10 +20,21 @@
  *
  * Order selection for OLS compares every order on the common sample
  * y[P..n-1] (statsmodels' ar_select_order).  Rather than fitting P+1 models
- * it builds the Gram matrix of (1, lags 1..P, y) once, with each diagonal of
- * lag products updated from the previous one in O(1) (written by hand: this
- * is what keeps ar_fit() near the cost of avg() over many short series), and
- * reads every nested model's residual sum of squares off one Cholesky factor.
+ * it builds the Gram matrix of (1, lags 1..P, y) once, each entry of lag
+ * products updated from its neighbour up the diagonal in O(1) (written by
+ * hand: this is what keeps ar_fit() near the cost of avg() over many short
+ * series), and reads every nested model's residual sum of squares off one
+ * Cholesky factor.
+ *
+ * Cancellation: every public function takes a TsfArPoll and calls it between
+ * units of work, a unit being at most TSF_AR_POLL_FLOPS operations (loops
+ * over the series are cut into chunks of CHUNK points for that).  Chunking
+ * keeps the order of every sum, so results are those of unchunked loops.
+ *
+ * Scale: the series is fitted as y * 2^-k when its magnitude is outside
+ * [TSF_AR_SCALE_MIN, TSF_AR_SCALE_MAX] (ar.h); the estimators below see the
+ * factor f = 2^-k (1 otherwise) and return the model in the scaled units,
+ * which finish_model() turns back.
  */
 #include "ar.h"
 
@@ -31,23 +45,135 @@
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
 #endif
+#ifndef M_LN2
+#define M_LN2 0.69314718055994530942
+#endif
 
-/* LAPACK (Debian's liblapack3); declared here to avoid a header dependency */
+/*
+ * LAPACK (Debian's liblapack3); declared here to avoid a header dependency.
+ * Character arguments carry their lengths last, as gfortran passes them.
+ */
 extern void dgeqrf_(const int *m, const int *n, double *a, const int *lda,
 					double *tau, double *work, const int *lwork, int *info);
+extern void dtpqrt_(const int *m, const int *n, const int *l, const int *nb,
+					double *a, const int *lda, double *b, const int *ldb,
+					double *t, const int *ldt, double *work, int *info);
+extern void dtpmqrt_(const char *side, const char *trans, const int *m,
+					 const int *n, const int *k, const int *l, const int *nb,
+					 const double *v, const int *ldv, const double *t,
+					 const int *ldt, double *a, const int *lda, double *b,
+					 const int *ldb, double *work, int *info,
+					 size_t side_len, size_t trans_len);
 
-#define QR_LWORK_PER_COL	32
+/*
+ * Points of the series one unit of polled work covers in an O(n) loop: at
+ * most 4 operations a point, so a chunk is about 4e6 operations.  A multiple
+ * of 4, which dot() relies on.
+ */
+#define CHUNK			(1 << 20)
+
+/*
+ * The QR fit's blocks (ar_fit_ols_qr).  While R fills (the first kc rows),
+ * a few rows at a time, dtpqrt's block size QR_NB_START: with reference
+ * BLAS 2 to 8 measure alike for 4 rows, and its own overhead (about nb/2
+ * kc^2 operations a call, for the block reflector) stays small.  Once R is
+ * full, blocks of up to QR_MAX_ROWS rows taken QR_PANEL columns at a time:
+ * dtpqrt on the panel, dtpmqrt on the columns to its right, which is
+ * dtpqrt's own loop (the same operations, the same bits) with a poll
+ * between panels.  At p = 1000 that folds 151 rows per block where a whole
+ * dtpqrt call within the poll interval could take 4, and runs about twice
+ * as fast (reference BLAS); 16 columns and at most 256 rows measured best.
+ */
+#define QR_NB_START		4
+#define QR_PANEL		16
+#define QR_MAX_ROWS		256
+
+typedef struct ArPoll
+{
+	const TsfArPoll *poll;		/* the caller's, or NULL */
+	double		since;			/* operations counted since the last call */
+} ArPoll;
 
 static TsfArStatus ar_fit_ols_qr(const double *y, int n, int p, int intercept,
-								 double *work, TsfArModel *m);
+								 double f, ArPoll *pl, double *work,
+								 TsfArModel *m);
 
-/* rows of the design added per QR block for kc columns */
+/*
+ * Account for a unit of about `flops` operations about to start, calling the
+ * poll function first when the unit would take the count since the last call
+ * past TSF_AR_POLL_FLOPS.  True means stop: the caller returns
+ * TSF_AR_CANCELLED without further work.
+ */
+static inline bool
+poll_stop(ArPoll *pl, double flops)
+{
+	if (pl->poll == NULL || pl->poll->fn == NULL)
+		return false;
+	if (pl->since + flops > TSF_AR_POLL_FLOPS)
+	{
+		pl->since = 0.0;
+		if (pl->poll->fn(pl->poll->arg) != 0)
+			return true;
+	}
+	pl->since += flops;
+	return false;
+}
+
+/* the end of the chunk of [t0, n) that starts at t0 */
+static inline int
+chunk_end(int t0, int n)
+{
+	return n - t0 < CHUNK ? n : t0 + CHUNK;
+}
+
+/*
+ * Rows folded into R per call while it fills, for kc columns: m rows cost
+ * about 2 m kc^2 operations, so m = TSF_AR_POLL_FLOPS / (2 kc^2), at least 1
+ * (4 for kc <= 1118, hence for every order allowed), at most QR_MAX_ROWS.
+ */
+static int
+qr_start_rows(int kc)
+{
+	double		m = TSF_AR_POLL_FLOPS / (2.0 * kc * kc);
+
+	return m >= QR_MAX_ROWS ? QR_MAX_ROWS : m < 1.0 ? 1 : (int) m;
+}
+
+/*
+ * Rows per block once R is full: one panel of w <= QR_PANEL columns costs
+ * about (4 m w + w^2) kc operations (dtpmqrt's update of the columns to its
+ * right), so m = (TSF_AR_POLL_FLOPS / kc - w^2) / (4 w): 151 at kc = 1002,
+ * QR_MAX_ROWS from kc = 600 down.
+ */
 static int
 qr_block_rows(int kc)
 {
-	int			b = 4 * kc;
+	int			w = kc < QR_PANEL ? kc : QR_PANEL;
+	double		m = (TSF_AR_POLL_FLOPS / kc - (double) w * w) / (4.0 * w);
 
-	return b < 256 ? 256 : b;
+	return m >= QR_MAX_ROWS ? QR_MAX_ROWS : m < 1.0 ? 1 : (int) m;
+}
+
+/*
+ * Doubles of workspace the QR fit needs for up to kc columns: R (kc, kc),
+ * the block of rows, and T and work (QR_PANEL, kc) each.  A smaller kc
+ * takes more rows per block, so the block is sized for the largest
+ * rows * columns over every kc' <= kc.
+ */
+static size_t
+qr_work_size(int kc)
+{
+	size_t		block = 0;
+
+	for (int c = 1; c <= kc; c++)
+	{
+		int			rows = qr_start_rows(c) > qr_block_rows(c) ?
+			qr_start_rows(c) : qr_block_rows(c);
+
+		if ((size_t) rows * c > block)
+			block = (size_t) rows * c;
+	}
+	return (size_t) kc * kc + block + 2 * (size_t) QR_PANEL * kc;
 }
 
 int
@@ -76,42 +202,177 @@ tsf_ar_default_max_order(int n, int intercept)
 size_t
 tsf_ar_work_size(int n, int maxp)
 {
-	size_t		kc = (size_t) maxp + 2;		/* intercept, lags, y */
-	size_t		qr = (kc + qr_block_rows((int) kc)) * kc + kc + QR_LWORK_PER_COL * kc;
+	size_t		kc = (size_t) maxp + 2; /* intercept, lags, y */
 	size_t		gram = 2 * (size_t) n + kc * kc + 2 * kc;	/* series, Gram, scratch, residuals */
 
 	/* the QR fallback works past the Gram's area */
-	return gram + qr;
+	return gram + qr_work_size((int) kc);
+}
+
+/*
+ * The scale exponent k of the series: 0 when its largest |y| lies in
+ * [TSF_AR_SCALE_MIN, TSF_AR_SCALE_MAX] (or is 0, or not finite: the fit then
+ * fails as it would unscaled), else the k with max |y| 2^-k in [1/2, 1),
+ * clamped to [-1022, 1024] so that 2^-k is a double (the clamp leaves the
+ * scaled maximum at least 2^-52, still inside the range).
+ */
+static bool
+scale_exponent(const double *y, int n, ArPoll *pl, int *k)
+{
+	double		amax = 0.0;
+	int			e;
+
+	for (int t0 = 0; t0 < n;)
+	{
+		int			t1 = chunk_end(t0, n);
+
+		if (poll_stop(pl, t1 - t0))
+			return true;
+		for (int t = t0; t < t1; t++)
+			if (fabs(y[t]) > amax)
+				amax = fabs(y[t]);
+		t0 = t1;
+	}
+	*k = 0;
+	if (amax == 0.0 || !isfinite(amax) ||
+		(amax >= TSF_AR_SCALE_MIN && amax <= TSF_AR_SCALE_MAX))
+		return false;
+	(void) frexp(amax, &e);
+	*k = e < -1022 ? -1022 : e;
+	return false;
+}
+
+/* ys = y * f, for the estimators that read the series many times */
+static bool
+scale_copy(const double *y, int n, double f, ArPoll *pl, double *ys)
+{
+	for (int t0 = 0; t0 < n;)
+	{
+		int			t1 = chunk_end(t0, n);
+
+		if (poll_stop(pl, t1 - t0))
+			return true;
+		for (int t = t0; t < t1; t++)
+			ys[t] = y[t] * f;
+		t0 = t1;
+	}
+	return false;
+}
+
+/*
+ * The model fitted on y * 2^-k back in the units of y (ar.h, "Scale"), then
+ * the check that it is representable: NOT_FINITE when any estimate is not.
+ */
+static TsfArStatus
+finish_model(TsfArStatus s, int k, TsfArModel *m)
+{
+	if (s != TSF_AR_OK)
+		return s;
+	if (k != 0)
+	{
+		m->c = ldexp(m->c, k);
+		m->mean = ldexp(m->mean, k);
+		m->sigma2 = ldexp(m->sigma2, 2 * k);
+		/* log sigma2 grows by 2k log 2 in each of the nobs terms of -2 llf */
+		m->aic += m->nobs * (2.0 * k * M_LN2);
+	}
+	for (int i = 0; i < m->p; i++)
+		if (!isfinite(m->phi[i]))
+			return TSF_AR_NOT_FINITE;
+	if (!isfinite(m->c) || !isfinite(m->mean) || !isfinite(m->sigma2))
+		return TSF_AR_NOT_FINITE;
+	return TSF_AR_OK;
 }
 
 /* the OLS fit through the QR path only, for tests of both paths */
 TsfArStatus
-tsf_ar_fit_ols_qr(const double *y, int n, int p, int intercept, double *work,
-				  TsfArModel *m)
+tsf_ar_fit_ols_qr(const double *y, int n, int p, int intercept,
+				  const TsfArPoll *poll, double *work, TsfArModel *m)
 {
-	return ar_fit_ols_qr(y, n, p, intercept, work, m);
+	ArPoll		pl = {poll, 0.0};
+	int			k;
+
+	if (scale_exponent(y, n, &pl, &k))
+		return TSF_AR_CANCELLED;
+	return finish_model(ar_fit_ols_qr(y, n, p, intercept, ldexp(1.0, -k), &pl,
+									  work, m), k, m);
 }
 
 /*
- * Least squares fit by blocked Householder QR.
+ * Fold the rows X (rows, kc; column-major, leading dimension ldx) into the
+ * upper trapezoidal factor R (its first *r0 < kc rows defined; (kc, kc)
+ * column-major, leading dimension kc): [R ; X] = Q [R' ; 0].  T and work
+ * are (QR_PANEL, kc) each.  About 2 rows kc^2 operations.
  *
- * The augmented matrix [X | y] (nobs x kc, kc = k + 1) is processed in blocks
- * of B rows: A = [R_prev ; X_block], A = QR, keep R.  At the end
- * R = [R11 r12 ; 0 r22]: beta = R11^-1 r12 and SSE = r22^2.
+ * R's missing rows are not zeros to fold into: dtpqrt would
+ * build reflectors for its empty columns out of rounding noise, each one a
+ * factor eps smaller than the last, down to subnormal numbers that take a
+ * hundred times as long.  So R = [R11 R12] is split where its rows end:
+ * dtpqrt folds X's first r0 columns into R11, dtpmqrt applies the same
+ * reflectors to [R12 ; X2], and dgeqrf factors what is left of X2 into the
+ * next rows of R.
+ */
+static int
+qr_fold(double *R, int *r0, int kc, double *X, int rows, int ldx, double *T,
+		double *work)
+{
+	int			info = 0;
+	int			zero = 0;
+	int			k = *r0;		/* reflectors of R11 */
+	int			nc = kc - k;	/* columns of R12 and X2 */
+	int			nb = k < QR_NB_START ? k : QR_NB_START;
+	int			lwork = QR_PANEL * kc;
+	double	   *X2 = X + (size_t) k * ldx;
+	int			m2 = rows < nc ? rows : nc;
+
+	if (k > 0)
+	{
+		dtpqrt_(&rows, &k, &zero, &nb, R, &kc, X, &ldx, T, &nb, work, &info);
+		if (info != 0)
+			return info;
+		dtpmqrt_("L", "T", &rows, &nc, &k, &zero, &nb, X, &ldx, T, &nb,
+				 R + (size_t) k * kc, &kc, X2, &ldx, work, &info, 1, 1);
+		if (info != 0)
+			return info;
+	}
+	/* the reflectors' factors are spent: T holds dgeqrf's (m2 <= kc) */
+	dgeqrf_(&rows, &nc, X2, &ldx, T, work, &lwork, &info);
+	if (info != 0)
+		return info;
+	for (int j = 0; j < nc; j++)
+		for (int i = 0; i < m2 && i <= j; i++)
+			R[(size_t) (k + j) * kc + k + i] = X2[(size_t) j * ldx + i];
+	*r0 = k + m2;
+	return 0;
+}
+
+/*
+ * Least squares fit by Householder QR, folding rows into R.
+ *
+ * The augmented matrix [X | y] * f (nobs x kc, kc = k + 1) is taken a block
+ * of rows at a time and folded into the triangular factor R of the rows so
+ * far, without forming the stacked matrix: about 2 rows kc^2 operations a
+ * block, O(n kc^2) in all.  While R fills, qr_fold takes a few rows at a
+ * time; then each block [R ; X] = Q [R' ; 0] is dtpqrt's, QR_PANEL columns
+ * at a time (dtpqrt on the panel, dtpmqrt on the columns to its right, as
+ * dtpqrt does inside), polled per panel.  At the end R = [R11 r12 ; 0 r22]:
+ * beta = R11^-1 r12 and SSE = r22^2.  work: qr_work_size(kc) doubles.
  */
 static TsfArStatus
-ar_fit_ols_qr(const double *y, int n, int p, int intercept, double *work,
-			  TsfArModel *m)
+ar_fit_ols_qr(const double *y, int n, int p, int intercept, double f,
+			  ArPoll *pl, double *work, TsfArModel *m)
 {
 	int			k = p + intercept;
 	int			kc = k + 1;
-	int			B = qr_block_rows(kc);
-	int			lda = kc + B;
-	double	   *A = work;		/* (lda, kc) column-major */
-	double	   *tau = A + (size_t) lda * kc;	/* (kc) */
-	double	   *qwork = tau + kc;	/* (QR_LWORK_PER_COL * kc) */
-	int			lwork = QR_LWORK_PER_COL * kc;
-	int			rrows = 0;		/* rows of R carried at the top of A */
+	int			start_rows = qr_start_rows(kc);
+	int			block_rows = qr_block_rows(kc);
+	int			maxrows = start_rows > block_rows ? start_rows : block_rows;
+	int			zero = 0;
+	double	   *R = work;		/* (kc, kc) column-major, upper triangle */
+	double	   *X = R + (size_t) kc * kc;	/* (rows, kc) column-major: the block */
+	double	   *T = X + (size_t) maxrows * kc;	/* (QR_PANEL, kc): reflector factors */
+	double	   *qwork = T + (size_t) QR_PANEL * kc;	/* (QR_PANEL, kc) */
+	int			rrows = 0;		/* rows of R defined so far */
 	int			t = p;
 	double		beta[TSF_AR_MAX_ORDER + 1];
 	double		dmax = 0.0;
@@ -124,54 +385,74 @@ ar_fit_ols_qr(const double *y, int n, int p, int intercept, double *work,
 	if (n < tsf_ar_min_points(p, intercept))
 		return TSF_AR_TOO_SHORT;
 
+	memset(R, 0, sizeof(double) * kc * kc);
 	while (t < n)
 	{
-		int			rows = n - t < B ? n - t : B;
-		int			mrows = rrows + rows;
-		int			info = 0;
+		int			full = rrows == kc;
+		int			rows = full ? block_rows : start_rows;
 
-		/* append the block: row r is [1?, y[t-1], ..., y[t-p], y[t]] */
+		rows = n - t < rows ? n - t : rows;
+		if (!full && poll_stop(pl, 2.0 * rows * kc * kc))
+			return TSF_AR_CANCELLED;
+
+		/* the block: row r is [1?, y[t-1], ..., y[t-p], y[t]] (times f) */
 		for (int r = 0; r < rows; r++, t++)
 		{
-			int			row = rrows + r;
 			int			col = 0;
 
 			if (intercept)
-				A[(size_t) col++ * lda + row] = 1.0;
+				X[(size_t) col++ * rows + r] = 1.0;
 			for (int i = 1; i <= p; i++)
-				A[(size_t) col++ * lda + row] = y[t - i];
-			A[(size_t) col * lda + row] = y[t];
+				X[(size_t) col++ * rows + r] = y[t - i] * f;
+			X[(size_t) col * rows + r] = y[t] * f;
 		}
 
-		dgeqrf_(&mrows, &kc, A, &lda, tau, qwork, &lwork, &info);
-		if (info != 0)
-			return TSF_AR_LAPACK;
+		if (!full)
+		{
+			if (qr_fold(R, &rrows, kc, X, rows, rows, T, qwork) != 0)
+				return TSF_AR_LAPACK;
+			continue;
+		}
+		for (int i = 0; i < kc; i += QR_PANEL)
+		{
+			int			w = kc - i < QR_PANEL ? kc - i : QR_PANEL;
+			int			right = kc - i - w;
+			int			info = 0;
+			double	   *V = X + (size_t) i * rows;
 
-		/* keep the upper trapezoid R (min(mrows, kc) rows); clear the reflectors */
-		rrows = mrows < kc ? mrows : kc;
-		for (int j = 0; j < kc; j++)
-			for (int i = j + 1; i < mrows; i++)
-				A[(size_t) j * lda + i] = 0.0;
+			if (poll_stop(pl, (4.0 * rows * w + (double) w * w) * (kc - i)))
+				return TSF_AR_CANCELLED;
+			dtpqrt_(&rows, &w, &zero, &w, R + (size_t) i * kc + i, &kc, V, &rows,
+					T, &w, qwork, &info);
+			if (info == 0 && right > 0)
+				dtpmqrt_("L", "T", &rows, &right, &w, &zero, &w, V, &rows, T, &w,
+						 R + (size_t) (i + w) * kc + i, &kc, V + (size_t) w * rows,
+						 &rows, qwork, &info, 1, 1);
+			if (info != 0)
+				return TSF_AR_LAPACK;
+		}
 	}
 
 	/* rank check on the diagonal of R11, then back substitution */
+	if (poll_stop(pl, (double) k * k))
+		return TSF_AR_CANCELLED;
 	for (int j = 0; j < k; j++)
-		if (fabs(A[(size_t) j * lda + j]) > dmax)
-			dmax = fabs(A[(size_t) j * lda + j]);
+		if (fabs(R[(size_t) j * kc + j]) > dmax)
+			dmax = fabs(R[(size_t) j * kc + j]);
 	for (int j = k - 1; j >= 0; j--)
 	{
-		double		rjj = A[(size_t) j * lda + j];
-		double		s = A[(size_t) k * lda + j];
+		double		rjj = R[(size_t) j * kc + j];
+		double		s = R[(size_t) k * kc + j];
 
 		if (!(fabs(rjj) > dmax * 1e-13 * (double) n))
 			return TSF_AR_RANK_DEFICIENT;
 		for (int i = j + 1; i < k; i++)
-			s -= A[(size_t) i * lda + j] * beta[i];
+			s -= R[(size_t) i * kc + j] * beta[i];
 		beta[j] = s / rjj;
 	}
 
 	{
-		double		r22 = A[(size_t) k * lda + k];
+		double		r22 = R[(size_t) k * kc + k];
 		double		sse = r22 * r22;
 		double		nobs = (double) (n - p);
 
@@ -182,16 +463,14 @@ ar_fit_ols_qr(const double *y, int n, int p, int intercept, double *work,
 		/* -2 llf + 2 (df_model + 1), llf = -nobs/2 (log(2 pi) + log(sigma2) + 1) */
 		m->aic = nobs * (log(2.0 * M_PI) + log(m->sigma2) + 1.0) + 2.0 * (k + 1);
 	}
-	for (int i = 0; i < p; i++)
-		if (!isfinite(m->phi[i]))
-			return TSF_AR_NOT_FINITE;
-	return isfinite(m->c) ? TSF_AR_OK : TSF_AR_NOT_FINITE;
+	return TSF_AR_OK;
 }
 
 /*
  * Durbin-Levinson on autocovariances r[0..P]: phi (P, P) row-major gets the
  * coefficients of every order (row m-1 holds order m), v[m] the innovation
- * variance of order m: v[m] = v[m-1] (1 - kappa[m]^2).
+ * variance of order m: v[m] = v[m-1] (1 - kappa[m]^2).  About 2 P^2
+ * operations in all, counted as one unit by the callers.
  */
 static void
 durbin_levinson(const double *r, int P, double *phi, double *v)
@@ -214,68 +493,120 @@ durbin_levinson(const double *r, int P, double *phi, double *v)
 	}
 }
 
-/* autocovariances with divisor n of y - xm, lags 0..P: r (P + 1) */
-static void
-autocov(const double *y, int n, double xm, int P, double *r)
+/*
+ * Autocovariances with divisor n of y - xm, lags 0..P: r (P + 1).  O(n P):
+ * polled per lag and chunk.
+ */
+static bool
+autocov(const double *y, int n, double xm, int P, ArPoll *pl, double *r)
 {
 	for (int k = 0; k <= P; k++)
 	{
 		double		s = 0.0;
 
-		for (int t = 0; t + k < n; t++)
-			s += (y[t] - xm) * (y[t + k] - xm);
+		for (int t0 = 0; t0 < n - k;)
+		{
+			int			t1 = chunk_end(t0, n - k);
+
+			if (poll_stop(pl, 4.0 * (t1 - t0)))
+				return true;
+			for (int t = t0; t < t1; t++)
+				s += (y[t] - xm) * (y[t + k] - xm);
+			t0 = t1;
+		}
 		r[k] = s / n;
 	}
+	return false;
 }
 
-static double
-series_mean(const double *y, int n)
+/* *mean = sum (y[t] f) / n, polled per chunk */
+static bool
+series_mean(const double *y, int n, double f, ArPoll *pl, double *mean)
 {
 	double		s = 0.0;
 
-	for (int t = 0; t < n; t++)
-		s += y[t];
-	return s / n;
+	for (int t0 = 0; t0 < n;)
+	{
+		int			t1 = chunk_end(t0, n);
+
+		if (poll_stop(pl, 2.0 * (t1 - t0)))
+			return true;
+		for (int t = t0; t < t1; t++)
+			s += y[t] * f;
+		t0 = t1;
+	}
+	*mean = s / n;
+	return false;
+}
+
+/* z = y f - shift, polled per chunk */
+static bool
+center(const double *y, int n, double f, double shift, ArPoll *pl, double *z)
+{
+	for (int t0 = 0; t0 < n;)
+	{
+		int			t1 = chunk_end(t0, n);
+
+		if (poll_stop(pl, 2.0 * (t1 - t0)))
+			return true;
+		for (int t = t0; t < t1; t++)
+			z[t] = y[t] * f - shift;
+		t0 = t1;
+	}
+	return false;
 }
 
 /*
- * sum a[i] b[i] with four partial sums: the compiler vectorizes it without
- * -ffast-math, and the order of additions is fixed, so results are the same
- * on every run.
+ * *out = sum a[i] b[i] with four partial sums: the compiler vectorizes it
+ * without -ffast-math, and the order of additions is fixed, so results are
+ * the same on every run.  Polled per chunk; a chunk being a multiple of 4
+ * long, each partial sum sees its terms in the order of one unchunked loop.
  */
-static double
-dot(const double *restrict a, const double *restrict b, int n)
+static bool
+dot(const double *a, const double *b, int n, ArPoll *pl, double *out)
 {
 	double		s0 = 0.0,
 				s1 = 0.0,
 				s2 = 0.0,
 				s3 = 0.0;
-	int			i = 0;
 
-	for (; i + 4 <= n; i += 4)
+	for (int t0 = 0; t0 < n;)
 	{
-		s0 += a[i] * b[i];
-		s1 += a[i + 1] * b[i + 1];
-		s2 += a[i + 2] * b[i + 2];
-		s3 += a[i + 3] * b[i + 3];
+		int			len = chunk_end(t0, n) - t0;
+		const double *restrict x = a + t0;
+		const double *restrict w = b + t0;
+		int			i = 0;
+
+		if (poll_stop(pl, 2.0 * len))
+			return true;
+		for (; i + 4 <= len; i += 4)
+		{
+			s0 += x[i] * w[i];
+			s1 += x[i + 1] * w[i + 1];
+			s2 += x[i + 2] * w[i + 2];
+			s3 += x[i + 3] * w[i + 3];
+		}
+		for (; i < len; i++)
+			s0 += x[i] * w[i];
+		t0 += len;
 	}
-	for (; i < n; i++)
-		s0 += a[i] * b[i];
-	return (s0 + s1) + (s2 + s3);
+	*out = (s0 + s1) + (s2 + s3);
+	return false;
 }
 
 /*
- * Yule-Walker fit of order p (R's ar.yw with aic = FALSE, order.max = p).
- * work: (p + 1) autocovariances, (p, p) coefficients, (p + 1) variances.
+ * Yule-Walker fit of order p (R's ar.yw with aic = FALSE, order.max = p) on
+ * the series y (already scaled).  work: (p + 1) autocovariances, (p, p)
+ * coefficients, (p + 1) variances.
  */
 static TsfArStatus
-ar_fit_yw(const double *y, int n, int p, int intercept, double *work,
-		  TsfArModel *m)
+ar_fit_yw(const double *y, int n, int p, int intercept, ArPoll *pl,
+		  double *work, TsfArModel *m)
 {
 	double	   *r = work;		/* (p + 1) */
 	double	   *phi = r + p + 1;	/* (p, p) */
 	double	   *v = phi + (size_t) p * p;	/* (p + 1) */
-	double		xm = intercept ? series_mean(y, n) : 0.0;
+	double		xm = 0.0;
 	double		sphi = 0.0;
 
 	m->p = p;
@@ -284,7 +615,10 @@ ar_fit_yw(const double *y, int n, int p, int intercept, double *work,
 	if (n < tsf_ar_min_points(p, intercept))
 		return TSF_AR_TOO_SHORT;
 
-	autocov(y, n, xm, p, r);
+	if (intercept && series_mean(y, n, 1.0, pl, &xm))
+		return TSF_AR_CANCELLED;
+	if (autocov(y, n, xm, p, pl, r) || poll_stop(pl, 2.0 * p * p))
+		return TSF_AR_CANCELLED;
 	durbin_levinson(r, p, phi, v);
 	for (int i = 0; i < p; i++)
 	{
@@ -295,9 +629,6 @@ ar_fit_yw(const double *y, int n, int p, int intercept, double *work,
 	m->c = xm * (1.0 - sphi);
 	m->aic = n * log(v[p]) + 2.0 * p + 2.0 * intercept;
 	m->sigma2 = v[p] * n / (double) (n - (p + 1));
-	for (int i = 0; i < p; i++)
-		if (!isfinite(m->phi[i]))
-			return TSF_AR_NOT_FINITE;
 	return TSF_AR_OK;
 }
 
@@ -306,13 +637,16 @@ ar_fit_yw(const double *y, int n, int p, int intercept, double *work,
  * (1 when intercept, z[t-1], ..., z[t-P]) and the target z[t] last, summed
  * over t = t0..n-1 (t0 >= P).  With S(i,j) = sum_t z[t-i] z[t-j] and
  * mu(j) = sum_t z[t-j], the first row S(0, .) is summed directly, O(N P),
- * and every other entry walks down its diagonal:
+ * and every other entry of lag products from its neighbour up the diagonal,
+ * already in M (or in the first row):
  *		S(i,j) = S(i-1,j-1) + z[t0-i] z[t0-j] - z[n-i] z[n-j]
- * S0 and mu are scratch of P + 1 doubles each.
+ * which adds the same terms in the same order as walking the diagonal down
+ * from S(0, j-i), in O(P^2) for the whole matrix.  S0 and mu are scratch of
+ * P + 1 doubles each.  True when the poll asked to stop.
  */
-static void
-lagged_gram(const double *z, int n, int t0, int P, int intercept, double *M,
-			double *S0, double *mu)
+static bool
+lagged_gram(const double *z, int n, int t0, int P, int intercept, ArPoll *pl,
+			double *M, double *S0, double *mu)
 {
 	int			k = P + intercept;
 	int			kc = k + 1;
@@ -320,18 +654,30 @@ lagged_gram(const double *z, int n, int t0, int P, int intercept, double *M,
 
 	/* first row of S directly, O(N P); the lag sums by their recurrence */
 	for (int j = 0; j <= P; j++)
-		S0[j] = dot(z + t0, z + t0 - j, N);
+		if (dot(z + t0, z + t0 - j, N, pl, &S0[j]))
+			return true;
 	mu[0] = 0.0;
-	for (int t = t0; t < n; t++)
-		mu[0] += z[t];
+	for (int c0 = t0; c0 < n;)
+	{
+		int			c1 = chunk_end(c0, n);
+
+		if (poll_stop(pl, c1 - c0))
+			return true;
+		for (int t = c0; t < c1; t++)
+			mu[0] += z[t];
+		c0 = c1;
+	}
 	for (int j = 1; j <= P; j++)
 		mu[j] = mu[j - 1] + z[t0 - j] - z[n - j];
 
 	/*
 	 * Fill M.  Regressor a (0-based) is the constant when intercept && a == 0,
-	 * else lag a + 1 - intercept; y (lag 0) is index k.
+	 * else lag a + 1 - intercept; y (lag 0) is index k.  For lags i >= j >= 1
+	 * (rows a >= b of the lag block, g = i - j), M[a-1][b-1] holds
+	 * S(j-1, i-1) once j >= 2.
 	 */
-#define LAG(a)	((a) == k ? 0 : (a) + 1 - intercept)
+	if (poll_stop(pl, 2.0 * kc * kc))
+		return true;
 	for (int a = 0; a < kc; a++)
 	{
 		for (int b = 0; b <= a; b++)
@@ -341,23 +687,22 @@ lagged_gram(const double *z, int n, int t0, int P, int intercept, double *M,
 			if (intercept && a == 0)
 				val = N;
 			else if (intercept && b == 0)
-				val = mu[LAG(a)];
+				val = a == k ? mu[0] : mu[a + 1 - intercept];
+			else if (a == k)
+				val = S0[b == k ? 0 : b + 1 - intercept];	/* S(0, j) */
 			else
 			{
-				int			i = LAG(a),
-							j = LAG(b);
-				int			lo = i < j ? i : j,
-							hi = i < j ? j : i;
+				int			i = a + 1 - intercept,
+							j = b + 1 - intercept,
+							g = i - j;
 
-				/* walk S(lo, hi) down from S(0, hi - lo) */
-				val = S0[hi - lo];
-				for (int d = 1; d <= lo; d++)
-					val += z[t0 - d] * z[t0 - d - (hi - lo)] - z[n - d] * z[n - d - (hi - lo)];
+				val = j == 1 ? S0[g] : M[(size_t) (a - 1) * kc + (b - 1)];
+				val += z[t0 - j] * z[t0 - j - g] - z[n - j] * z[n - j - g];
 			}
 			M[(size_t) a * kc + b] = val;
 		}
 	}
-#undef LAG
+	return false;
 }
 
 /*
@@ -373,8 +718,8 @@ lagged_gram(const double *z, int n, int t0, int P, int intercept, double *M,
  * L[k][k]^2 + sum_{a >= q} L[k][a]^2, summed from the tail.
  */
 static TsfArStatus
-ar_select_ols(const double *y, int n, int P, int intercept, double *work,
-			  int *p_out)
+ar_select_ols(const double *y, int n, int P, int intercept, double f,
+			  ArPoll *pl, double *work, int *p_out)
 {
 	int			k = P + intercept;	/* regressors */
 	int			kc = k + 1;		/* plus y */
@@ -383,7 +728,7 @@ ar_select_ols(const double *y, int n, int P, int intercept, double *work,
 	double	   *M = z + n;		/* (kc, kc) row-major, lower triangle used */
 	double	   *S0 = M + (size_t) kc * kc;	/* (P + 1): S(0, j) */
 	double	   *mu = S0 + P + 1;	/* (P + 1) */
-	double		xm = intercept ? series_mean(y, n) : 0.0;
+	double		xm = 0.0;
 	int			usable = k;		/* regressors before the factor broke down */
 	double		best = INFINITY;
 	int			bestp = 0;
@@ -391,10 +736,10 @@ ar_select_ols(const double *y, int n, int P, int intercept, double *work,
 
 	if (n < tsf_ar_min_points(P, intercept))
 		return TSF_AR_TOO_SHORT;
-	for (int t = 0; t < n; t++)
-		z[t] = y[t] - xm;
-
-	lagged_gram(z, n, P, P, intercept, M, S0, mu);
+	if ((intercept && series_mean(y, n, f, pl, &xm)) ||
+		center(y, n, f, xm, pl, z) ||
+		lagged_gram(z, n, P, P, intercept, pl, M, S0, mu))
+		return TSF_AR_CANCELLED;
 
 	/* in-place Cholesky, row by row; stop at the first non-positive pivot */
 	for (int a = 0; a < kc; a++)
@@ -402,6 +747,8 @@ ar_select_ols(const double *y, int n, int P, int intercept, double *work,
 		double	   *ra = M + (size_t) a * kc;
 		double		diag0 = ra[a];
 
+		if (poll_stop(pl, (double) a * a))
+			return TSF_AR_CANCELLED;
 		for (int b = 0; b < a && b < usable; b++)
 		{
 			double	   *rb = M + (size_t) b * kc;
@@ -457,18 +804,20 @@ ar_select_ols(const double *y, int n, int P, int intercept, double *work,
 
 /* R's ar.yw order choice: minimum of n log(v[m]) + 2 m over m = 0..P */
 static TsfArStatus
-ar_select_yw(const double *y, int n, int P, int intercept, double *work,
-			 int *p_out)
+ar_select_yw(const double *y, int n, int P, int intercept, ArPoll *pl,
+			 double *work, int *p_out)
 {
 	double	   *r = work;
 	double	   *phi = r + P + 1;
 	double	   *v = phi + (size_t) P * P;
-	double		xm = intercept ? series_mean(y, n) : 0.0;
+	double		xm = 0.0;
 	double		best = INFINITY;
 
 	if (n < tsf_ar_min_points(P, intercept))
 		return TSF_AR_TOO_SHORT;
-	autocov(y, n, xm, P, r);
+	if ((intercept && series_mean(y, n, 1.0, pl, &xm)) ||
+		autocov(y, n, xm, P, pl, r) || poll_stop(pl, 2.0 * P * P))
+		return TSF_AR_CANCELLED;
 	durbin_levinson(r, P, phi, v);
 	*p_out = 0;
 	for (int mo = 0; mo <= P; mo++)
@@ -486,15 +835,18 @@ ar_select_yw(const double *y, int n, int P, int intercept, double *work,
 
 /*
  * Cholesky factor, in place, of the leading k x k block of the row-major
- * lower triangle A (leading dimension ld).  False on a non-positive pivot.
+ * lower triangle A (leading dimension ld), polled per row.  RANK_DEFICIENT
+ * on a non-positive pivot.
  */
-static bool
-cholesky(double *A, int k, int ld)
+static TsfArStatus
+cholesky(double *A, int k, int ld, ArPoll *pl)
 {
 	for (int a = 0; a < k; a++)
 	{
 		double	   *ra = A + (size_t) a * ld;
 
+		if (poll_stop(pl, (double) a * a))
+			return TSF_AR_CANCELLED;
 		for (int b = 0; b <= a; b++)
 		{
 			const double *rb = A + (size_t) b * ld;
@@ -505,15 +857,15 @@ cholesky(double *A, int k, int ld)
 			if (b < a)
 				ra[b] = s / rb[b];
 			else if (!(s > 0.0))
-				return false;
+				return TSF_AR_RANK_DEFICIENT;
 			else
 				ra[a] = sqrt(s);
 		}
 	}
-	return true;
+	return TSF_AR_OK;
 }
 
-/* solve L L' x = b in place, L from cholesky() */
+/* solve L L' x = b in place, L from cholesky(); 2 k^2 operations */
 static void
 cholesky_solve(const double *L, int k, int ld, double *b)
 {
@@ -539,37 +891,63 @@ cholesky_solve(const double *L, int k, int ld, double *b)
 /*
  * One pass over the equations t = p..n-1 with coefficients b (intercept
  * first): the residuals r (n - p), h = X' r (the negative half-gradient of
- * the residual sum of squares), and returns SSE = r' r.  O(n p), as
- * column-wise axpys and dot products that vectorize.
+ * the residual sum of squares), and *sse = r' r.  O(n p), as column-wise
+ * axpys and dot products that vectorize, polled per lag and chunk.
  */
-static double
+static bool
 residual_pass(const double *z, int n, int p, int intercept, const double *b,
-			  double *h, double *r)
+			  ArPoll *pl, double *h, double *r, double *sse)
 {
 	int			N = n - p;
 	const double *phi = b + intercept;
 	double		b0 = intercept ? b[0] : 0.0;
-	double		sum = 0.0;
 
-	for (int t = 0; t < N; t++)
-		r[t] = z[p + t] - b0;
+	for (int t0 = 0; t0 < N;)
+	{
+		int			t1 = chunk_end(t0, N);
+
+		if (poll_stop(pl, t1 - t0))
+			return true;
+		for (int t = t0; t < t1; t++)
+			r[t] = z[p + t] - b0;
+		t0 = t1;
+	}
 	for (int i = 0; i < p; i++)
 	{
 		const double *lag = z + p - 1 - i;	/* lag i+1 of equation t */
 		double		f = phi[i];
 
-		for (int t = 0; t < N; t++)
-			r[t] -= f * lag[t];
+		for (int t0 = 0; t0 < N;)
+		{
+			int			t1 = chunk_end(t0, N);
+
+			if (poll_stop(pl, 2.0 * (t1 - t0)))
+				return true;
+			for (int t = t0; t < t1; t++)
+				r[t] -= f * lag[t];
+			t0 = t1;
+		}
 	}
 	if (intercept)
 	{
-		for (int t = 0; t < N; t++)
-			sum += r[t];
+		double		sum = 0.0;
+
+		for (int t0 = 0; t0 < N;)
+		{
+			int			t1 = chunk_end(t0, N);
+
+			if (poll_stop(pl, t1 - t0))
+				return true;
+			for (int t = t0; t < t1; t++)
+				sum += r[t];
+			t0 = t1;
+		}
 		h[0] = sum;
 	}
 	for (int i = 0; i < p; i++)
-		h[intercept + i] = dot(r, z + p - 1 - i, N);
-	return dot(r, r, N);
+		if (dot(r, z + p - 1 - i, N, pl, &h[intercept + i]))
+			return true;
+	return dot(r, r, N, pl, sse);
 }
 
 /*
@@ -585,8 +963,8 @@ residual_pass(const double *z, int n, int p, int intercept, const double *b,
  * intercept: the fit is the same, the Gram matrix better conditioned.
  */
 static TsfArStatus
-ar_fit_ols(const double *y, int n, int p, int intercept, double *work,
-		   TsfArModel *m)
+ar_fit_ols(const double *y, int n, int p, int intercept, double f,
+		   ArPoll *pl, double *work, TsfArModel *m)
 {
 	int			k = p + intercept;
 	int			kc = k + 1;
@@ -596,26 +974,31 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double *work,
 	double	   *mu = S0 + p + 1;	/* (p + 1) */
 	double	   *r = mu + p + 1; /* (n - p) residuals */
 	double	   *qr_work = r + n;
-	double		shift = intercept ? series_mean(y, n) : 0.0;
+	double		shift = 0.0;
 	double		b[TSF_AR_MAX_ORDER + 1];
 	double		h[TSF_AR_MAX_ORDER + 1];
 	double		d[TSF_AR_MAX_ORDER + 1];
 	double		sse = 0.0,
 				sphi = 0.0;
 	bool		converged = false;
+	TsfArStatus s;
 
 	if (n < tsf_ar_min_points(p, intercept))
 	{
 		m->p = p;
 		return TSF_AR_TOO_SHORT;
 	}
-	for (int t = 0; t < n; t++)
-		z[t] = y[t] - shift;
-	lagged_gram(z, n, p, p, intercept, M, S0, mu);
+	if ((intercept && series_mean(y, n, f, pl, &shift)) ||
+		center(y, n, f, shift, pl, z) ||
+		lagged_gram(z, n, p, p, intercept, pl, M, S0, mu))
+		return TSF_AR_CANCELLED;
 	for (int a = 0; a < k; a++)
 		h[a] = M[(size_t) a * kc + a];
-	if (!cholesky(M, k, kc))
-		return ar_fit_ols_qr(y, n, p, intercept, qr_work, m);
+	s = cholesky(M, k, kc, pl);
+	if (s == TSF_AR_CANCELLED)
+		return s;
+	if (s != TSF_AR_OK)
+		return ar_fit_ols_qr(y, n, p, intercept, f, pl, qr_work, m);
 
 	/*
 	 * The smallest pivot relative to its diagonal entry bounds the condition
@@ -627,9 +1010,11 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double *work,
 		double		L = M[(size_t) a * kc + a];
 
 		if (L * L < 1e-8 * h[a])
-			return ar_fit_ols_qr(y, n, p, intercept, qr_work, m);
+			return ar_fit_ols_qr(y, n, p, intercept, f, pl, qr_work, m);
 	}
 
+	if (poll_stop(pl, 2.0 * k * k))
+		return TSF_AR_CANCELLED;
 	for (int a = 0; a < k; a++)
 		b[a] = M[(size_t) k * kc + a];	/* X' y */
 	cholesky_solve(M, k, kc, b);
@@ -646,7 +1031,9 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double *work,
 					dmax = 0.0,
 					dh = 0.0;
 
-		sse = residual_pass(z, n, p, intercept, b, h, r);
+		if (residual_pass(z, n, p, intercept, b, pl, h, r, &sse) ||
+			poll_stop(pl, 2.0 * k * k))
+			return TSF_AR_CANCELLED;
 		memcpy(d, h, sizeof(double) * k);
 		cholesky_solve(M, k, kc, d);
 		for (int a = 0; a < k; a++)
@@ -660,7 +1047,7 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double *work,
 		converged = dmax <= 1e-10 * (bmax > 1.0 ? bmax : 1.0);
 	}
 	if (!converged || !(sse >= 0.0))
-		return ar_fit_ols_qr(y, n, p, intercept, qr_work, m);
+		return ar_fit_ols_qr(y, n, p, intercept, f, pl, qr_work, m);
 
 	m->p = p;
 	m->intercept = intercept;
@@ -671,32 +1058,67 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double *work,
 	{
 		m->phi[i] = b[intercept + i];
 		sphi += m->phi[i];
-		if (!isfinite(m->phi[i]))
-			return TSF_AR_NOT_FINITE;
 	}
 	/* back from the centered series: y - s = b0 + sum phi (y[t-i] - s) */
 	m->c = intercept ? b[0] + shift * (1.0 - sphi) : 0.0;
 	m->sigma2 = sse / m->nobs;
 	m->aic = m->nobs * (log(2.0 * M_PI) + log(m->sigma2) + 1.0) + 2.0 * (k + 1);
-	return isfinite(m->c) ? TSF_AR_OK : TSF_AR_NOT_FINITE;
+	return TSF_AR_OK;
 }
 
 TsfArStatus
 tsf_ar_select(const double *y, int n, int maxp, int intercept,
-			  TsfArMethod method, double *work, int *p_out)
+			  TsfArMethod method, const TsfArPoll *poll, double *work,
+			  int *p_out)
 {
+	ArPoll		pl = {poll, 0.0};
+	double		f;
+	int			k;
+
+	if (scale_exponent(y, n, &pl, &k))
+		return TSF_AR_CANCELLED;
+	f = ldexp(1.0, -k);
 	if (method == TSF_AR_YULE_WALKER)
-		return ar_select_yw(y, n, maxp, intercept, work, p_out);
-	return ar_select_ols(y, n, maxp, intercept, work, p_out);
+	{
+		/* a scaled copy first: the autocovariances read the series P times */
+		if (k != 0 && n >= tsf_ar_min_points(maxp, intercept))
+		{
+			if (scale_copy(y, n, f, &pl, work))
+				return TSF_AR_CANCELLED;
+			y = work;
+			work += n;
+		}
+		return ar_select_yw(y, n, maxp, intercept, &pl, work, p_out);
+	}
+	return ar_select_ols(y, n, maxp, intercept, f, &pl, work, p_out);
 }
 
 TsfArStatus
 tsf_ar_fit(const double *y, int n, int p, int intercept, TsfArMethod method,
-		   double *work, TsfArModel *m)
+		   const TsfArPoll *poll, double *work, TsfArModel *m)
 {
+	ArPoll		pl = {poll, 0.0};
+	double		f;
+	int			k;
+	TsfArStatus s;
+
+	if (scale_exponent(y, n, &pl, &k))
+		return TSF_AR_CANCELLED;
+	f = ldexp(1.0, -k);
 	if (method == TSF_AR_YULE_WALKER)
-		return ar_fit_yw(y, n, p, intercept, work, m);
-	return ar_fit_ols(y, n, p, intercept, work, m);
+	{
+		if (k != 0 && n >= tsf_ar_min_points(p, intercept))
+		{
+			if (scale_copy(y, n, f, &pl, work))
+				return TSF_AR_CANCELLED;
+			y = work;
+			work += n;
+		}
+		s = ar_fit_yw(y, n, p, intercept, &pl, work, m);
+	}
+	else
+		s = ar_fit_ols(y, n, p, intercept, f, &pl, work, m);
+	return finish_model(s, k, m);
 }
 
 double

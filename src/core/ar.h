@@ -5,7 +5,8 @@
  * This is the numerical core behind ar_fit() and forecast() for AR models.
  * It knows nothing of PostgreSQL: no palloc, no ereport, no global state.
  * Callers pass every buffer (sizes are given by the *_work_size functions)
- * and get back a status code they turn into an error message.
+ * and get back a status code they turn into an error message.  A long fit
+ * can be stopped through a poll function the caller passes (TsfArPoll).
  *
  * The model is
  *
@@ -13,6 +14,16 @@
  *
  * estimated either by ordinary least squares (as statsmodels' AutoReg) or by
  * the Yule-Walker equations (as R's ar.yw).
+ *
+ * Scale: a series whose largest |y| lies outside [TSF_AR_SCALE_MIN,
+ * TSF_AR_SCALE_MAX] (and is not 0) is fitted as y * 2^-k, k chosen so that
+ * its largest |value| falls in [1/2, 1).  Scaling by a power of two is exact,
+ * so phi is that of the unscaled problem; c and mean come back multiplied by
+ * 2^k, sigma2 by 4^k, and the AIC is shifted by nobs * 2k log 2 (the same
+ * for every order, so the order chosen is unchanged).  Inside the range,
+ * where no sum of squares can overflow or underflow, nothing is scaled.
+ * When c, mean or sigma2 does not fit in a double once scaled back, the fit
+ * returns TSF_AR_NOT_FINITE.
  */
 #ifndef TSF_CORE_AR_H
 #define TSF_CORE_AR_H
@@ -21,6 +32,19 @@
 
 /* largest AR order accepted anywhere */
 #define TSF_AR_MAX_ORDER	1000
+
+/* largest |y| fitted as it is; outside, the series is scaled (see above) */
+#define TSF_AR_SCALE_MIN	0x1p-400
+#define TSF_AR_SCALE_MAX	0x1p+400
+
+/*
+ * Most floating-point operations (a multiply-add counts two) done between two
+ * calls of the poll function: before each unit of work that would take the
+ * count since the last call past this, the function is called.  No unit is
+ * larger (a row of a Cholesky factorization, a lag of an autocovariance over
+ * at most 2^20 points, a block of rows folded into the QR factor, ...).
+ */
+#define TSF_AR_POLL_FLOPS	1e7
 
 typedef enum TsfArMethod
 {
@@ -34,8 +58,22 @@ typedef enum TsfArStatus
 	TSF_AR_TOO_SHORT,			/* not enough points for the order asked */
 	TSF_AR_RANK_DEFICIENT,		/* the lagged design is (numerically) singular */
 	TSF_AR_NOT_FINITE,			/* the estimates overflowed */
-	TSF_AR_LAPACK				/* LAPACK reported an argument error */
+	TSF_AR_LAPACK,				/* LAPACK reported an argument error */
+	TSF_AR_CANCELLED			/* the poll function asked to stop */
 } TsfArStatus;
+
+/*
+ * How a caller stops a long fit: fn(arg) is called now and then (at most
+ * TSF_AR_POLL_FLOPS operations apart) and returns nonzero to stop; the
+ * function then returns TSF_AR_CANCELLED at once, its outputs undefined.
+ * fn must only look at flags and return (never longjmp out of the core).
+ * A NULL TsfArPoll (or fn) never stops; results do not depend on it.
+ */
+typedef struct TsfArPoll
+{
+	int			(*fn) (void *arg);
+	void	   *arg;
+} TsfArPoll;
 
 /* a fitted model; phi has room for p coefficients, supplied by the caller */
 typedef struct TsfArModel
@@ -66,11 +104,13 @@ extern size_t tsf_ar_work_size(int n, int maxp);
  * Yule-Walker follows R's ar.yw (autocovariances of the whole series).
  */
 extern TsfArStatus tsf_ar_select(const double *y, int n, int maxp, int intercept,
-								 TsfArMethod method, double *work, int *p_out);
+								 TsfArMethod method, const TsfArPoll *poll,
+								 double *work, int *p_out);
 
 /* fit an AR(p) on y[0..n-1]; m->phi must have room for p values */
 extern TsfArStatus tsf_ar_fit(const double *y, int n, int p, int intercept,
-							  TsfArMethod method, double *work, TsfArModel *m);
+							  TsfArMethod method, const TsfArPoll *poll,
+							  double *work, TsfArModel *m);
 
 /*
  * Forecast h steps ahead from the last p values of the series, hist[0..p-1]
@@ -83,7 +123,8 @@ extern void tsf_ar_forecast(const TsfArModel *m, const double *hist, int h,
 
 /* OLS through the blocked QR alone (tsf_ar_fit may take a faster path) */
 extern TsfArStatus tsf_ar_fit_ols_qr(const double *y, int n, int p, int intercept,
-									 double *work, TsfArModel *m);
+									 const TsfArPoll *poll, double *work,
+									 TsfArModel *m);
 
 /* one-step prediction c + sum phi[i] lags[p-i] (lags oldest first) */
 extern double tsf_ar_predict1(const TsfArModel *m, const double *lags);
