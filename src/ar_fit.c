@@ -187,6 +187,10 @@ tsf_ar_fit_state(TsfSeriesState *st)
 		p = maxp;
 	}
 
+	/* the core's workspace and the model's arrays, with the series it holds */
+	tsf_check_memory(s.bytes + sizeof(double) * ((double) tsf_ar_work_size(n, p) + 4.0 * (p + 1)),
+					 TSF_MEM_AR_FIT,
+					 psprintf("An AR(%d) fit on %d points.", p, n));
 	work = palloc_extended(sizeof(double) * tsf_ar_work_size(n, p),
 						   MCXT_ALLOC_HUGE);
 	if (o.order < 0)
