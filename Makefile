@@ -7,6 +7,8 @@
 #   make pgtap            pgTAP suites (test/pgtap/) through pg_prove
 #   make cuda-check       the CUDA backend's parity tests: emulated on the CPU
 #                         always, on the GPU where one is present
+#   make fuzz             fuzz the stored-model reader for a fixed budget
+#                         (test/fuzz/run.sh; clang-14, no server)
 #
 # scripts/tsf sets up a throwaway server and runs all of it; see README.md.
 
@@ -166,3 +168,12 @@ CUDA_CHECK_MODULES = src/cuda/tsforecast_cuda_emu.so $(if $(NVCC),src/cuda/tsfor
 cuda-check: test/cuda/bin/test_cuda $(CUDA_CHECK_MODULES)
 	@set -e; for m in $(CUDA_CHECK_MODULES); do echo "== test_cuda $$m"; \
 		./test/cuda/bin/test_cuda ./$$m test/fixtures/nn; done
+
+# ---- the fuzz target of the stored-model reader (test/fuzz) ----
+#
+# libFuzzer with ASan and UBSan over src/model.c and what it calls, from
+# the committed corpus of real models; a crash, a sanitizer report or a
+# failed property fails it (test/fuzz/README.md)
+.PHONY: fuzz
+fuzz:
+	NN_PRECISION=$(NN_PRECISION) PG_CONFIG=$(PG_CONFIG) test/fuzz/run.sh
