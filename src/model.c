@@ -276,7 +276,8 @@ get_real(Reader *r, const char *what)
 {
 	double		v = get_finite(r, what);
 
-	if (fabs(v) > TSF_REAL_MAX)
+	/* rounding to FLT_MAX is fine, to infinity is not (hence no FLT_MAX test) */
+	if (!isfinite((tsf_real) v))
 		corrupt(r, psprintf("Field \"%s\" is out of range for the network's precision.", what));
 	return (tsf_real) v;
 }
@@ -494,7 +495,7 @@ read_lstm(Reader *r, TsfModel *m)
 	if (!(m->y_min <= m->y_max) || !isfinite(m->y_max - m->y_min))
 		corrupt(r, "Invalid LSTM scaling.");
 	/* the next step's lag input, in the core's precision */
-	if (fabs(m->last_y) > TSF_REAL_MAX)
+	if (!isfinite((tsf_real) m->last_y))
 		corrupt(r, "Field \"last_value\" is out of range for the network's precision.");
 
 	/* sizes are bounded above, so this cannot overflow; compare before allocating */

@@ -26,7 +26,7 @@
  *				parameters and state are read into tsf_real, so with the
  *				float32 core (the default) each is written back rounded to
  *				float32 (src/nn/README.md, "Precision");
- *	(b)			precision, TSF_FUZZ_CHECK_PRECISION=1 (off by default
+ *	(b)			precision (on; TSF_FUZZ_CHECK_PRECISION=0 turns it off; it was off by default
  *				until the reader rejects these values; see README.md):
  *				every value of an accepted LSTM model that goes to the
  *				network core as it is stored, cast to tsf_real, is finite
@@ -129,7 +129,7 @@ print_stats(void)
 			"fuzz_model: %lu inputs, %lu accepted (%lu AR, %lu LSTM; %lu of format version 1); "
 			"%lu accepted LSTM models with a value infinite in tsf_real (property (b), %s)\n",
 			stats.inputs, stats.accepted, stats.ar, stats.lstm, stats.v1, stats.overflow,
-			check_precision ? "checked" : "not checked: TSF_FUZZ_CHECK_PRECISION=1 checks it");
+			check_precision ? "checked" : "not checked: TSF_FUZZ_CHECK_PRECISION=0");
 }
 
 int
@@ -138,7 +138,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	const char *e = getenv("TSF_FUZZ_CHECK_PRECISION");
 	struct sigaction sa;
 
-	check_precision = e != NULL && strcmp(e, "0") != 0 && *e != '\0';
+	/* on unless TSF_FUZZ_CHECK_PRECISION=0: the reader holds to it */
+	check_precision = e == NULL || (strcmp(e, "0") != 0 && *e != '\0');
 	e = getenv("TSF_FUZZ_EXPECT_ACCEPT");
 	expect_accept = e != NULL && strcmp(e, "0") != 0 && *e != '\0';
 

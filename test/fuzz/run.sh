@@ -17,7 +17,7 @@
 #                                    DIR (default: a temporary directory,
 #                                    removed at the end; never the
 #                                    committed corpus)
-#   TSF_FUZZ_CHECK_PRECISION=1 ...   also hold accepted models to
+#   TSF_FUZZ_CHECK_PRECISION=0 ...   do not hold accepted models to
 #                                    property (b) (fuzz_model.c)
 #   TSF_FUZZ_FLAGS="-fork=2 -ignore_crashes=1" ...
 #                                    more libFuzzer flags (here: two
@@ -125,6 +125,15 @@ corpus=(test/fuzz/corpus/*)
 echo "run.sh: checking that the reader accepts the ${#corpus[@]} corpus files"
 TSF_FUZZ_EXPECT_ACCEPT=1 "$BIN" -rss_limit_mb=2048 "${corpus[@]}" >"$BUILD/corpus.log" 2>&1 \
     || { cat "$BUILD/corpus.log"; echo "run.sh: FAILED: a corpus file is rejected or fails a property" >&2; exit 1; }
+
+# the reproducers of earlier findings (test/fuzz/findings): each must now
+# be rejected or pass every property
+findings=(test/fuzz/findings/*.bin)
+if [ ${#findings[@]} -gt 0 ]; then
+    echo "run.sh: running the ${#findings[@]} reproducers of earlier findings"
+    "$BIN" -rss_limit_mb=2048 "${findings[@]}" >"$BUILD/findings.log" 2>&1 \
+        || { cat "$BUILD/findings.log"; echo "run.sh: FAILED: an earlier finding is back" >&2; exit 1; }
+fi
 
 if [ -n "${TSF_FUZZ_NEW:-}" ]; then
     new=$TSF_FUZZ_NEW
