@@ -44,10 +44,10 @@ my %cases = (
 	  q{SELECT ar_fit(i::bigint, sin(i / 10.0), '{"order": 1000}') FROM generate_series(1, 100000) i},
 	'ar_fit, order 1000 on 300,000 points' =>
 	  q{SELECT ar_fit(i::bigint, sin(i / 10.0), '{"order": 1000}') FROM generate_series(1, 300000) i},
-	'ar_fit, order chosen up to 1000' =>
-	  q{SELECT ar_fit(i::bigint, sin(i / 10.0) + 0.001 * ((i * 7919) % 13), '{"max_order": 1000}') FROM generate_series(1, 300000) i},
-	'ar_fit, Yule-Walker of order 1000' =>
-	  q{SELECT ar_fit(i::bigint, sin(i / 10.0), '{"order": 1000, "method": "yule_walker"}') FROM generate_series(1, 300000) i},
+	'ar_fit, order chosen up to 1000 on 3,000,000 points' =>
+	  q{SELECT ar_fit(i::bigint, sin(i / 10.0) + 0.001 * ((i::bigint * 7919) % 13), '{"max_order": 1000}') FROM generate_series(1, 3000000) i},
+	'ar_fit, Yule-Walker of order 1000 on 3,000,000 points' =>
+	  q{SELECT ar_fit(i::bigint, sin(i / 10.0), '{"order": 1000, "method": "yule_walker"}') FROM generate_series(1, 3000000) i},
 	'lstm_train, hidden 1024, one epoch of 3,000 steps' =>
 	  q{SELECT lstm_train(i::bigint, sin(i / 4.0), '{"hidden": 1024, "epochs": 1}') FROM generate_series(1, 3000) i},
 	'lstm_train, hidden 2048 (about the largest network 1 GB allows)' =>
