@@ -43,6 +43,10 @@ SHLIB_LINK = -llapack -lm -ldl
 REGRESS = setup tsmodel ar_fit forecast frequency predict metrics parallel errors hardening lstm cuda upgrade
 REGRESS_OPTS = --inputdir=. --outputdir=test/results
 
+# isolation tests of the job tables' races (test/isolation/specs)
+ISOLATION = job_claim job_cancel
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/results/isolation
+
 # no JIT bitcode: the extension gains nothing from it, and it would need clang
 override with_llvm = no
 
