@@ -995,7 +995,7 @@ train_job(void)
 						 jobcxt, &nseries);
 	if (nseries == 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
+				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("the source query returned no rows")));
 	set_series_progress(0, nseries);
 
