@@ -5,6 +5,8 @@
 CREATE EXTENSION IF NOT EXISTS tsforecast;
 SET search_path = public, tsforecast;
 SET extra_float_digits = 0;
+-- the library's settings exist once it is loaded (it may not be preloaded)
+LOAD 'tsforecast';
 
 -- ---- sizes are checked against tsforecast.max_memory before any memory is taken ----
 

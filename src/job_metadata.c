@@ -327,7 +327,8 @@ tsf_job_read(int64 id, TsfJobRow *j)
 	Datum		values[1] = {Int64GetDatum(id)};
 	bool		found;
 
-	tsf_job_spi("SELECT * FROM tsforecast._job_row($1)", 1, types, values, NULL, true,
+	/* not read-only: each read takes a new snapshot, so wait_job sees the job end */
+	tsf_job_spi("SELECT * FROM tsforecast._job_row($1)", 1, types, values, NULL, false,
 				SPI_OK_SELECT);
 	found = SPI_processed == 1;
 	if (found)

@@ -133,7 +133,7 @@ check "provenance: spec, seed, data range, rows, version, job, owner" \
     "$(q "SELECT string_agg(format('%s %s %s..%s %s %s %s', spec->>'epochs', seed, data_from, data_to, n_rows,
                                    version = (SELECT extversion FROM pg_extension WHERE extname = 'tsforecast'), owner),
                             '; ' ORDER BY series_key) FROM models WHERE job_id = $id")" \
-    "800 42 2010-03-14..2020-08-09 544 true postgres; 800 42 2010-05-23..2020-08-09 534 true postgres; 800 42 2010-08-01..2020-08-09 524 true postgres"
+    "800 42 2010-03-14..2020-08-09 544 t postgres; 800 42 2010-05-23..2020-08-09 534 t postgres; 800 42 2010-08-01..2020-08-09 524 t postgres"
 # the stored metrics are predict() and r2() over the validation weeks
 got=$(q "
 SELECT bool_and(m.metrics->>'on' = 'validation' AND (m.metrics->>'n')::int = s.n
