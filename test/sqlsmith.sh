@@ -47,8 +47,10 @@ ROLE=tsf_smith
 SEED=${SQLSMITH_SEED:-1}
 SECONDS_LIMIT=${SQLSMITH_SECONDS:-150}
 RUNS=${SQLSMITH_RUNS:-targeted full}
-# what tells a crash in the server log, and in sqlsmith's errors
-CRASH_RE='terminated by signal|was terminated by exception|exited with exit code|terminating any other active server processes|all server processes terminated; reinitializing|database system was interrupted|PANIC:'
+# what tells a crash in the server log (exit code 1 is a background
+# worker's ordinary exit: the jobs' launcher before its database exists),
+# and in sqlsmith's errors
+CRASH_RE='terminated by signal|was terminated by exception|exited with exit code ([02-9]|[1-9][0-9])|terminating any other active server processes|all server processes terminated; reinitializing|database system was interrupted|PANIC:'
 LOST_RE='server closed the connection unexpectedly|terminating connection because of crash|in recovery mode|the database system is (starting up|shutting down|not yet accepting)|no connection to the server'
 
 command -v sqlsmith >/dev/null || { echo "not ok: sqlsmith is not installed (apt-get install sqlsmith)"; exit 1; }
