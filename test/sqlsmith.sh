@@ -25,20 +25,22 @@
 # pg_postmaster_start_time() changing, or sqlsmith losing its connection.
 # On a crash it prints the server log's lines and the query each dead
 # backend was running, whole, from sqlsmith's --dump-all-queries, and exits
-# 1, keeping the queries and logs in the directory it names.  Either way it
-# prints, per run: the queries, how many called the extension, the time,
-# the calls of the extension's functions that returned (track_functions),
-# the errors by SQLSTATE class and the most frequent errors.
+# 1, keeping the queries and logs in the directory it names; it fails too
+# when the database cannot be set up or sqlsmith does not run through.
+# Either way it prints, per run: the queries, how many called the
+# extension, the time, the calls of the extension's functions that
+# returned (track_functions), the errors by SQLSTATE class and the most
+# frequent errors.
 #
-#   SQLSMITH_SEED (1), SQLSMITH_QUERIES (20000) and SQLSMITH_SECONDS (210)
+#   SQLSMITH_SEED (1); SQLSMITH_QUERIES (20000) and SQLSMITH_SECONDS (210)
 #   for the targeted run, SQLSMITH_FULL_QUERIES (7000) and
-#   SQLSMITH_FULL_SECONDS (80) for the other (on the development machine,
-#   2 cores, each does about 120 queries a second: 4 minutes in all, 5 at
-#   the limits), SQLSMITH_RUNS ("targeted full"),
-#   SQLSMITH_OUT (a directory to keep
-#   everything in; default a temporary one, removed when no crash happened),
-#   SQLSMITH_SERVER_LOG (default: server.log beside the data directory, as
-#   scripts/tsf's cluster has it)
+#   SQLSMITH_FULL_SECONDS (80) for the other: on the development machine
+#   (2 cores) each does about 120 queries a second, 4 minutes in all, 5 at
+#   the limits; SQLSMITH_RUNS ("targeted full"); SQLSMITH_OUT (a directory
+#   to keep everything in; default a temporary one, removed when all went
+#   well); SQLSMITH_SERVER_LOG (default: server.log beside the data
+#   directory, where scripts/tsf's cluster has it).
+#   test/sqlsmith/findings/README.md has the settings of a longer run.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
