@@ -624,11 +624,11 @@ static char *
 series_metrics(TsfModel *m, TsfSeriesState *st)
 {
 	int64		n = st->n;
-	int64	   *k = palloc(sizeof(int64) * n);
-	double	   *y = palloc(sizeof(double) * n);
-	bool	   *ynull = palloc0(sizeof(bool) * n);
-	double	   *pred = palloc(sizeof(double) * n);
-	bool	   *pnull = palloc(sizeof(bool) * n);
+	int64	   *k;
+	double	   *y;
+	bool	   *ynull;
+	double	   *pred;
+	bool	   *pnull;
 	bool		val = m->kind == TSF_KIND_LSTM && m->validation > 0;
 	int64		cnt = 0;
 	double		sum = 0,
@@ -638,6 +638,14 @@ series_metrics(TsfModel *m, TsfSeriesState *st)
 				mean;
 	StringInfoData b;
 
+	/* the series' points, and these arrays beside them */
+	tsf_check_memory((sizeof(TsfPoint) + 3 * sizeof(double) + 2 * sizeof(bool)) * (double) n,
+					 TSF_MEM_JOB, psprintf("Scoring a series of " INT64_FORMAT " points.", n));
+	k = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
+	y = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+	ynull = palloc_extended(sizeof(bool) * n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	pred = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+	pnull = palloc_extended(sizeof(bool) * n, MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < n; i++)
 	{
 		if (!tsf_freq_index(m->ts_type, &m->freq, m->first_ts, st->pts[i].ts, &k[i]))
