@@ -111,8 +111,9 @@ static cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned f
 /*
  * Blocks per multiprocessor the recurrence kernels of hidden 32 to 63 are
  * compiled for (__launch_bounds__): more blocks keep more series on chip
- * at once but cap the registers a thread may use.  Measured on an H200
- * (bench/RESULTS.md, "CUDA"); -D overrides for such measurements.
+ * at once but cap the registers a thread may use.  The values are the
+ * fastest measured (bench/RESULTS.md, "Measurements behind the code's
+ * choices"); -D overrides them for such measurements.
  */
 #ifndef TSFC_FWD_MINBLOCKS
 #define TSFC_FWD_MINBLOCKS 4
@@ -898,9 +899,9 @@ struct Gemm
  * (TM / RM) (TN / RN) = 256), K in chunks of TK through shared memory
  * (rows padded by one word against bank conflicts).  64 x 32 tiles (4 x 2
  * per thread); 128 x 64 (8 x 4, twice the multiply-adds per shared-memory
- * read) only with TSFC_GEMM_BIG set: on an H200 it took dW_hh at hidden
- * 128 (4H x H = 512 x 128, 1,000 series) 9.0 ms against 7.6 ms for the
- * small tiles (fewer blocks, twice the registers).
+ * read) only with TSFC_GEMM_BIG set: fewer blocks and twice the registers,
+ * it was the slower of the two (bench/RESULTS.md, "Measurements behind the
+ * code's choices").
  */
 template <int TM, int TN, int TK, int RM, int RN>
 static __global__ void

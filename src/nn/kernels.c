@@ -19,12 +19,9 @@
  * the same operations on more lanes at once.  Elsewhere (other compilers
  * or systems) the baseline version alone is built.
  *
- * Measured with bench/nn_epoch.c on the 2-core Xeon development VM
- * (AVX-512), one training epoch of the seed's network on the 1,649-week
- * series, float64, H = 40 / 128 / 256: 7.4 / 61 / 262 ms with the plain
- * -O2 loops before; 5.8 / 35 / 202 ms with these kernels and the panels of
- * tsf_mv_panel (the same bits); 4.0 / 28 / 195 ms with the vectorized cell
- * and the narrow-matrix paths as well (src/nn/README.md, "Speed").
+ * Written by hand because they measurably serve speed: bench/nn_epoch.c
+ * times an epoch with them against the plain loops (bench/RESULTS.md, "The
+ * core before and after"; src/nn/README.md, "Speed").
  */
 #include "nn_kernels.h"
 

@@ -276,9 +276,9 @@ ISA(mm_tn) (tsf_real *restrict C, const tsf_real *restrict A,
  * the caches in address order (a row-major matrix walked by columns jumps
  * a whole row per step, which defeats the prefetchers once the weights
  * leave L1).  The panel's partial sums stay in registers, VPP vectors at a
- * time.  Same order of additions per element as tsf_mm_nn.  Measured: a
- * float64 epoch at H = 128 went from 49 ms (tsf_mm_nn on the row-major
- * weights, already vectorized) to 35 ms, at H = 256 from 251 to 198 ms.
+ * time.  Same order of additions per element as tsf_mm_nn, and faster
+ * than it on the row-major weights from H = 128 on (bench/RESULTS.md,
+ * "Measurements behind the code's choices").
  */
 ISA_TARGET static void
 ISA(mv_panel) (tsf_real *restrict y, const tsf_real *restrict x,
@@ -375,9 +375,10 @@ ISA(mv_panel) (tsf_real *restrict y, const tsf_real *restrict x,
  * accurate to a few units in the last place relative for sigmoid and for
  * tanh away from 0, and to a few units of 1e-16 absolute for tanh near 0
  * (where 1 - 2 / (e + 1) cancels): what the PyTorch parity tests allow
- * (1e-12 relative to max(1, |value|)).  Measured: libm's exp and tanh, one
- * call per gate and unit, were a quarter of a float64 epoch at H = 40;
- * this cell took the forward pass from 3.1 to 1.8 ms.
+ * (1e-12 relative to max(1, |value|)).  Written by hand for speed: libm's
+ * exp and tanh, one call per gate and unit, do not vectorize, and were a
+ * large part of an epoch at small H (bench/RESULTS.md, "Measurements
+ * behind the code's choices").
  */
 #ifdef TSF_NN_FLOAT
 typedef int32_t ISA(ivec) __attribute__((vector_size(VLANES * sizeof(tsf_real))));
