@@ -72,7 +72,7 @@ SELECT throws_ok($$SELECT tsforecast._r2_finalfn('{1,2}')$$, '22023', NULL, 'a m
 SELECT throws_ok($$SELECT tsforecast._kge_finalfn('{1,NaN,0,0,0,0,0,0,0,0,0}')$$, '22023', NULL, '... or one with a NaN: 22023');
 
 -- wait_job with a timeout beyond int64 microseconds: no "negative" error
-SELECT throws_ok($$SELECT wait_job(-1, '1000000 years')$$, '22023', 'job -1 does not exist',
+SELECT throws_ok($$SELECT wait_job(-1, '1000000 years')$$, '42704', 'job -1 does not exist',
                  'wait_job with a million-year timeout reads the timeout right');
 SELECT throws_ok($$SELECT wait_job(-1, '-1 second')$$, '22023', 'timeout must not be negative',
                  '... and a negative one is still refused');

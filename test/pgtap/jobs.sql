@@ -90,8 +90,8 @@ SET ROLE tsf_tap_a;
 SELECT is(ARRAY(SELECT id FROM tsforecast.jobs ORDER BY id), ARRAY[-1::bigint], 'a role sees only its own jobs');
 SELECT throws_ok($$SELECT tsforecast.cancel_job(-2)$$, '42501', 'permission denied to cancel job -2', 'cancel of another''s job: 42501');
 SELECT throws_ok($$SELECT tsforecast.wait_job(-2, '0s')$$, '42501', 'permission denied to wait for job -2', 'wait for another''s job: 42501');
-SELECT throws_ok($$SELECT tsforecast.cancel_job(123456789)$$, '22023', 'job 123456789 does not exist', 'cancel of an unknown job: 22023');
-SELECT throws_ok($$SELECT tsforecast.wait_job(123456789)$$, '22023', 'job 123456789 does not exist', 'wait for an unknown job: 22023');
+SELECT throws_ok($$SELECT tsforecast.cancel_job(123456789)$$, '42704', 'job 123456789 does not exist', 'cancel of an unknown job: 42704');
+SELECT throws_ok($$SELECT tsforecast.wait_job(123456789)$$, '42704', 'job 123456789 does not exist', 'wait for an unknown job: 42704');
 SELECT throws_ok($$SELECT tsforecast.wait_job(-1, '10ms')$$, '25000', 'job -1 was submitted or changed in this transaction',
                  'waiting for a job of this very transaction: 25000');
 SELECT is(tsforecast.cancel_job(-1), true, 'a role cancels its own queued job');
