@@ -15,10 +15,10 @@
 EXTENSION = tsforecast
 MODULE_big = tsforecast
 
-CORE_SRCS = $(wildcard src/core/*.c)
+AR_SRCS = $(wildcard src/ar/*.c)
 NN_SRCS = $(wildcard src/nn/*.c)
 GLUE_SRCS = $(wildcard src/*.c)
-OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o) $(NN_SRCS:.c=.o)
+OBJS = $(GLUE_SRCS:.c=.o) $(AR_SRCS:.c=.o) $(NN_SRCS:.c=.o)
 
 # the full install script of each release plus every upgrade script
 DATA = $(wildcard install/tsforecast--*.sql)
@@ -37,7 +37,7 @@ endif
 
 PG_CPPFLAGS = -Isrc $(NN_CPPFLAGS)
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
-	-Wno-sign-compare -Wno-cast-function-type
+	-Wno-sign-compare -Wno-cast-function-type -MMD -MP
 SHLIB_LINK = -llapack -lm -ldl
 
 REGRESS = setup tsmodel ar_fit forecast frequency predict metrics parallel errors hardening lstm cuda upgrade
@@ -51,7 +51,7 @@ ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/results/isolation
 override with_llvm = no
 
 # before the include: PGXS reads it when the file is parsed
-EXTRA_CLEAN = test/results test/unit/bin test/cuda/bin src/cuda/*.so
+EXTRA_CLEAN = test/results test/unit/bin test/cuda/bin src/cuda/*.so $(OBJS:.o=.d)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -59,10 +59,9 @@ include $(PGXS)
 
 
 # The numerical cores rely on no signed wrap-around; PostgreSQL's -fwrapv
-# (needed by its own code) blocks the loop optimizations of their kernels:
-# it costs a third of the training speed (12.0 vs 7.9 ms per epoch at
-# T = 1650) and 40% of an AR(30) fit on 1,000 points (39 vs 26 us)
-$(CORE_SRCS:.c=.o) $(NN_SRCS:.c=.o): CFLAGS += -fno-wrapv
+# (needed by its own code) blocks the loop optimizations of their kernels
+# (bench/RESULTS.md, "Measurements behind the code's choices")
+$(AR_SRCS:.c=.o) $(NN_SRCS:.c=.o): CFLAGS += -fno-wrapv
 
 # No FMA contraction in the network core: its kernels are built for SSE2,
 # AVX2 and AVX-512 and picked at load time (src/nn/kernels.c); with
@@ -70,10 +69,9 @@ $(CORE_SRCS:.c=.o) $(NN_SRCS:.c=.o): CFLAGS += -fno-wrapv
 # does not depend on the CPU that trained it
 $(NN_SRCS:.c=.o): CFLAGS += -ffp-contract=off
 
-# PGXS tracks no header dependencies: a changed struct must rebuild its users
-$(GLUE_SRCS:.c=.o): src/tsforecast.h $(wildcard src/core/*.h) src/nn/nn.h src/cuda/tsf_cuda.h
-$(CORE_SRCS:.c=.o): $(wildcard src/core/*.h)
-$(NN_SRCS:.c=.o): src/nn/nn.h src/nn/nn_kernels.h src/nn/kernels_isa.h
+# PGXS tracks no header dependencies: the compiler writes each object's
+# (-MMD, beside it as .d), so a changed header rebuilds exactly its users
+-include $(OBJS:.o=.d)
 
 # ---- C unit tests of the numerical core (no server) ----
 
@@ -82,7 +80,7 @@ $(NN_SRCS:.c=.o): src/nn/nn.h src/nn/nn_kernels.h src/nn/kernels_isa.h
 UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -ffp-contract=off -Isrc -Itest/unit
 UNIT_TESTS = $(filter-out test/unit/bin/test_nn,$(patsubst test/unit/%.c,test/unit/bin/%,$(wildcard test/unit/test_*.c))) \
 	test/unit/bin/test_nn_float32 test/unit/bin/test_nn_float64
-UNIT_DEPS = $(CORE_SRCS) $(NN_SRCS) $(wildcard src/core/*.h src/nn/*.h) test/unit/unit.h \
+UNIT_DEPS = $(AR_SRCS) $(NN_SRCS) $(wildcard src/ar/*.h src/nn/*.h) test/unit/unit.h \
 	test/unit/nn_fixture.h
 
 test/unit/bin/test_nn_float32: test/unit/test_nn.c $(UNIT_DEPS)
@@ -95,7 +93,7 @@ test/unit/bin/test_nn_float64: test/unit/test_nn.c $(UNIT_DEPS)
 
 test/unit/bin/%: test/unit/%.c $(UNIT_DEPS)
 	@mkdir -p test/unit/bin
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(NN_SRCS) -llapack -lm
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(AR_SRCS) $(NN_SRCS) -llapack -lm
 
 # ---- TAP tests (test/t/*.pl) on PostgreSQL's own harness ----
 #
@@ -125,7 +123,7 @@ pgtap:
 # ---- the CUDA backend (src/cuda, optional) ----
 #
 # tsforecast_cuda.so is built when nvcc is found and loaded by tsforecast.so
-# at run time (src/cuda_loader.c); the main library links no CUDA library.
+# at run time (src/device.c); the main library links no CUDA library.
 # The CUDA runtime is linked statically into the module, so it needs only
 # the driver where it runs.  tsforecast_cuda_emu.so is the same source
 # compiled as plain C++ over an emulator of the few CUDA features it uses

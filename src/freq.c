@@ -30,7 +30,7 @@
  * Timestamps are carried as int64 in the type's own unit.  Steps that land
  * outside the type's range are an error, not a wrap-around.
  */
-#include "tsforecast.h"
+#include "postgres.h"
 
 #include <math.h>
 
@@ -41,6 +41,9 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "pgtime.h"
+
+#include "freq.h"
+#include "guard.h"
 
 #define USECS_PER_DAY_F		86400000000.0
 #define AVG_DAYS_PER_MONTH		30.436875	/* Gregorian average */

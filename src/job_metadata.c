@@ -26,7 +26,9 @@
  * (_job_claim, _job_finish, ...: the job's state machine, raced by the
  * isolation tests); this file calls them, always through tsf_job_spi().
  */
-#include "tsforecast.h"
+#include "postgres.h"
+
+#include <math.h>
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -42,6 +44,7 @@
 #include "common/hmac.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/builtins.h"
@@ -50,6 +53,9 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+
+#include "job_metadata.h"
+#include "tsforecast.h"
 
 /* ---- the extension's own objects ---- */
 

@@ -31,7 +31,13 @@
  * Everything here works without shared_preload_libraries except
  * train_async(), which then says the worker is not running.
  */
-#include "tsforecast.h"
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -59,10 +65,12 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "device.h"
+#include "job_metadata.h"
+#include "job_source.h"
+#include "jobs.h"
+#include "jsonbuild.h"
+#include "kind.h"
 
 PG_FUNCTION_INFO_V1(tsf_train_async);
 PG_FUNCTION_INFO_V1(tsf_cancel_job);
@@ -83,6 +91,9 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* a job was submitted in this transaction: wake the launcher at commit */
 static bool wake_launcher_at_commit = false;
+
+/* a job ended in this transaction: wake the wait_jobs at commit */
+static bool broadcast_at_commit = false;
 
 static Size
 jobs_shmem_size(void)
@@ -164,6 +175,7 @@ jobs_shmem_startup(void)
 	{
 		memset(tsf_jobs, 0, jobs_shmem_size());
 		SpinLockInit(&tsf_jobs->mutex);
+		ConditionVariableInit(&tsf_jobs->ended);
 		tsf_jobs->nslots = tsf_jobs_max_workers;
 		load_job_key(tsf_jobs->key);
 	}
@@ -193,11 +205,15 @@ jobs_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 			if (wake_launcher_at_commit)
 				wake_launcher();
+			if (broadcast_at_commit && tsf_jobs != NULL)
+				ConditionVariableBroadcast(&tsf_jobs->ended);
 			wake_launcher_at_commit = false;
+			broadcast_at_commit = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			wake_launcher_at_commit = false;
+			broadcast_at_commit = false;
 			break;
 		default:
 			break;
@@ -285,18 +301,18 @@ null_argument(const char *what)
 }
 
 /*
- * Check a job spec, {"kind": "ar"|"lstm", "device": "auto"|"cpu"|"cuda",
+ * Check a job spec, {"kind": <a kind's name>, "device": "auto"|"cpu"|"cuda",
  * options...}: the kind and the device, then the rest as that kind's
- * options (the errors of ar_fit / lstm_train).  Returns the kind and, in
- * *opts, the spec without "kind" and "device"; *device is the TsfDevice
+ * options (the errors of its training aggregate).  Returns the kind and,
+ * in *opts, the spec without "kind" and "device"; *device is the TsfDevice
  * given, or -1 where the spec has none.
  */
-int
+const TsfKind *
 tsf_job_parse_spec(Jsonb *spec, Jsonb **opts, int *device)
 {
 	JsonbValue	v;
-	char	   *kind;
-	int			k;
+	char	   *name;
+	const TsfKind *kind;
 
 	if (!JB_ROOT_IS_OBJECT(spec) || JB_ROOT_IS_SCALAR(spec))
 		ereport(ERROR,
@@ -307,18 +323,16 @@ tsf_job_parse_spec(Jsonb *spec, Jsonb **opts, int *device)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("spec has no \"kind\""),
-				 errhint("Set \"kind\" to \"ar\" or \"lstm\"; the other keys are the options of ar_fit or lstm_train.")));
-	kind = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : NULL;
-	if (kind && strcmp(kind, "ar") == 0)
-		k = TSF_KIND_AR;
-	else if (kind && strcmp(kind, "lstm") == 0)
-		k = TSF_KIND_LSTM;
-	else
+				 errhint("Set \"kind\" to one of %s; the other keys are that kind's options.",
+						 tsf_kind_names())));
+	name = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : NULL;
+	kind = name ? tsf_kind_by_name(name) : NULL;
+	if (kind == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for \"kind\" in spec: %s",
-						kind ? kind : "(not a string)"),
-				 errdetail("Value must be \"ar\" or \"lstm\".")));
+						name ? name : "(not a string)"),
+				 errdetail("Value must be one of %s.", tsf_kind_names())));
 
 	*device = -1;
 	if (getKeyJsonValueFromContainer(&spec->root, "device", 6, &v) != NULL)
@@ -332,11 +346,11 @@ tsf_job_parse_spec(Jsonb *spec, Jsonb **opts, int *device)
 					 errmsg("invalid value for \"device\" in spec: %s",
 							d ? d : "(not a string)"),
 					 errdetail("Value must be \"auto\", \"cpu\" or \"cuda\".")));
-		if (k == TSF_KIND_AR && *device == TSF_DEVICE_CUDA)
+		if (!kind->gpu && *device == TSF_DEVICE_CUDA)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("kind \"ar\" cannot train on the GPU"),
-					 errdetail("Only \"lstm\" jobs have a CUDA backend."),
+					 errmsg("kind \"%s\" cannot train on the GPU", kind->name),
+					 errdetail("Kind \"%s\" has no CUDA backend: it trains on the CPU.", kind->name),
 					 errhint("Set \"device\" to \"auto\" or \"cpu\", or leave it out.")));
 	}
 
@@ -344,212 +358,8 @@ tsf_job_parse_spec(Jsonb *spec, Jsonb **opts, int *device)
 											   CStringGetTextDatum("kind")));
 	*opts = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(*opts),
 											   CStringGetTextDatum("device")));
-	if (k == TSF_KIND_AR)
-		(void) tsf_ar_check_options(*opts);
-	else
-		(void) tsf_lstm_check_options(*opts);
-	return k;
-}
-
-/* the source text without trailing blanks and semicolons */
-char *
-tsf_job_trim_source(const char *source)
-{
-	char	   *s = pstrdup(source);
-	int			n = strlen(s);
-
-	while (n > 0 && (isspace((unsigned char) s[n - 1]) || s[n - 1] == ';'))
-		s[--n] = '\0';
-	return s;
-}
-
-static bool
-is_number_type(Oid t)
-{
-	return t == FLOAT8OID || t == FLOAT4OID || t == NUMERICOID ||
-		t == INT2OID || t == INT4OID || t == INT8OID;
-}
-
-static bool
-is_number_array_type(Oid t)
-{
-	return t == FLOAT8ARRAYOID || t == FLOAT4ARRAYOID || t == NUMERICARRAYOID ||
-		t == INT2ARRAYOID || t == INT4ARRAYOID || t == INT8ARRAYOID;
-}
-
-static void
-bad_column(const char *what, Oid t, const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("the %s column of the source query has type %s", what,
-					format_type_be(t)),
-			 errdetail("%s", detail)));
-}
-
-/*
- * Refuse, at submission, a source the job could only fail on later: one
- * that locks rows (FOR UPDATE, FOR SHARE) or modifies data (a WITH ...
- * DELETE), which the worker's read-only cursor refuses, or that reads a
- * temporary table, which the worker's session cannot see.  Walks every
- * query of the source: subqueries, CTEs and sublinks too.
- */
-static bool
-source_walker(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Query))
-	{
-		Query	   *q = (Query *) node;
-		ListCell   *lc;
-
-		if (q->rowMarks != NIL)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("source must not lock rows"),
-					 errdetail("A job reads its source through a read-only cursor."),
-					 errhint("Remove FOR UPDATE or FOR SHARE from the source query.")));
-		if (q->commandType != CMD_SELECT || q->hasModifyingCTE)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("source must not modify data"),
-					 errdetail("A job reads its source through a read-only cursor."),
-					 errhint("Move the INSERT, UPDATE or DELETE out of the source query.")));
-		foreach(lc, q->rtable)
-		{
-			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-
-			if (rte->rtekind == RTE_RELATION &&
-				get_rel_persistence(rte->relid) == RELPERSISTENCE_TEMP)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("source reads temporary table \"%s\"", get_rel_name(rte->relid)),
-						 errdetail("A job runs in a session of its own, which cannot see this session's temporary tables."),
-						 errhint("Copy the rows into an ordinary table first.")));
-		}
-		return query_tree_walker(q, source_walker, context, 0);
-	}
-	return expression_tree_walker(node, source_walker, context);
-}
-
-/*
- * Check a job's source query (inside SPI, as the role that will run it)
- * and return the query the worker runs: ([key::text,] ts, value::float8
- * [, covariates::float8[]]) from it, ordered by the key so each series
- * arrives in one run.  The shape is told by the column count: 2 (ts,
- * value); 3 (ts, value, covariates) when the last is a numeric array, else
- * (key, ts, value); 4 (key, ts, value, covariates).
- */
-char *
-tsf_job_source_sql(const char *source, TsfJobSource *out)
-{
-	SPIPlanPtr	plan;
-	List	   *sources;
-	CachedPlanSource *ps;
-	TupleDesc	d;
-	Oid			types[4];
-	int			n = 0;
-	int			c = 0;
-	const char *tscast = "";
-	const char *vcast = "";
-	const char *ccast = "";
-	StringInfoData sql;
-
-	plan = SPI_prepare(source, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	sources = SPI_plan_get_plan_sources(plan);
-	if (list_length(sources) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("source must be a single query"),
-				 errdetail("It holds %d statements.", list_length(sources))));
-	ps = (CachedPlanSource *) linitial(sources);
-	if (ps->commandTag != CMDTAG_SELECT || ps->resultDesc == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("source must be a SELECT query"),
-				 errhint("Write the query that returns ([series key,] ts, value [, covariates]).")));
-	(void) source_walker((Node *) ps->query_list, NULL);
-	d = ps->resultDesc;
-	for (int i = 0; i < d->natts; i++)
-	{
-		if (TupleDescAttr(d, i)->attisdropped)
-			continue;
-		if (n == 4)
-		{
-			n++;
-			break;
-		}
-		types[n++] = TupleDescAttr(d, i)->atttypid;
-	}
-	if (n < 2 || n > 4)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the source query returns %s columns", n > 4 ? "more than 4" : psprintf("%d", n)),
-				 errdetail("It must return (ts, value), optionally with a series key before them and covariates (float8[]) after them.")));
-	out->has_key = n == 4 || (n == 3 && !is_number_array_type(types[2]));
-	out->has_cov = n == 4 || (n == 3 && !out->has_key);
-	if (out->has_key)
-		c++;
-	out->key_type = out->has_key ? types[0] : InvalidOid;
-
-	switch (types[c])
-	{
-		case TIMESTAMPTZOID:
-			out->ts_type = TSF_TS_TIMESTAMPTZ;
-			break;
-		case DATEOID:
-			out->ts_type = TSF_TS_DATE;
-			break;
-		case INT8OID:
-			out->ts_type = TSF_TS_INT8;
-			break;
-		case INT2OID:
-		case INT4OID:
-			out->ts_type = TSF_TS_INT8;
-			tscast = "::pg_catalog.int8";
-			break;
-		case TIMESTAMPOID:
-			out->ts_type = TSF_TS_TIMESTAMPTZ;
-			tscast = "::pg_catalog.timestamptz";
-			break;
-		default:
-			bad_column("ts", types[c], "It must be timestamptz, timestamp, date or an integer.");
-	}
-	if (!is_number_type(types[c + 1]))
-		bad_column("value", types[c + 1], "It must be a number (float8, numeric or an integer).");
-	if (types[c + 1] != FLOAT8OID)
-		vcast = "::pg_catalog.float8";
-	if (out->has_cov)
-	{
-		if (!is_number_array_type(types[c + 2]))
-			bad_column("covariates", types[c + 2], "It must be an array of numbers (float8[]).");
-		if (types[c + 2] != FLOAT8ARRAYOID)
-			ccast = "::pg_catalog.float8[]";
-	}
-
-	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT ");
-	if (out->has_key)
-		appendStringInfoString(&sql, "src.tsf_key::pg_catalog.text, ");
-	appendStringInfo(&sql, "src.tsf_ts%s, src.tsf_value%s", tscast, vcast);
-	if (out->has_cov)
-		appendStringInfo(&sql, ", src.tsf_cov%s", ccast);
-	/* newlines: a trailing comment in the source must not swallow the rest */
-	appendStringInfo(&sql, " FROM (\n%s\n) AS src(%s%s%s)", source,
-					 out->has_key ? "tsf_key, " : "", "tsf_ts, tsf_value",
-					 out->has_cov ? ", tsf_cov" : "");
-	/*
-	 * each series arrives in one run: ordered by the key's text form, which
-	 * names the series (models.series_key), in byte order, so that equal
-	 * texts are adjacent whatever the type (json has no ordering; 1.0 and
-	 * 1.00 are equal numbers but two keys)
-	 */
-	if (out->has_key)
-		appendStringInfoString(&sql, " ORDER BY src.tsf_key::pg_catalog.text COLLATE pg_catalog.\"C\"");
-	return sql.data;
+	(void) kind->check_options(*opts);
+	return kind;
 }
 
 /* the worker must run, and serve this database */
@@ -606,8 +416,8 @@ Datum
 tsf_train_async(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *opts;
-	int			kind,
-				device;
+	const TsfKind *kind;
+	int			device;
 	TsfJobSource src;
 	TsfJobRow	j;
 
@@ -632,12 +442,16 @@ tsf_train_async(PG_FUNCTION_ARGS)
 				 errmsg("invalid job name: \"%s\"", j.name),
 				 errdetail("A job name must have 1 to %d characters.", MAX_JOB_NAME)));
 	kind = tsf_job_parse_spec(j.spec, &opts, &device);
-	/* an LSTM job trains where the session would: its device goes in the spec */
-	if (kind == TSF_KIND_LSTM && device < 0)
+	/* a GPU kind's job trains where the session would: its device goes in the spec */
+	if (kind->gpu && device < 0)
+	{
+		TsfJson		js = NULL;
+
+		tsf_json_begin_object(&js);
+		tsf_json_kv_str(&js, "device", tsf_device_names[tsf_device]);
 		j.spec = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(j.spec),
-													DirectFunctionCall1(jsonb_in,
-																		CStringGetDatum(psprintf("{\"device\": \"%s\"}",
-																								 tsf_device_names[tsf_device])))));
+													JsonbPGetDatum(tsf_json_finish(&js))));
+	}
 	if (j.source[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -663,7 +477,7 @@ job_lookup_checked(int64 id, TsfJobRow *row, const char *action)
 {
 	if (!tsf_job_read(id, row))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("job " INT64_FORMAT " does not exist", id)));
 	if (!tsf_job_visible(row->owner))
 		ereport(ERROR,
@@ -681,12 +495,22 @@ job_is_final(const char *state)
 		strcmp(state, TSF_JOB_CANCELLED) == 0;
 }
 
-/* the payload of a job's end on TSF_JOBS_CHANNEL */
+/*
+ * A job ends in the current transaction: its NOTIFY on TSF_JOBS_CHANNEL,
+ * and at commit the broadcast that wakes every wait_job
+ */
 void
 tsf_job_notify(int64 id, const char *state)
 {
-	Async_Notify(TSF_JOBS_CHANNEL,
-				 psprintf("{\"id\": " INT64_FORMAT ", \"state\": \"%s\"}", id, state));
+	TsfJson		js = NULL;
+	Jsonb	   *payload;
+
+	tsf_json_begin_object(&js);
+	tsf_json_kv_int(&js, "id", id);
+	tsf_json_kv_str(&js, "state", state);
+	payload = tsf_json_finish(&js);
+	Async_Notify(TSF_JOBS_CHANNEL, JsonbToCString(NULL, &payload->root, VARSIZE(payload)));
+	broadcast_at_commit = true;
 }
 
 /* move the job from state from to cancelled, announcing it; false if it was not in from */
@@ -757,8 +581,12 @@ tsf_cancel_job(PG_FUNCTION_ARGS)
 
 /*
  * wait_job(id [, timeout]) -> text: wait until the job ends, or the
- * timeout passes, and return its state.  Polls the table every 100 ms
- * (each poll sees newly committed states, so it needs READ COMMITTED).
+ * timeout passes, and return its state.  Every transaction that ends a
+ * job broadcasts on the shared condition variable when it commits
+ * (tsf_job_notify), and the row is read again then; and at least every
+ * second, for a row deleted meanwhile (each read sees newly committed
+ * states, so it needs READ COMMITTED).  Without the shared memory (no
+ * shared_preload_libraries) no worker ends a job: it reads every 100 ms.
  */
 Datum
 tsf_wait_job(PG_FUNCTION_ARGS)
@@ -804,9 +632,12 @@ tsf_wait_job(PG_FUNCTION_ARGS)
 	/* every poll reads the row afresh: in a context reset each time */
 	pollcxt = AllocSetContextCreate(CurrentMemoryContext, "wait_job poll",
 									ALLOCSET_SMALL_SIZES);
+	/* from here on a broadcast is not missed (an error cancels the sleep) */
+	if (tsf_jobs != NULL)
+		ConditionVariablePrepareToSleep(&tsf_jobs->ended);
 	for (;;)
 	{
-		long		ms = 100;
+		long		ms = tsf_jobs != NULL ? 1000 : 100;
 
 		if (job_is_final(row.state))
 			break;
@@ -824,9 +655,14 @@ tsf_wait_job(PG_FUNCTION_ARGS)
 				break;
 			ms = Min(ms, (long) ((deadline - now + 999) / 1000));
 		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		if (tsf_jobs != NULL)
+			(void) ConditionVariableTimedSleep(&tsf_jobs->ended, ms, PG_WAIT_EXTENSION);
+		else
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(pollcxt);
 		old = MemoryContextSwitchTo(pollcxt);
@@ -834,10 +670,12 @@ tsf_wait_job(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 		if (!found)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("job " INT64_FORMAT " does not exist", id),
 					 errdetail("It was deleted while waiting.")));
 	}
+	if (tsf_jobs != NULL)
+		ConditionVariableCancelSleep();
 	/* SPI's memory goes with SPI_finish: the result lives in the caller's */
 	state = MemoryContextStrdup(callercxt, row.state);
 	SPI_finish();

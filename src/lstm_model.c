@@ -1,7 +1,7 @@
 /*
  * lstm_model.c
  *		What an LSTM model's inputs are, shared by training (lstm_train.c),
- *		forecasting (forecast.c) and one-step-ahead prediction (predict.c).
+ *		and forecasting and one-step-ahead prediction (model_lstm.c).
  *
  * The network sees one input row per grid step k (k = 0 at the first
  * training timestamp; the training sequence runs over k = 1 .. n-1, since
@@ -29,9 +29,14 @@
  * from 2000-01-01 (index 0 for bigint series), so two models of the same
  * series agree on it whatever their training window.
  */
-#include "tsforecast.h"
+#include "postgres.h"
+
+#include <math.h>
 
 #include "utils/datetime.h"
+#include "utils/timestamp.h"
+
+#include "lstm.h"
 
 #define USECS_PER_DAY_F		86400000000.0
 
@@ -133,17 +138,17 @@ scale(double v, double lo, double hi)
 }
 
 double
-tsf_lstm_scale(const TsfModel *m, double y)
+tsf_lstm_scale(const TsfLstm *L, double y)
 {
-	return scale(y, m->y_min, m->y_max);
+	return scale(y, L->y_min, L->y_max);
 }
 
 double
-tsf_lstm_unscale(const TsfModel *m, double s)
+tsf_lstm_unscale(const TsfLstm *L, double s)
 {
-	double		range = m->y_max - m->y_min;
+	double		range = L->y_max - L->y_min;
 
-	return (range > 0 ? s * range : s) + m->y_min;
+	return (range > 0 ? s * range : s) + L->y_min;
 }
 
 /*
@@ -151,15 +156,15 @@ tsf_lstm_unscale(const TsfModel *m, double s)
  * k-1, cov the raw covariates of step k (NULL when the model has none).
  */
 void
-tsf_lstm_input(const TsfModel *m, int64 k, double lag, const double *cov,
+tsf_lstm_input(const TsfLstm *L, int64 k, double lag, const double *cov,
 			   tsf_real *x)
 {
 	int			j = 0;
 
 	x[j++] = (tsf_real) lag;
-	if (m->season_period > 0)
+	if (L->season_period > 0)
 	{
-		double		s = m->season_s0 + fmod((double) k, m->season_period) / m->season_period;
+		double		s = L->season_s0 + fmod((double) k, L->season_period) / L->season_period;
 		double		a;
 
 		s -= floor(s);
@@ -167,8 +172,8 @@ tsf_lstm_input(const TsfModel *m, int64 k, double lag, const double *cov,
 		x[j++] = (tsf_real) (0.5 + 0.5 * sin(a));
 		x[j++] = (tsf_real) (0.5 + 0.5 * cos(a));
 	}
-	for (int c = 0; c < m->n_cov; c++)
-		x[j++] = (tsf_real) scale(cov[c], m->cov_min[c], m->cov_max[c]);
+	for (int c = 0; c < L->n_cov; c++)
+		x[j++] = (tsf_real) scale(cov[c], L->cov_min[c], L->cov_max[c]);
 }
 
 /*
@@ -177,9 +182,9 @@ tsf_lstm_input(const TsfModel *m, int64 k, double lag, const double *cov,
  * connection lag + output (the network then models the change).
  */
 double
-tsf_lstm_output(const TsfModel *m, tsf_real out, double lag)
+tsf_lstm_output(const TsfLstm *L, tsf_real out, double lag)
 {
-	return m->residual ? lag + (double) out : (double) out;
+	return L->residual ? lag + (double) out : (double) out;
 }
 
 /*
@@ -188,11 +193,11 @@ tsf_lstm_output(const TsfModel *m, tsf_real out, double lag)
  * one step, allocated in the current memory context.
  */
 void
-tsf_lstm_bind(tsf_nn *nn, TsfModel *m)
+tsf_lstm_bind(tsf_nn *nn, const TsfLstm *L)
 {
-	size_t		wbytes = tsf_nn_workspace_bytes(&m->nn, 1);
+	size_t		wbytes = tsf_nn_workspace_bytes(&L->nn, 1);
 	void	   *work = palloc_extended(wbytes, MCXT_ALLOC_HUGE);
-	tsf_nn_error err = tsf_nn_bind(nn, &m->nn, m->params, NULL, NULL, NULL,
+	tsf_nn_error err = tsf_nn_bind(nn, &L->nn, L->params, NULL, NULL, NULL,
 								   work, wbytes, 1);
 
 	if (err != TSF_NN_OK)

@@ -1,7 +1,8 @@
 /*
  * lstm_train.c
- *		lstm_train(ts, value [, covariates] [, options]): the LSTM training
- *		aggregate.
+ *		Training the LSTM kind: lstm_train(ts, value [, covariates]
+ *		[, options]), the aggregate, and the kind's fit routines (kind.h),
+ *		one series on the CPU or many in batches on the GPU.
  *
  * The transition, combine and (de)serialize steps are the shared series
  * state's (series.c).  The final function prepares the series, builds the
@@ -56,21 +57,34 @@
  * pg_cancel_backend stop a training within milliseconds whatever the
  * network's size; the core returns, and the cancel is raised here.
  */
-#include "tsforecast.h"
+#include "postgres.h"
 
-#include <time.h>
+#include <math.h>
 
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
-#include "utils/timestamp.h"
+
+#include "device.h"
+#include "kind.h"
+#include "guard.h"
+#include "lstm.h"
+#include "options.h"
+#include "series.h"
 
 PG_FUNCTION_INFO_V1(tsf_lstm_train_transfn);
 PG_FUNCTION_INFO_V1(tsf_lstm_train_finalfn);
 
-/* called after every epoch when set (a job's progress and cancel check) */
-tsf_epoch_hook_type tsf_epoch_hook = NULL;
+/*
+ * A job's GPU batches: at most this many series, and at most this many bytes
+ * of the float arrays handed to the module (inputs, targets, parameters);
+ * the module's own GPU memory is about as large again plus its activations.
+ * The prepared series of a batch take about as much host memory as its
+ * arrays, within tsforecast.max_memory.
+ */
+#define BATCH_MAX_SERIES	10000
+#define BATCH_MAX_BYTES		Min(1024.0 * 1024 * 1024, tsf_max_memory_bytes() / 4)
 
 /* the dropout stream is seeded with seed ^ this, so it differs from the init's */
 #define DROPOUT_SEED_XOR	UINT64CONST(0x5DEECE66DA3B9F01)
@@ -203,15 +217,15 @@ diverged(int epoch, const char *detail)
  * back once to validate it).  Double arithmetic: no size can overflow.
  */
 static double
-lstm_memory(const TsfModel *m, int T)
+lstm_memory(const TsfLstm *L, int T)
 {
-	double		P = (double) tsf_nn_param_count(&m->nn);
-	double		S = (double) tsf_nn_state_count(&m->nn);
-	double		blocks = 4 + (m->ema > 0 ? 1 : 0) + (m->patience > 0 ? 1 : 0);
+	double		P = (double) tsf_nn_param_count(&L->nn);
+	double		S = (double) tsf_nn_state_count(&L->nn);
+	double		blocks = 4 + (L->ema > 0 ? 1 : 0) + (L->patience > 0 ? 1 : 0);
 
-	return sizeof(tsf_real) * ((double) T * (m->nn.n_in + 1) + blocks * P + S) +
-		(double) tsf_nn_workspace_bytes(&m->nn, T) + 64 +
-		3 * tsf_lstm_stored_bytes(&m->nn, m->n_cov) + sizeof(tsf_real) * (P + S);
+	return sizeof(tsf_real) * ((double) T * (L->nn.n_in + 1) + blocks * P + S) +
+		(double) tsf_nn_workspace_bytes(&L->nn, T) + 64 +
+		3 * tsf_lstm_stored_bytes(&L->nn, L->n_cov) + sizeof(tsf_real) * (P + S);
 }
 
 /*
@@ -220,22 +234,26 @@ lstm_memory(const TsfModel *m, int T)
  * tsforecast.max_memory with the series (series_bytes) it trains on.
  */
 static void
-check_lstm_size(const TsfModel *m, int T, double series_bytes)
+check_lstm_size(const TsfLstm *L, int T, double series_bytes)
 {
-	double		stored = tsf_lstm_stored_bytes(&m->nn, m->n_cov);
-	size_t		P = tsf_nn_param_count(&m->nn);
+	double		stored = tsf_lstm_stored_bytes(&L->nn, L->n_cov);
+	size_t		P = tsf_nn_param_count(&L->nn);
 
 	if (stored > (double) (MaxAllocSize - VARHDRSZ))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("LSTM model would be too large to store"),
-				 errdetail("The network (hidden %d, %d layer%s) has %zu parameters: %s stored, and a value may take at most 1 GB.",
-						   m->nn.hidden, m->nn.layers, m->nn.layers == 1 ? "" : "s", P,
-						   tsf_size_pretty(stored)),
+				 errdetail_plural("The network (hidden %d, %d layer) has %zu parameters: %s stored, and a value may take at most 1 GB.",
+								  "The network (hidden %d, %d layers) has %zu parameters: %s stored, and a value may take at most 1 GB.",
+								  L->nn.layers, L->nn.hidden, L->nn.layers, P,
+								  tsf_size_pretty(stored)),
 				 errhint("Use a smaller \"hidden\" or fewer \"layers\".")));
-	tsf_check_memory(series_bytes + lstm_memory(m, T), TSF_MEM_LSTM_TRAIN,
-					 psprintf("The network (hidden %d, %d layer%s) has %zu parameters, and the series %d steps.",
-							  m->nn.hidden, m->nn.layers, m->nn.layers == 1 ? "" : "s", P, T));
+	tsf_check_memory(series_bytes + lstm_memory(L, T), TSF_MEM_LSTM_TRAIN,
+					 L->nn.layers == 1 ?
+					 psprintf("The network (hidden %d, %d layer) has %zu parameters, and the series %d steps.",
+							  L->nn.hidden, L->nn.layers, P, T) :
+					 psprintf("The network (hidden %d, %d layers) has %zu parameters, and the series %d steps.",
+							  L->nn.hidden, L->nn.layers, P, T));
 }
 
 /* the training part of T steps for a held-out fraction, checked */
@@ -258,47 +276,49 @@ training_steps(int T, double validation)
  * One series on its way through training, in three phases:
  *	prepare		options, the series on its grid, the model's fields, the
  *				scaling, input rows and targets, the initial parameters and
- *				the dropout stream (tsf_lstm_prepare)
+ *				the dropout stream (lstm_prepare)
  *	train		on the CPU (train_cpu), or with other series of the same
  *				configuration in one batch through the CUDA module
- *				(tsf_lstm_train_batch)
+ *				(train_batch)
  *	finish		the kept weights' residuals and validation loss, the state
- *				after the series, the model serialized (tsf_lstm_finish)
+ *				after the series, the model serialized (lstm_finish)
  * Everything lives in cxt, which finish deletes.
  */
-struct TsfLstmFit
+typedef struct TsfLstmFit
 {
 	MemoryContext cxt;
-	TsfModel	m;
+	TsfModel	m;				/* m.payload is &L */
+	TsfLstm		L;
 	TsfSeries	s;
 	LstmOptions o;
 	int			T;				/* steps: grid points - 1 */
 	int			T_train;		/* of which trained on */
-	struct timespec t0;			/* when prepare began */
+	instr_time	t0;				/* when prepare began */
 	double		prep_seconds;	/* prepare's time */
 	double		batch_seconds;	/* this series' share of a batch's training;
 								 * 0 when trained alone */
 	tsf_real   *x;				/* (T, n_in) inputs */
 	tsf_real   *y;				/* (T) targets */
 	tsf_rng		rng;			/* the dropout stream, as seeded */
-	tsf_nn		nn;				/* bound to m.params once a workspace exists */
+	tsf_nn		nn;				/* bound to L.params once a workspace exists */
 	bool		bound;
-};
+} TsfLstmFit;
 
 /* a workspace of T steps for f's network, starting on a cache line */
 static void
 bind_network(TsfLstmFit *f, tsf_real *grads, tsf_real *adam_m, tsf_real *adam_v)
 {
-	size_t		wbytes = tsf_nn_workspace_bytes(&f->m.nn, f->T);
+	size_t		wbytes = tsf_nn_workspace_bytes(&f->L.nn, f->T);
 	tsf_nn_error err;
 
 	/*
 	 * The workspace starts on a cache line: the core carves it into buffers
 	 * of whole 64-byte lines, and its AVX-512 kernels load a line at a time
-	 * (a workspace 16 bytes off a line, as palloc gives, made an epoch 17%
-	 * to 22% slower at H = 128 and 256)
+	 * (a workspace 16 bytes off a line, as palloc gives, makes every such
+	 * load straddle two lines: bench/RESULTS.md, "Measurements behind the
+	 * code's choices")
 	 */
-	err = tsf_nn_bind(&f->nn, &f->m.nn, f->m.params, grads, adam_m, adam_v,
+	err = tsf_nn_bind(&f->nn, &f->L.nn, f->L.params, grads, adam_m, adam_v,
 					  (void *) TYPEALIGN(64, palloc_extended(wbytes + 63, MCXT_ALLOC_HUGE)),
 					  wbytes, f->T);
 	if (err != TSF_NN_OK)
@@ -316,23 +336,23 @@ bind_network(TsfLstmFit *f, tsf_real *grads, tsf_real *adam_m, tsf_real *adam_v)
  * points in place.  The result lives in a new child of the current memory
  * context.
  */
-TsfLstmFit *
-tsf_lstm_prepare(TsfSeriesState *st)
+static TsfLstmFit *
+lstm_prepare(TsfSeriesState *st)
 {
 	TsfLstmFit *f;
 	LstmOptions o;
 	bool		seen[N_LSTM_OPTS];
-	TsfModel   *m;
 	TsfSeries  *s;
+	TsfLstm    *L;
 	int			T,
 				T_train,
 				n_in,
 				ncov;
 	MemoryContext cxt,
 				oldctx;
-	struct timespec t0;
+	instr_time	t0;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	INSTR_TIME_SET_CURRENT(t0);
 	lstm_parse_options(st->options, &o, seen);
 	if (!seen[OPT_TRANSFORM])
 	{
@@ -349,8 +369,8 @@ tsf_lstm_prepare(TsfSeriesState *st)
 	f->cxt = cxt;
 	f->t0 = t0;
 	f->o = o;
-	m = &f->m;
 	s = &f->s;
+	L = &f->L;
 
 	tsf_series_prepare(st, o.transform, o.fill, s);
 	if (s->n - 1 > PG_INT32_MAX / 2)
@@ -360,70 +380,62 @@ tsf_lstm_prepare(TsfSeriesState *st)
 				 errdetail("The series has " INT64_FORMAT " steps.", s->n)));
 	T = (int) (s->n - 1);
 
-	m->kind = TSF_KIND_LSTM;
-	m->ts_type = s->ts_type;
-	m->freq = s->freq;
-	m->first_ts = s->first_ts;
-	m->last_ts = s->last_ts;
-	m->n = s->n;
-	m->n_filled = s->n_filled;
-	m->transform = o.transform;
-	m->fill = o.fill;
-	m->n_cov = s->ncov;
-	m->residual = o.residual;
-	m->lr = o.lr;
-	m->ema = o.ema;
-	m->epochs = o.epochs;
-	m->patience = o.patience;
-	m->seed = o.seed;
-	m->validation = o.validation;
-	m->season_period = seen[OPT_SEASON_LENGTH] ? o.season_length :
+	tsf_model_init(&f->m, &tsf_kind_lstm, s, o.transform, o.fill, L);
+	L->n_cov = s->ncov;
+	L->residual = o.residual;
+	L->lr = o.lr;
+	L->ema = o.ema;
+	L->epochs = o.epochs;
+	L->patience = o.patience;
+	L->seed = o.seed;
+	L->validation = o.validation;
+	L->season_period = seen[OPT_SEASON_LENGTH] ? o.season_length :
 		tsf_season_period(s->ts_type, &s->freq);
-	m->season_s0 = tsf_season_phase(s->ts_type, &s->freq, s->first_ts, m->season_period);
-	m->nn.n_in = tsf_lstm_n_in(m->season_period, m->n_cov);
-	m->nn.conv_kernel = o.conv_kernel;
-	m->nn.conv_channels = o.conv_kernel > 0 ? o.conv_channels : 0;
-	m->nn.hidden = o.hidden;
-	m->nn.layers = o.layers;
-	m->nn.dropout = o.dropout;
-	if (tsf_nn_config_check(&m->nn) != TSF_NN_OK)
+	L->season_s0 = tsf_season_phase(s->ts_type, &s->freq, s->first_ts, L->season_period);
+	L->nn.n_in = tsf_lstm_n_in(L->season_period, L->n_cov);
+	L->nn.conv_kernel = o.conv_kernel;
+	L->nn.conv_channels = o.conv_kernel > 0 ? o.conv_channels : 0;
+	L->nn.hidden = o.hidden;
+	L->nn.layers = o.layers;
+	L->nn.dropout = o.dropout;
+	if (tsf_nn_config_check(&L->nn) != TSF_NN_OK)
 		elog(ERROR, "invalid network configuration: %s",
-			 tsf_nn_strerror(tsf_nn_config_check(&m->nn)));
+			 tsf_nn_strerror(tsf_nn_config_check(&L->nn)));
 
 	T_train = training_steps(T, o.validation);
 	f->T = T;
 	f->T_train = T_train;
-	n_in = m->nn.n_in;
-	ncov = m->n_cov;
+	n_in = L->nn.n_in;
+	ncov = L->n_cov;
 
 	/* sizes before any of the network's memory is taken */
-	check_lstm_size(m, T, s->bytes);
+	check_lstm_size(L, T, s->bytes);
 
 	/* min-max scaling on the training part: points 0 .. T_train */
-	m->n_train = T_train + 1;
-	m->y_min = m->y_max = s->y[0];
+	L->n_train = T_train + 1;
+	L->y_min = L->y_max = s->y[0];
 	for (int k = 1; k <= T_train; k++)
 	{
-		m->y_min = Min(m->y_min, s->y[k]);
-		m->y_max = Max(m->y_max, s->y[k]);
+		L->y_min = Min(L->y_min, s->y[k]);
+		L->y_max = Max(L->y_max, s->y[k]);
 	}
-	if (!isfinite(m->y_max - m->y_min))
+	if (!isfinite(L->y_max - L->y_min))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("the range of the time series' values overflows"),
 				 errhint("Rescale the series, or use the \"log\" transform.")));
 	/* covariates: the inputs of the training steps, grid points 1 .. T_train */
-	m->cov_min = palloc(sizeof(double) * (ncov + 1));
-	m->cov_max = palloc(sizeof(double) * (ncov + 1));
+	L->cov_min = palloc(sizeof(double) * (ncov + 1));
+	L->cov_max = palloc(sizeof(double) * (ncov + 1));
 	for (int c = 0; c < ncov; c++)
 	{
-		m->cov_min[c] = m->cov_max[c] = s->cov[ncov + c];
+		L->cov_min[c] = L->cov_max[c] = s->cov[ncov + c];
 		for (int k = 2; k <= T_train; k++)
 		{
-			m->cov_min[c] = Min(m->cov_min[c], s->cov[(size_t) k * ncov + c]);
-			m->cov_max[c] = Max(m->cov_max[c], s->cov[(size_t) k * ncov + c]);
+			L->cov_min[c] = Min(L->cov_min[c], s->cov[(size_t) k * ncov + c]);
+			L->cov_max[c] = Max(L->cov_max[c], s->cov[(size_t) k * ncov + c]);
 		}
-		if (!isfinite(m->cov_max[c] - m->cov_min[c]))
+		if (!isfinite(L->cov_max[c] - L->cov_min[c]))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("the range of covariate %d overflows", c + 1)));
@@ -434,35 +446,50 @@ tsf_lstm_prepare(TsfSeriesState *st)
 	f->y = palloc_extended(sizeof(tsf_real) * (size_t) T, MCXT_ALLOC_HUGE);
 	for (int t = 0; t < T; t++)
 	{
-		tsf_lstm_input(m, t + 1, tsf_lstm_scale(m, s->y[t]),
+		tsf_lstm_input(L, t + 1, tsf_lstm_scale(L, s->y[t]),
 					   ncov > 0 ? s->cov + (size_t) (t + 1) * ncov : NULL,
 					   f->x + (size_t) t * n_in);
-		f->y[t] = (tsf_real) (tsf_lstm_scale(m, s->y[t + 1]) -
-							  (m->residual ? tsf_lstm_scale(m, s->y[t]) : 0.0));
+		f->y[t] = (tsf_real) (tsf_lstm_scale(L, s->y[t + 1]) -
+							  (L->residual ? tsf_lstm_scale(L, s->y[t]) : 0.0));
 	}
-	m->last_y = tsf_lstm_scale(m, s->y[T]);
+	L->last_y = tsf_lstm_scale(L, s->y[T]);
 
 	/* the initial parameters and the dropout stream, from the seed */
-	m->params = palloc_extended(sizeof(tsf_real) * tsf_nn_param_count(&m->nn),
+	L->params = palloc_extended(sizeof(tsf_real) * tsf_nn_param_count(&L->nn),
 								MCXT_ALLOC_HUGE);
-	tsf_nn_init_params(&m->nn, m->params, (uint64) m->seed);
-	tsf_rng_seed(&f->rng, (uint64) m->seed ^ DROPOUT_SEED_XOR);
+	tsf_nn_init_params(&L->nn, L->params, (uint64) L->seed);
+	tsf_rng_seed(&f->rng, (uint64) L->seed ^ DROPOUT_SEED_XOR);
 
 	MemoryContextSwitchTo(oldctx);
-	f->prep_seconds = tsf_seconds_since(&t0);
+	f->prep_seconds = tsf_seconds_since(t0);
 	return f;
 }
 
 /*
- * Train a prepared series on the CPU: m->epochs epochs of full-batch Adam
+ * The caller's epoch hook asked the training to stop: its stopped hook
+ * raises the error (a job's cancel); a cancel it is, if it does not.
+ */
+static void
+training_stopped(const TsfTrainHooks *hooks)
+{
+	if (hooks->stopped)
+		hooks->stopped(hooks->arg);
+	CHECK_FOR_INTERRUPTS();
+	ereport(ERROR,
+			(errcode(ERRCODE_QUERY_CANCELED),
+			 errmsg("canceling the training as its caller asked")));
+}
+
+/*
+ * Train a prepared series on the CPU: L->epochs epochs of full-batch Adam
  * on the first T_train steps; the rest validate.  With patience > 0, stop
  * when the validation loss has not improved for that many epochs and keep
  * the best weights.  Fills m's parameters, training loss and epoch counts.
  */
 static void
-train_cpu(TsfLstmFit *f)
+train_cpu(TsfLstmFit *f, const TsfTrainHooks *hooks)
 {
-	TsfModel   *m = &f->m;
+	TsfLstm    *L = &f->L;
 	int			T = f->T;
 	int			T_train = f->T_train;
 	int			progress = f->o.progress;
@@ -471,7 +498,7 @@ train_cpu(TsfLstmFit *f)
 	tsf_real   *ema = NULL;
 	tsf_nn		nn;
 	tsf_nn_error err;
-	size_t		P = tsf_nn_param_count(&m->nn);
+	size_t		P = tsf_nn_param_count(&L->nn);
 	tsf_real   *best = NULL;
 	tsf_nn_train_opts topts;
 	tsf_rng		rng = f->rng;
@@ -487,29 +514,29 @@ train_cpu(TsfLstmFit *f)
 				 palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE),
 				 palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE));
 	nn = f->nn;
-	if (m->patience > 0)
+	if (L->patience > 0)
 		best = palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE);
 	tsf_nn_reset_optimizer(&nn);
 
-	topts.adam.lr = m->lr;
+	topts.adam.lr = L->lr;
 	topts.adam.beta1 = 0.9;
 	topts.adam.beta2 = 0.999;
 	topts.adam.eps = 1e-8;
 	topts.loss_start = 0;
 	topts.val_start = has_val ? T_train : 0;
 
-	m->best_epoch = 0;
-	if (m->ema > 0)
+	L->best_epoch = 0;
+	if (L->ema > 0)
 	{
 		ema = palloc_extended(sizeof(tsf_real) * P, MCXT_ALLOC_HUGE);
-		memcpy(ema, m->params, sizeof(tsf_real) * P);
+		memcpy(ema, L->params, sizeof(tsf_real) * P);
 	}
-	for (epoch = 1; epoch <= m->epochs; epoch++)
+	for (epoch = 1; epoch <= L->epochs; epoch++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (ema == NULL)
 			err = tsf_nn_train_epoch(&nn, x, y, T, &topts,
-									 m->nn.dropout > 0 ? &rng : NULL, &tl, &vl);
+									 L->nn.dropout > 0 ? &rng : NULL, &tl, &vl);
 		else
 		{
 			/*
@@ -517,7 +544,7 @@ train_cpu(TsfLstmFit *f)
 			 * average ema = d ema + (1 - d) params, whose validation loss
 			 * is the one reported
 			 */
-			err = tsf_nn_forward(&nn, x, T_train, m->nn.dropout > 0 ? &rng : NULL);
+			err = tsf_nn_forward(&nn, x, T_train, L->nn.dropout > 0 ? &rng : NULL);
 			if (err == TSF_NN_OK)
 			{
 				tl = tsf_mse_forward(nn.acts.pred, y, 0, T_train);
@@ -526,13 +553,13 @@ train_cpu(TsfLstmFit *f)
 			if (err == TSF_NN_OK)
 				err = tsf_nn_adam_step(&nn, &topts.adam);
 			for (size_t i = 0; i < P; i++)
-				ema[i] = m->ema * ema[i] + (1 - m->ema) * m->params[i];
+				ema[i] = L->ema * ema[i] + (1 - L->ema) * L->params[i];
 			if (err == TSF_NN_OK && has_val)
 			{
 				nn.params = ema;
 				err = tsf_nn_forward(&nn, x, T, NULL);
 				vl = tsf_mse_forward(nn.acts.pred, y, T_train, T);
-				nn.params = m->params;
+				nn.params = L->params;
 			}
 		}
 		if (err != TSF_NN_OK)
@@ -544,40 +571,41 @@ train_cpu(TsfLstmFit *f)
 		if (has_val && vl < best_val)
 		{
 			best_val = vl;
-			m->best_epoch = epoch;
+			L->best_epoch = epoch;
 			if (best)
-				memcpy(best, ema ? ema : m->params, sizeof(tsf_real) * P);
+				memcpy(best, ema ? ema : L->params, sizeof(tsf_real) * P);
 		}
-		if (tsf_epoch_hook)
-			tsf_epoch_hook(epoch, m->epochs, tl, has_val ? vl : NAN);
-		if (progress > 0 && (epoch % progress == 0 || epoch == m->epochs))
+		if (hooks && hooks->epoch &&
+			hooks->epoch(hooks->arg, epoch, L->epochs, tl, has_val ? vl : NAN))
+			training_stopped(hooks);
+		if (progress > 0 && (epoch % progress == 0 || epoch == L->epochs))
 		{
 			if (has_val)
 				ereport(NOTICE,
 						(errmsg("lstm_train epoch %d of %d: loss %.4g, validation loss %.4g",
-								epoch, m->epochs, tl, vl),
-						 errdetail("Elapsed %.3f s.", tsf_seconds_since(&f->t0))));
+								epoch, L->epochs, tl, vl),
+						 errdetail("Elapsed %.3f s.", tsf_seconds_since(f->t0))));
 			else
 				ereport(NOTICE,
-						(errmsg("lstm_train epoch %d of %d: loss %.4g", epoch, m->epochs, tl),
-						 errdetail("Elapsed %.3f s.", tsf_seconds_since(&f->t0))));
+						(errmsg("lstm_train epoch %d of %d: loss %.4g", epoch, L->epochs, tl),
+						 errdetail("Elapsed %.3f s.", tsf_seconds_since(f->t0))));
 		}
-		if (m->patience > 0 && epoch - m->best_epoch >= m->patience)
+		if (L->patience > 0 && epoch - L->best_epoch >= L->patience)
 		{
 			if (progress > 0)
 				ereport(NOTICE,
 						(errmsg("lstm_train stopped at epoch %d: best validation loss %.4g at epoch %d",
-								epoch, best_val, m->best_epoch)));
+								epoch, best_val, L->best_epoch)));
 			epoch++;
 			break;
 		}
 	}
-	m->epochs_run = epoch - 1;
-	m->train_loss = tl;
+	L->epochs_run = epoch - 1;
+	L->train_loss = tl;
 	if (best)
-		memcpy(m->params, best, sizeof(tsf_real) * P);
+		memcpy(L->params, best, sizeof(tsf_real) * P);
 	else if (ema)
-		memcpy(m->params, ema, sizeof(tsf_real) * P);
+		memcpy(L->params, ema, sizeof(tsf_real) * P);
 	MemoryContextSwitchTo(oldctx);
 }
 
@@ -587,10 +615,11 @@ train_cpu(TsfLstmFit *f)
  * where forecasts start; then the model serialized in the caller's
  * context, and f freed.
  */
-bytea *
-tsf_lstm_finish(TsfLstmFit *f)
+static bytea *
+lstm_finish(TsfLstmFit *f)
 {
 	TsfModel   *m = &f->m;
+	TsfLstm    *L = &f->L;
 	int			T = f->T;
 	int			T_train = f->T_train;
 	bool		has_val = T_train < T;
@@ -598,9 +627,9 @@ tsf_lstm_finish(TsfLstmFit *f)
 	tsf_nn_error err;
 	MemoryContext oldctx = MemoryContextSwitchTo(f->cxt);
 	bytea	   *result;
-	struct timespec tf;
+	instr_time	tf;
 
-	clock_gettime(CLOCK_MONOTONIC, &tf);
+	INSTR_TIME_SET_CURRENT(tf);
 	if (!f->bound)
 		bind_network(f, NULL, NULL, NULL);
 	err = tsf_nn_predict(&f->nn, f->x, T, NULL);
@@ -608,72 +637,65 @@ tsf_lstm_finish(TsfLstmFit *f)
 		nn_failed(err);
 	for (int t = 0; t < T_train; t++)
 		sse += ((double) f->nn.acts.pred[t] - f->y[t]) * ((double) f->nn.acts.pred[t] - f->y[t]);
-	m->resid_sigma = sqrt(sse / T_train);
-	m->val_loss = has_val ? tsf_mse_forward(f->nn.acts.pred, f->y, T_train, T) : NAN;
-	if (!isfinite(m->resid_sigma) || (has_val && !isfinite(m->val_loss)))
-		diverged(m->epochs_run, "The predictions of the trained network are not finite.");
+	L->resid_sigma = sqrt(sse / T_train);
+	L->val_loss = has_val ? tsf_mse_forward(f->nn.acts.pred, f->y, T_train, T) : NAN;
+	if (!isfinite(L->resid_sigma) || (has_val && !isfinite(L->val_loss)))
+		diverged(L->epochs_run, "The predictions of the trained network are not finite.");
 
 	/* the state after the series, where forecasts start: the last step's */
-	m->state = palloc_extended(sizeof(tsf_real) * tsf_nn_state_count(&m->nn),
+	L->state = palloc_extended(sizeof(tsf_real) * tsf_nn_state_count(&L->nn),
 							   MCXT_ALLOC_HUGE);
-	tsf_nn_state_from_forward(&f->nn, m->state);
+	tsf_nn_state_from_forward(&f->nn, L->state);
 
 	m->fitted_at = GetCurrentTransactionStartTimestamp();
-	m->fit_seconds = tsf_seconds_since(&f->t0);
+	m->fit_seconds = tsf_seconds_since(f->t0);
 	/* trained in a batch: its own preparation and finish, its share of the batch */
 	if (f->batch_seconds > 0)
-		m->fit_seconds = f->prep_seconds + f->batch_seconds + tsf_seconds_since(&tf);
+		m->fit_seconds = f->prep_seconds + f->batch_seconds + tsf_seconds_since(tf);
 	MemoryContextSwitchTo(oldctx);
 	result = tsf_model_serialize(m);
 	MemoryContextDelete(f->cxt);
 	return result;
 }
 
-/* the CPU training of a prepared series (a job's series under device cpu) */
-void
-tsf_lstm_train_cpu(TsfLstmFit *f)
-{
-	train_cpu(f);
-}
-
 /* whether two prepared series can train in one batch of the CUDA module */
-bool
-tsf_lstm_same_batch(const TsfLstmFit *a, const TsfLstmFit *b)
+static bool
+same_batch(const TsfLstmFit *a, const TsfLstmFit *b)
 {
-	const tsf_nn_config *x = &a->m.nn,
-			   *y = &b->m.nn;
+	const tsf_nn_config *x = &a->L.nn,
+			   *y = &b->L.nn;
 
 	return x->n_in == y->n_in && x->conv_kernel == y->conv_kernel &&
 		x->conv_channels == y->conv_channels && x->hidden == y->hidden &&
 		x->layers == y->layers && x->dropout == y->dropout &&
-		a->m.lr == b->m.lr && a->m.epochs == b->m.epochs &&
-		a->m.ema == b->m.ema && a->m.patience == b->m.patience;
+		a->L.lr == b->L.lr && a->L.epochs == b->L.epochs &&
+		a->L.ema == b->L.ema && a->L.patience == b->L.patience;
 }
 
 /* whether the CUDA kernels take the network of f (else the CPU trains it) */
-bool
-tsf_lstm_cuda_supports(const TsfLstmFit *f)
+static bool
+cuda_supports(const TsfLstmFit *f)
 {
-	return f->m.nn.hidden <= TSFC_MAX_HIDDEN;
+	return f->L.nn.hidden <= TSFC_MAX_HIDDEN;
 }
 
 /* the bytes f takes in a batch's arrays (x, y, parameters, states) */
-Size
-tsf_lstm_batch_bytes(const TsfLstmFit *f)
+static Size
+batch_bytes(const TsfLstmFit *f)
 {
-	return sizeof(float) * ((Size) f->T * (f->m.nn.n_in + 1) +
-							tsf_nn_param_count(&f->m.nn)) + 128;
+	return sizeof(float) * ((Size) f->T * (f->L.nn.n_in + 1) +
+							tsf_nn_param_count(&f->L.nn)) + 128;
 }
 
 /*
  * The module's on_epoch: it must not throw, so it only reads flags.  A
  * pending cancel or termination, or the caller's own stop, ends the
- * training; the caller then raises the error (tsf_lstm_train_batch).
+ * training; train_batch then raises the error.
  */
 static int
 batch_on_epoch(void *arg, int epoch, int epochs, double mean_loss, double mean_val_loss)
 {
-	const TsfBatchHooks *hooks = (const TsfBatchHooks *) arg;
+	const TsfTrainHooks *hooks = (const TsfTrainHooks *) arg;
 
 	if (QueryCancelPending || ProcDiePending)
 		return 1;
@@ -684,12 +706,13 @@ batch_on_epoch(void *arg, int epoch, int epochs, double mean_loss, double mean_v
 }
 
 /*
- * Train n prepared series of one configuration (tsf_lstm_same_batch) in
- * one batch through the CUDA module api: their inputs, targets, initial
- * parameters and dropout streams go over as float arrays (B, T_max, ...),
- * all series step together, and the kept parameters, losses and epoch
- * counts come back into each series' model, to be finished on the CPU
- * (tsf_lstm_finish) exactly as a CPU-trained one.
+ * Train n prepared series of one configuration (same_batch) in one batch
+ * through the CUDA module api: their inputs, targets, initial parameters
+ * and dropout streams go over as float arrays (B, T_max, ...), all series
+ * step together, and the kept parameters, losses and epoch counts come
+ * back into each series' model, to be finished on the CPU (lstm_finish)
+ * exactly as a CPU-trained one.  idx[b] is series b's index for
+ * hooks->series (NULL: b).
  *
  * A cancel (statement_timeout, pg_cancel_backend, hooks->epoch) stops the
  * module after the epoch; it frees its GPU memory and returns, and the
@@ -699,14 +722,14 @@ batch_on_epoch(void *arg, int epoch, int epochs, double mean_loss, double mean_v
  * is an ERROR, as is any failure of the module.  The batch's arrays live
  * in a context deleted here (an error frees them with the transaction).
  */
-bool
-tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallback,
-					 const TsfBatchHooks *hooks)
+static bool
+train_batch(TsfLstmFit **fits, const int *idx, int n, const tsfc_api *api,
+			bool fallback, const TsfTrainHooks *hooks)
 {
 	MemoryContext bcxt,
 				oldctx;
 	const TsfLstmFit *f0 = fits[0];
-	const tsf_nn_config *cfg = &f0->m.nn;
+	const tsf_nn_config *cfg = &f0->L.nn;
 	size_t		P = tsf_nn_param_count(cfg);
 	int			n_in = cfg->n_in;
 	int			T_max = 0;
@@ -719,13 +742,13 @@ tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallbac
 	tsfc_train	t;
 	char		err[TSFC_ERRLEN];
 	int			rc;
-	struct timespec t0;
+	instr_time	t0;
 	double		seconds;
 
 	Assert(n > 0);
 	for (int b = 0; b < n; b++)
 	{
-		if (!tsf_lstm_same_batch(f0, fits[b]))
+		if (!same_batch(f0, fits[b]))
 			elog(ERROR, "series of different configurations in one batch");
 		T_max = Max(T_max, fits[b]->T);
 	}
@@ -759,7 +782,7 @@ tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallbac
 		for (int i = 0; i < f->T; i++)
 			yb[i] = (float) f->y[i];
 		for (Size i = 0; i < P; i++)
-			pb[i] = (float) f->m.params[i];
+			pb[i] = (float) f->L.params[i];
 		memcpy(rng + 4 * (Size) b, f->rng.s, sizeof(uint64_t) * 4);
 	}
 
@@ -769,13 +792,13 @@ tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallbac
 	t.hidden = cfg->hidden;
 	t.layers = cfg->layers;
 	t.dropout = cfg->dropout;
-	t.lr = f0->m.lr;
+	t.lr = f0->L.lr;
 	t.beta1 = 0.9;
 	t.beta2 = 0.999;
 	t.eps = 1e-8;
-	t.epochs = f0->m.epochs;
-	t.ema = f0->m.ema;
-	t.patience = f0->m.patience;
+	t.epochs = f0->L.epochs;
+	t.ema = f0->L.ema;
+	t.patience = f0->L.patience;
 	t.B = n;
 	t.T_max = T_max;
 	t.T = T;
@@ -791,9 +814,9 @@ tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallbac
 	t.bad_epoch = 0;
 
 	err[0] = '\0';
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	INSTR_TIME_SET_CURRENT(t0);
 	rc = api->train(&t, err, sizeof(err));
-	seconds = tsf_seconds_since(&t0);
+	seconds = tsf_seconds_since(t0);
 	err[sizeof(err) - 1] = '\0';
 
 	switch (rc)
@@ -801,8 +824,8 @@ tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallbac
 		case TSFC_OK:
 			break;
 		case TSFC_CANCELLED:
-			if (hooks && hooks->cancelled)
-				hooks->cancelled(hooks->arg);
+			if (hooks && hooks->stopped)
+				hooks->stopped(hooks->arg);
 			CHECK_FOR_INTERRUPTS();
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
@@ -811,7 +834,7 @@ tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallbac
 		case TSFC_DIVERGED:
 			/* the module counts series from 1 */
 			if (hooks && hooks->series && t.bad_series >= 1 && t.bad_series <= n)
-				hooks->series(hooks->arg, t.bad_series - 1);
+				hooks->series(hooks->arg, idx ? idx[t.bad_series - 1] : t.bad_series - 1);
 			diverged(t.bad_epoch, tsf_cuda_sentence(err, "A loss became NaN or infinite."));
 			break;
 		case TSFC_UNSUPPORTED:
@@ -844,10 +867,10 @@ tsf_lstm_train_batch(TsfLstmFit **fits, int n, const tsfc_api *api, bool fallbac
 		const float *pb = params + (Size) b * P;
 
 		for (Size i = 0; i < P; i++)
-			f->m.params[i] = (tsf_real) pb[i];
-		f->m.epochs_run = t.epochs_run[b];
-		f->m.best_epoch = t.best_epoch[b];
-		f->m.train_loss = t.train_loss[b];
+			f->L.params[i] = (tsf_real) pb[i];
+		f->L.epochs_run = t.epochs_run[b];
+		f->L.best_epoch = t.best_epoch[b];
+		f->L.train_loss = t.train_loss[b];
 		f->m.device = TSF_TRAINED_CUDA;
 		f->batch_seconds = seconds / n;
 	}
@@ -863,27 +886,142 @@ tsf_lstm_train_finalfn(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	if (!AggCheckCallContext(fcinfo, NULL))
 		elog(ERROR, "lstm_train called in non-aggregate context");
-	PG_RETURN_BYTEA_P(tsf_lstm_train_state((TsfSeriesState *) PG_GETARG_POINTER(0),
-										   tsf_device));
+	PG_RETURN_BYTEA_P(tsf_lstm_fit((TsfSeriesState *) PG_GETARG_POINTER(0),
+								   tsf_device, NULL));
 }
 
 /*
  * Train the network on a collected series (its options in st->options) and
  * return the model serialized: lstm_train's final step, and a job's for
- * "kind": "lstm" on the CPU.  Sorts st's points in place.
+ * each series on the CPU.  Sorts st's points in place.
  *
  * device (a TsfDevice): "cuda" trains through the CUDA module, a batch of
  * one; "auto" trains one series on the CPU (TSF_CUDA_AUTO_MIN_SERIES).
  */
 bytea *
-tsf_lstm_train_state(TsfSeriesState *st, int device)
+tsf_lstm_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 {
-	TsfLstmFit *f = tsf_lstm_prepare(st);
+	TsfLstmFit *f = lstm_prepare(st);
 	const tsfc_api *api = tsf_cuda_resolve(device, 1, TSF_CUDA_AUTO_MIN_SERIES, NULL);
 
 	if (api == NULL ||
-		(device == TSF_DEVICE_AUTO && !tsf_lstm_cuda_supports(f)) ||
-		!tsf_lstm_train_batch(&f, 1, api, device == TSF_DEVICE_AUTO, NULL))
-		train_cpu(f);
-	return tsf_lstm_finish(f);
+		(device == TSF_DEVICE_AUTO && !cuda_supports(f)) ||
+		!train_batch(&f, NULL, 1, api, device == TSF_DEVICE_AUTO, hooks))
+		train_cpu(f, hooks);
+	return lstm_finish(f);
+}
+
+/* prepared series of one network configuration, waiting for the GPU */
+typedef struct LstmBatch
+{
+	TsfLstmFit **fits;			/* (n) */
+	int		   *idx;			/* (n) their indexes in the job's series */
+	int			n;
+	Size		bytes;			/* of the module's arrays */
+} LstmBatch;
+
+/* finish series i in cxt, hand its model to hooks->done, reset cxt */
+static void
+finish_series(TsfLstmFit *f, int i, MemoryContext cxt, const TsfTrainHooks *hooks)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	bytea	   *model;
+
+	if (hooks && hooks->series)
+		hooks->series(hooks->arg, i);
+	model = lstm_finish(f);
+	if (hooks && hooks->done)
+		hooks->done(hooks->arg, i, model);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(cxt);
+}
+
+/* train batch g on the GPU (or, for a configuration it refuses, the CPU) */
+static void
+run_batch(LstmBatch *g, const tsfc_api *api, bool fallback, MemoryContext cxt,
+		  const TsfTrainHooks *hooks)
+{
+	bool		on_gpu;
+
+	if (g->n == 0)
+		return;
+	CHECK_FOR_INTERRUPTS();
+	if (hooks && hooks->series)
+		hooks->series(hooks->arg, g->idx[0]);
+	on_gpu = train_batch(g->fits, g->idx, g->n, api, fallback, hooks);
+	for (int b = 0; b < g->n; b++)
+	{
+		if (!on_gpu)
+		{
+			if (hooks && hooks->series)
+				hooks->series(hooks->arg, g->idx[b]);
+			train_cpu(g->fits[b], hooks);
+		}
+		finish_series(g->fits[b], g->idx[b], cxt, hooks);
+	}
+	g->n = 0;
+	g->bytes = 0;
+}
+
+/*
+ * The kind's fit_batch: n series of a job on the GPU.  Prepare every
+ * series, group them by network configuration (a batch trains one), train
+ * each group as one batch when it is full and at the end, and finish every
+ * model as the CPU path does.  Under device "auto" a network the kernels do
+ * not take trains on the CPU.  The prepared series of the groups waiting
+ * live in the current memory context; each model's finish in a context
+ * reset after hooks->done.
+ */
+void
+tsf_lstm_fit_batch(TsfSeriesState **series, int n, int device,
+				   const tsfc_api *api, const TsfTrainHooks *hooks)
+{
+	LstmBatch  *groups = NULL;
+	int			ngroups = 0;
+	bool		fallback = device == TSF_DEVICE_AUTO;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "lstm_train series",
+											  ALLOCSET_DEFAULT_SIZES);
+
+	for (int i = 0; i < n; i++)
+	{
+		TsfLstmFit *f;
+		LstmBatch  *g = NULL;
+
+		if (hooks && hooks->series)
+			hooks->series(hooks->arg, i);
+		CHECK_FOR_INTERRUPTS();
+		f = lstm_prepare(series[i]);
+		if (fallback && !cuda_supports(f))
+		{
+			train_cpu(f, hooks);
+			finish_series(f, i, cxt, hooks);
+			continue;
+		}
+		for (int k = 0; k < ngroups && g == NULL; k++)
+			if (groups[k].n > 0 && same_batch(groups[k].fits[0], f))
+				g = &groups[k];
+		for (int k = 0; k < ngroups && g == NULL; k++)
+			if (groups[k].n == 0)
+				g = &groups[k];
+		if (g == NULL)
+		{
+			groups = groups ? repalloc(groups, sizeof(LstmBatch) * (ngroups + 1)) :
+				palloc(sizeof(LstmBatch));
+			g = &groups[ngroups++];
+			g->fits = palloc(sizeof(TsfLstmFit *) * Min(n, BATCH_MAX_SERIES));
+			g->idx = palloc(sizeof(int) * Min(n, BATCH_MAX_SERIES));
+			g->n = 0;
+			g->bytes = 0;
+		}
+		g->fits[g->n] = f;
+		g->idx[g->n] = i;
+		g->n++;
+		g->bytes += batch_bytes(f);
+		if (g->n >= BATCH_MAX_SERIES || g->bytes >= BATCH_MAX_BYTES)
+			run_batch(g, api, fallback, cxt, hooks);
+	}
+	for (int k = 0; k < ngroups; k++)
+		run_batch(&groups[k], api, fallback, cxt, hooks);
+	MemoryContextDelete(cxt);
 }

@@ -7,11 +7,15 @@
  * the kind's options struct.  Unknown keys are an error whose hint lists the
  * valid ones, so a typo never silently trains the wrong model.
  */
-#include "tsforecast.h"
+#include "postgres.h"
+
+#include <math.h>
 
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
+
+#include "options.h"
 
 const char *const tsf_transform_names[] = {"none", "log", NULL};
 const char *const tsf_fill_names[] = {"none", "linear", "previous", NULL};
@@ -186,4 +190,17 @@ tsf_parse_options(Jsonb *opts, const TsfOptDef *defs, int ndefs, void *out,
 				}
 		}
 	}
+}
+
+/* the transform of the series' values, and back: log's domain is (0, inf) */
+double
+tsf_apply_transform(int transform, double v)
+{
+	return transform == TSF_TRANSFORM_LOG ? log(v) : v;
+}
+
+double
+tsf_back_transform(int transform, double v)
+{
+	return transform == TSF_TRANSFORM_LOG ? exp(v) : v;
 }

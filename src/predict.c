@@ -16,17 +16,17 @@
  * whose lags are missing (the first p rows, a gap, a NULL value) gets NULL.
  * The row's own value is never used for its own prediction.
  *
- * An LSTM model runs its network over the partition one step at a time
- * from a zero state (as in training), with the actual value of each step
- * as the next step's lag (teacher forcing): the first row gets NULL, every
- * later row the network's output for its step.  Across a gap or a NULL
- * value the network goes on stepping with its own predictions as lags (and
- * the last covariates seen), so its state stays on the time grid; the row
- * whose lag was such a stand-in gets NULL, like AR.  A model trained with
+ * How a kind predicts is its own (kind.h): AR from its p lags
+ * (model_ar.c), an LSTM by running its network over the rows
+ * (model_lstm.c, which says how it crosses a gap).  A model trained with
  * covariates takes them as a fourth argument, predict(model, ts, value,
- * covariates), the same covariates as in training on each row.
+ * covariates), the same covariates as in training on each row.  What every
+ * kind shares is here: reading and checking the partition, the transform,
+ * the memory check, and the check of every prediction returned.
  */
-#include "tsforecast.h"
+#include "postgres.h"
+
+#include <math.h>
 
 #include "catalog/pg_type_d.h"
 #include "miscadmin.h"
@@ -34,6 +34,13 @@
 #include "utils/date.h"
 #include "utils/memutils.h"
 #include "windowapi.h"
+
+#include "guard.h"
+#include "kind.h"
+#include "model.h"
+#include "options.h"
+#include "predict.h"
+#include "series.h"
 
 PG_FUNCTION_INFO_V1(tsf_predict);
 
@@ -72,7 +79,7 @@ ts_type_of_oid(Oid t)
 static void
 check_covariates_arg(const TsfModel *m, bool has_cov)
 {
-	int			n_cov = m->kind == TSF_KIND_LSTM ? m->n_cov : 0;
+	int			n_cov = m->kind->n_covariates(m);
 
 	if (has_cov && n_cov == 0)
 		ereport(ERROR,
@@ -82,14 +89,15 @@ check_covariates_arg(const TsfModel *m, bool has_cov)
 	if (!has_cov && n_cov > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model was trained with %d covariate%s: predicting needs them",
-						n_cov, n_cov == 1 ? "" : "s"),
+				 errmsg_plural("model was trained with %d covariate: predicting needs them",
+							   "model was trained with %d covariates: predicting needs them",
+							   n_cov, n_cov),
 				 errhint("Use predict(model, ts, value, covariates), with the covariates of each row.")));
 }
 
 /* a prediction that is not finite is an error, as float8 overflow is */
-static double
-checked_prediction(double v, int64 row)
+double
+tsf_check_prediction(double v, int64 row)
 {
 	if (!isfinite(v))
 		ereport(ERROR,
@@ -97,95 +105,6 @@ checked_prediction(double v, int64 row)
 				 errmsg("prediction is out of range at row " INT64_FORMAT " of the window", row + 1),
 				 errdetail("The model's one-step prediction from the rows before it overflowed float8.")));
 	return v;
-}
-
-/*
- * The scaled lag a step feeds to the network (row is the window row it
- * comes from, 0-based): it must fit the core's scalar type
- */
-static double
-lag_input(double lag, int64 row)
-{
-	if (!(fabs(lag) <= TSF_REAL_MAX))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("value is out of range for the model at row " INT64_FORMAT " of the window", row + 1),
-				 errdetail("Scaled by the model's training range, it overflows the network's precision.")));
-	return lag;
-}
-
-/*
- * The LSTM's one-step-ahead predictions over the partition's rows: grid
- * steps k (rows), transformed values y (rows; ynull where missing),
- * covariates cov (rows, n_cov) or NULL; see the header comment.
- */
-static void
-predict_lstm(TsfModel *m, int64 rows, const int64 *k, const double *y,
-			 const bool *ynull, const double *cov, double *pred_out, bool *isnull_out)
-{
-	tsf_nn		nn;
-	tsf_real   *state = palloc(sizeof(tsf_real) * tsf_nn_state_count(&m->nn));
-	tsf_real   *x = palloc(sizeof(tsf_real) * m->nn.n_in);
-	bool		started = false;
-	bool		lag_actual = false;
-	double		lag = 0;
-	int64		steps = 0;
-	const double *cprev = NULL;
-
-	tsf_lstm_bind(&nn, m);
-	tsf_nn_state_reset(&m->nn, state);
-	for (int64 i = 0; i < rows; i++)
-	{
-		tsf_real	out;
-		double		pred;
-		const double *ci = cov ? cov + i * m->n_cov : NULL;
-
-		isnull_out[i] = true;
-		if (!started)
-		{
-			/* the sequence starts at the first row with a value */
-			if (!ynull[i])
-			{
-				started = true;
-				lag = tsf_lstm_scale(m, y[i]);
-				lag_actual = true;
-				cprev = ci;
-			}
-			continue;
-		}
-		CHECK_FOR_INTERRUPTS();
-		if (k[i] - k[i - 1] > TSF_MAX_POINTS - steps)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("time series spans too many steps"),
-					 errdetail("The window's rows span more than %d steps of the model's time grid.",
-							   TSF_MAX_POINTS)));
-		/* step through a gap on the network's own predictions */
-		for (int64 j = k[i - 1] + 1; j < k[i]; j++)
-		{
-			CHECK_FOR_INTERRUPTS();
-			tsf_lstm_input(m, j, lag_input(lag, i), cprev, x);
-			tsf_nn_step(&nn, state, x, NULL, &out);
-			lag = tsf_lstm_output(m, out, lag);
-			lag_actual = false;
-			steps++;
-		}
-		tsf_lstm_input(m, k[i], lag_input(lag, i), ci, x);
-		tsf_nn_step(&nn, state, x, NULL, &out);
-		pred = tsf_lstm_output(m, out, lag);
-		steps++;
-		if (lag_actual)
-		{
-			isnull_out[i] = false;
-			pred_out[i] = checked_prediction(tsf_back_transform(m->transform,
-																tsf_lstm_unscale(m, pred)), i);
-		}
-		lag_actual = !ynull[i];
-		lag = lag_actual ? tsf_lstm_scale(m, y[i]) : pred;
-		cprev = ci;
-	}
-	pfree(state);
-	pfree(x);
 }
 
 /* all rows' predictions of one partition, into c (allocated in cxt) */
@@ -202,6 +121,7 @@ predict_partition(WindowObject win, FunctionCallInfo fcinfo, PredictCache *c,
 	double	   *y;				/* transformed */
 	bool	   *ynull;
 	double	   *cov = NULL;		/* (rows, n_cov) */
+	int			n_cov = 0;
 
 	tsf_check_memory(PREDICT_ROW_BYTES * (double) rows, TSF_MEM_PREDICT,
 					 psprintf("The window partition has " INT64_FORMAT " rows.", rows));
@@ -235,13 +155,14 @@ predict_partition(WindowObject win, FunctionCallInfo fcinfo, PredictCache *c,
 								tsf_ts_type_name(m->ts_type), tsf_ts_type_name(ts_type)),
 						 errhint("Cast the ts argument to %s.", tsf_ts_type_name(m->ts_type))));
 			check_covariates_arg(m, has_cov);
+			n_cov = m->kind->n_covariates(m);
 			if (has_cov)
-				tsf_check_memory((PREDICT_ROW_BYTES + sizeof(double) * m->n_cov) * (double) rows,
+				tsf_check_memory((PREDICT_ROW_BYTES + sizeof(double) * n_cov) * (double) rows,
 								 TSF_MEM_PREDICT,
 								 psprintf("The window partition has " INT64_FORMAT " rows of %d covariates.",
-										  rows, m->n_cov));
+										  rows, n_cov));
 			if (has_cov)
-				cov = palloc_extended(sizeof(double) * m->n_cov * (Size) Max(rows, 1),
+				cov = palloc_extended(sizeof(double) * n_cov * (Size) Max(rows, 1),
 									  MCXT_ALLOC_HUGE);
 		}
 		else if (!datumIsEqual(md, model0, false, -1))
@@ -299,58 +220,23 @@ predict_partition(WindowObject win, FunctionCallInfo fcinfo, PredictCache *c,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 						 errmsg("null covariates in time series")));
 			c = tsf_read_covariates(DatumGetArrayTypeP(cd), &nc);
-			if (nc != m->n_cov)
+			if (nc != n_cov)
 				ereport(ERROR,
 						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-						 errmsg("model was trained with %d covariate%s, not %d",
-								m->n_cov, m->n_cov == 1 ? "" : "s", nc)));
-			memcpy(cov + i * m->n_cov, c, sizeof(double) * nc);
+						 errmsg_plural("model was trained with %d covariate, not %d",
+									   "model was trained with %d covariates, not %d",
+									   n_cov, n_cov, nc)));
+			memcpy(cov + i * n_cov, c, sizeof(double) * nc);
 		}
 		if ((i & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
 
 	if (m != NULL)
-		tsf_predict_rows(m, rows, k, y, ynull, cov, c->pred, c->isnull);
+		m->kind->predict(m, rows, k, y, ynull, cov, c->pred, c->isnull);
 	pfree(k);
 	pfree(y);
 	pfree(ynull);
-}
-
-/*
- * One-step-ahead predictions of model m over rows on its time grid: grid
- * steps k (rows, increasing), transformed values y (rows; ynull where
- * missing), covariates cov (rows, n_cov) or NULL.  Writes back-transformed
- * predictions into pred (rows) and isnull (rows); see the header comment.
- * predict() over a window partition, and a job's metrics.
- */
-void
-tsf_predict_rows(TsfModel *m, int64 rows, const int64 *k, const double *y,
-				 const bool *ynull, const double *cov, double *pred, bool *isnull)
-{
-	int			p;
-
-	if (m->kind == TSF_KIND_LSTM)
-	{
-		predict_lstm(m, rows, k, y, ynull, cov, pred, isnull);
-		return;
-	}
-
-	p = m->ar.p;
-	for (int64 i = 0; i < rows; i++)
-	{
-		/* the p rows before i must be exactly the steps k[i]-p .. k[i]-1 */
-		bool		ok = i >= p && (p == 0 || k[i] - k[i - p] == p);
-
-		for (int j = 1; ok && j <= p; j++)
-			ok = !ynull[i - j];
-		isnull[i] = !ok;
-		if (ok)
-			pred[i] = checked_prediction(tsf_back_transform(m->transform,
-															tsf_ar_predict1(&m->ar, y + i - p)), i);
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
 }
 
 Datum

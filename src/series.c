@@ -13,7 +13,7 @@
  * row) ride along with their points: cov holds ncov values per point, in
  * the points' order, and every step that moves points moves them too.
  */
-#include "tsforecast.h"
+#include "postgres.h"
 
 #include "catalog/pg_type_d.h"
 #include "common/int.h"
@@ -22,6 +22,11 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "guard.h"
+#include "options.h"
+#include "series.h"
 
 PG_FUNCTION_INFO_V1(tsf_series_combinefn);
 PG_FUNCTION_INFO_V1(tsf_series_serialfn);
@@ -40,8 +45,8 @@ new_state(MemoryContext cxt, int ts_type)
 }
 
 /* bytes one collected point takes: its (ts, value) and its covariates */
-static double
-point_bytes(const TsfSeriesState *st)
+double
+tsf_series_point_bytes(const TsfSeriesState *st)
 {
 	return (double) sizeof(TsfPoint) + sizeof(double) * (double) Max(st->ncov, 0);
 }
@@ -55,7 +60,7 @@ static void
 reserve(TsfSeriesState *st, int64 extra)
 {
 	int64		need = st->n + extra;
-	double		per = point_bytes(st);
+	double		per = tsf_series_point_bytes(st);
 	int64		cap;
 	int64		room;
 
@@ -425,7 +430,7 @@ append_points(TsfSeriesState *a, TsfSeriesState *b)
 
 		if (n > TSF_MAX_POINTS)
 			reserve(a, b->n);	/* the error of too many points */
-		tsf_check_memory(point_bytes(a) * ((double) a->cap + cap), TSF_MEM_SERIES,
+		tsf_check_memory(tsf_series_point_bytes(a) * ((double) a->cap + cap), TSF_MEM_SERIES,
 						 psprintf("Merging two parts of the series of " INT64_FORMAT " points in all holds both.",
 								  n));
 		pts = MemoryContextAllocHuge(cxt, sizeof(TsfPoint) * cap);
@@ -772,7 +777,7 @@ tsf_series_prepare(TsfSeriesState *st, int transform, int fill, TsfSeries *out)
 	TsfPoint   *pts;
 	int64		n = st->n;
 	int			ncov = Max(st->ncov, 0);
-	double		held = point_bytes(st) * (double) st->cap;
+	double		held = tsf_series_point_bytes(st) * (double) st->cap;
 	int64		total;
 	int64		span;
 	int64	   *ts;

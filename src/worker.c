@@ -38,19 +38,22 @@
  * as the job tables' owner (job_metadata.c); only the source query runs
  * as the job's owner.
  *
- * One job is one worker process: on the CPU its series are trained one
- * after another on one core, and up to tsforecast.max_workers jobs run at
- * once.  An LSTM job whose device (the spec's "device", else
- * tsforecast.device) resolves to the GPU prepares all its series, groups
- * those of one network configuration, and trains each group as one batch
- * through the CUDA module (cuda_loader.c), at most JOB_BATCH_MAX_SERIES
- * series or a quarter of tsforecast.max_memory (at most 1 GB) of batch
- * arrays at a time; every series is then finished, scored and inserted as
- * on the CPU.  The device is resolved, and written into the job's row, in a
- * short transaction of its own before the training one, so the jobs view
- * shows it while the job runs.
+ * One job is one worker process: up to tsforecast.max_workers jobs run at
+ * once.  The training of its series is one call of the kind's glue
+ * (tsf_kind_train, kind.c) with one set of hooks for both devices: the
+ * progress of every epoch into the job's slot, the cancel, the series an
+ * error is about, and each series' model as it is done, which the worker
+ * scores (metrics.c) and inserts.  On the CPU the series train one after
+ * another on one core; a kind with a GPU path, whose device (the spec's
+ * "device", else tsforecast.device) resolves to the GPU, trains them in
+ * batches through the CUDA module (device.c; lstm_train.c's batches).  The
+ * device is resolved, and written into the job's row, in a short
+ * transaction of its own before the training one, so the jobs view shows
+ * it while the job runs.
  */
-#include "tsforecast.h"
+#include "postgres.h"
+
+#include <math.h>
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -73,15 +76,17 @@
 #include "utils/syscache.h"
 #include "utils/timeout.h"
 
-/*
- * A job's batches on the GPU: at most this many series, and at most this
- * many bytes of the float arrays handed to the module (inputs, targets,
- * parameters); the module's own GPU memory is about as large again plus
- * its activations.  The prepared series of a batch take about as much
- * host memory as its arrays.
- */
-#define JOB_BATCH_MAX_SERIES	10000
-#define JOB_BATCH_MAX_BYTES		Min(1024.0 * 1024 * 1024, tsf_max_memory_bytes() / 4)
+#include "device.h"
+#include "guard.h"
+#include "job_metadata.h"
+#include "job_source.h"
+#include "jobs.h"
+#include "jsonbuild.h"
+#include "kind.h"
+#include "metrics.h"
+#include "model.h"
+#include "options.h"
+#include "series.h"
 
 /* the errors recorded for jobs that ended without their worker saying how */
 #define RESTART_ERROR	"server restarted while the job was running"
@@ -464,21 +469,6 @@ check_cancel(void)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* lstm_train's epoch hook: progress into the slot, then the cancel check */
-static void
-job_epoch_hook(int epoch, int epochs, double loss, double val_loss)
-{
-	TsfJobSlot *s = &tsf_jobs->slots[my_slot];
-
-	SpinLockAcquire(&tsf_jobs->mutex);
-	s->epoch = epoch;
-	s->epochs = epochs;
-	s->loss = loss;
-	s->val_loss = val_loss;
-	SpinLockRelease(&tsf_jobs->mutex);
-	check_cancel();
-}
-
 static void
 set_series_progress(int done, int total)
 {
@@ -488,155 +478,25 @@ set_series_progress(int done, int total)
 	SpinLockRelease(&tsf_jobs->mutex);
 }
 
-/* one series of a job, collected from the source */
-typedef struct JobSeries
-{
-	char	   *key;			/* NULL: no key column, or a NULL key */
-	int64		rows;			/* rows read, NULL values included */
-	TsfSeriesState *st;
-} JobSeries;
-
-/*
- * Read the source into series (in cxt), one per key.  The rows arrive
- * ordered by key, so a series ends when the key changes.
- */
-static JobSeries *
-read_series(const char *sql, const TsfJobSource *src, Jsonb *opts, int fill,
-			MemoryContext cxt, int *nseries)
-{
-	Portal		portal;
-	JobSeries  *series = NULL;
-	int			n = 0,
-				cap = 0;
-	int64		rows = 0;
-	double		held = 0;		/* bytes of every series' points */
-	int64		last_cap = 0;	/* of the current series' points */
-
-	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	t = SPI_tuptable->vals[r];
-			TupleDesc	d = SPI_tuptable->tupdesc;
-			int			c = 1;
-			bool		knull = true,
-						tnull,
-						vnull;
-			char	   *key = NULL;
-			Datum		ts,
-						v;
-			double	   *cov = NULL;
-			int			ncov = 0;
-			JobSeries  *s;
-
-			if (src->has_key)
-			{
-				Datum		kd = SPI_getbinval(t, d, c++, &knull);
-
-				if (!knull)
-					key = TextDatumGetCString(kd);
-			}
-			ts = SPI_getbinval(t, d, c++, &tnull);
-			v = SPI_getbinval(t, d, c++, &vnull);
-			if (src->has_cov)
-			{
-				bool		cnull;
-				Datum		cd = SPI_getbinval(t, d, c++, &cnull);
-
-				if (cnull)
-					ereport(ERROR,
-							(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-							 errmsg("null covariates in time series")));
-				cov = tsf_read_covariates(DatumGetArrayTypeP(cd), &ncov);
-			}
-			if (tnull)
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("null timestamp in time series")));
-
-			/* a new series when the key changes (or on the first row) */
-			s = n > 0 ? &series[n - 1] : NULL;
-			if (s == NULL || (s->key == NULL) != knull ||
-				(key != NULL && strcmp(key, s->key) != 0))
-			{
-				MemoryContext old = MemoryContextSwitchTo(cxt);
-
-				if (n == cap)
-				{
-					cap = Max(16, cap * 2);
-					series = series ? repalloc_huge(series, sizeof(JobSeries) * cap) :
-						palloc(sizeof(JobSeries) * cap);
-				}
-				s = &series[n++];
-				s->key = key ? pstrdup(key) : NULL;
-				s->rows = 0;
-				s->st = tsf_series_new(cxt, src->ts_type);
-				s->st->fill = fill;
-				s->st->options = opts;
-				MemoryContextSwitchTo(old);
-			}
-			if (s->st->n == 0)
-				last_cap = 0;
-			tsf_series_add(s->st, tsf_ts_from_datum(src->ts_type, ts), v, vnull,
-						   src->has_cov, cov, ncov);
-			s->rows++;
-			/* the job holds every series at once: all of them count */
-			if (s->st->cap != last_cap)
-			{
-				held += (double) (s->st->cap - last_cap) *
-					(sizeof(TsfPoint) + sizeof(double) * Max(s->st->ncov, 0));
-				last_cap = s->st->cap;
-				tsf_check_memory(held, TSF_MEM_JOB,
-								 psprintf("Its first %d series hold " INT64_FORMAT " rows.", n, rows + 1));
-			}
-			if (key)
-				pfree(key);
-			if ((++rows & 1023) == 0)
-				check_cancel();
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	*nseries = n;
-	return series;
-}
-
-static void
-json_number(StringInfo b, const char *key, double v)
-{
-	if (isfinite(v))
-		appendStringInfo(b, ", \"%s\": %.17g", key, v);
-	else
-		appendStringInfo(b, ", \"%s\": null", key);
-}
-
 /*
  * The model's one-step-ahead accuracy on the series (its points sorted by
- * training): over the validation part when the model held one out, else
- * over the training data; r2, rmse and mae on the original scale, as the
- * metric aggregates over predict() would give.
+ * training): from the kind's first scored step on (its validation part,
+ * when it held one out; else all of the training data); r2, rmse and mae
+ * on the original scale, summed by metrics.c as the metric aggregates over
+ * predict() would, and the kind's own keys (an LSTM's losses).
  */
-static char *
-series_metrics(TsfModel *m, TsfSeriesState *st)
+static Jsonb *
+series_metrics(const TsfModel *m, const TsfSeriesState *st)
 {
 	int64		n = st->n;
+	int64		from = m->kind->scored_from(m);
 	int64	   *k;
 	double	   *y;
 	bool	   *ynull;
 	double	   *pred;
 	bool	   *pnull;
-	bool		val = m->kind == TSF_KIND_LSTM && m->validation > 0;
-	int64		cnt = 0;
-	double		sum = 0,
-				sse = 0,
-				sae = 0,
-				sst = 0,
-				mean;
-	StringInfoData b;
+	TsfMetrics	acc;
+	TsfJson		js = NULL;
 
 	/* the series' points, and these arrays beside them */
 	tsf_check_memory((sizeof(TsfPoint) + 3 * sizeof(double) + 2 * sizeof(bool)) * (double) n,
@@ -653,79 +513,21 @@ series_metrics(TsfModel *m, TsfSeriesState *st)
 		y[i] = tsf_apply_transform(m->transform, st->pts[i].value);
 		ynull[i] = !isfinite(y[i]);
 	}
-	tsf_predict_rows(m, n, k, y, ynull, st->ncov > 0 ? st->cov : NULL, pred, pnull);
-	for (int pass = 0; pass < 2; pass++)
-	{
-		mean = cnt > 0 ? sum / cnt : 0;
-		for (int64 i = 0; i < n; i++)
-		{
-			double		a = st->pts[i].value;
+	m->kind->predict(m, n, k, y, ynull, st->ncov > 0 ? st->cov : NULL, pred, pnull);
 
-			if (pnull[i] || (val && k[i] < m->n_train))
-				continue;
-			if (pass == 0)
-			{
-				cnt++;
-				sum += a;
-			}
-			else
-			{
-				sse += (a - pred[i]) * (a - pred[i]);
-				sae += fabs(a - pred[i]);
-				sst += (a - mean) * (a - mean);
-			}
-		}
-	}
-	initStringInfo(&b);
-	appendStringInfo(&b, "{\"on\": \"%s\", \"n\": " INT64_FORMAT,
-					 val ? "validation" : "training", cnt);
-	json_number(&b, "r2", cnt > 0 && sst > 0 ? 1 - sse / sst : NAN);
-	json_number(&b, "rmse", cnt > 0 ? sqrt(sse / cnt) : NAN);
-	json_number(&b, "mae", cnt > 0 ? sae / cnt : NAN);
-	if (m->kind == TSF_KIND_LSTM)
-	{
-		json_number(&b, "train_loss", m->train_loss);
-		json_number(&b, "val_loss", m->val_loss);
-	}
-	appendStringInfoChar(&b, '}');
-	return b.data;
-}
+	tsf_metrics_init(&acc);
+	for (int64 i = 0; i < n; i++)
+		if (!pnull[i] && k[i] >= from)
+			tsf_metrics_add(&acc, st->pts[i].value, pred[i]);
 
-/* insert a series' model with its metrics and provenance */
-static void
-insert_model(const TsfJobRow *j, JobSeries *s, bytea *model, TsfModel *m,
-			 const char *metrics)
-{
-	TsfModelRow r;
-
-	r.name = j->name;
-	r.series_key = s->key;
-	r.model = model;
-	r.metrics = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics)));
-	r.spec = j->spec;
-	r.has_seed = m->kind == TSF_KIND_LSTM;
-	r.seed = (int32) m->seed;
-	r.data_from = tsf_ts_to_cstring(m->ts_type, m->first_ts);
-	r.data_to = tsf_ts_to_cstring(m->ts_type, m->last_ts);
-	r.n_rows = s->rows;
-	r.job_id = my_job;
-	r.owner = j->owner;
-	tsf_models_insert(&r);
-}
-
-/* the series being trained, for the error context */
-static const char *current_key = NULL;
-static int	current_series = 0;
-
-static void
-series_error_context(void *arg)
-{
-	if (current_key)
-		errcontext("training series \"%s\" (%d) of tsforecast job " INT64_FORMAT,
-				   current_key, current_series, my_job);
-	else
-		errcontext("training series %d of tsforecast job " INT64_FORMAT,
-				   current_series, my_job);
+	tsf_json_begin_object(&js);
+	tsf_json_kv_str(&js, "on", from > 0 ? "validation" : "training");
+	tsf_json_kv_int(&js, "n", tsf_metrics_count(&acc));
+	tsf_json_kv_num(&js, "r2", tsf_metrics_r2(&acc));
+	tsf_json_kv_num(&js, "rmse", tsf_metrics_rmse(&acc));
+	tsf_json_kv_num(&js, "mae", tsf_metrics_mae(&acc));
+	m->kind->job_metrics(&js, m);
+	return tsf_json_finish(&js);
 }
 
 /* where the job trains, set by begin_job: the GPU's module or NULL */
@@ -748,7 +550,7 @@ static void
 begin_job(MemoryContext keep, Oid slot_owner)
 {
 	Jsonb	   *opts;
-	int			kind;
+	const TsfKind *kind;
 	const char *name = NULL;
 	MemoryContext old;
 	bool		found;
@@ -768,9 +570,9 @@ begin_job(MemoryContext keep, Oid slot_owner)
 	if (job_device < 0)
 		job_device = tsf_device;
 	job_api = NULL;
-	if (kind == TSF_KIND_LSTM)
+	if (kind->gpu)
 		job_api = tsf_cuda_resolve(job_device, PG_INT32_MAX, TSF_CUDA_AUTO_MIN_SERIES, &name);
-	else
+	if (job_api == NULL)
 		job_device = TSF_DEVICE_CPU;
 	tsf_job_set_device(my_job, job_api ? name : "cpu");
 	SPI_finish();
@@ -781,41 +583,20 @@ begin_job(MemoryContext keep, Oid slot_owner)
 	StartTransactionCommand();
 }
 
-/*
- * Score a series' trained model, insert it, and free the series' points
- * (in the current memory context, which the caller resets).
- */
-static void
-store_model(const TsfJobRow *j, JobSeries *s, bytea *model)
+/* a job's training, as its hooks see it (TsfTrainHooks.arg) */
+typedef struct JobTraining
 {
-	TsfModel	m;
-	char	   *metrics;
+	const TsfJobRow *j;
+	const TsfKind *kind;
+	TsfJobSeries *series;
+	int			nseries;
+	int			current;		/* the series errors are about; -1: none */
+	int			done;			/* series stored */
+} JobTraining;
 
-	tsf_model_deserialize(VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model), &m,
-						  ERRCODE_INTERNAL_ERROR);
-	metrics = series_metrics(&m, s->st);
-	insert_model(j, s, model, &m, metrics);
-	/* the points are trained on: free them */
-	if (s->st->pts)
-		pfree(s->st->pts);
-	if (s->st->cov)
-		pfree(s->st->cov);
-	s->st->pts = NULL;
-	s->st->cov = NULL;
-}
-
-/* prepared series of one network configuration, waiting for the GPU */
-typedef struct JobBatch
-{
-	TsfLstmFit **fits;			/* (n) */
-	int		   *idx;			/* (n) their indexes in the job's series */
-	int			n;
-	Size		bytes;			/* of the module's arrays */
-} JobBatch;
-
-/* the module's epoch callback: progress into the slot; never throws */
+/* every epoch: progress into the slot; a cancel_job stops the training */
 static bool
-job_batch_epoch(void *arg, int epoch, int epochs, double loss, double val_loss)
+job_epoch(void *arg, int epoch, int epochs, double loss, double val_loss)
 {
 	TsfJobSlot *s = &tsf_jobs->slots[my_slot];
 	bool		cancel;
@@ -830,154 +611,102 @@ job_batch_epoch(void *arg, int epoch, int epochs, double loss, double val_loss)
 	return cancel;
 }
 
-/* the batch stopped for a cancel: raise it */
+/* the training stopped for a cancel: raise it */
 static void
-job_batch_cancelled(void *arg)
+job_stopped(void *arg)
 {
 	check_cancel();
 }
 
-static JobSeries *batch_series;
-
-/* series b of the batch is the one an error is about */
+/* series i is next: the error context, the activity, a cancel check */
 static void
-job_batch_series(void *arg, int b)
+job_series(void *arg, int i)
 {
-	JobBatch   *g = (JobBatch *) arg;
+	JobTraining *t = (JobTraining *) arg;
 
-	current_key = batch_series[g->idx[b]].key;
-	current_series = g->idx[b] + 1;
+	t->current = i;
+	if (i % 16 == 0 || t->nseries < 100)
+		pgstat_report_activity(STATE_RUNNING,
+							   psprintf("tsforecast job " INT64_FORMAT " (%s): series %d of %d (%d done)",
+										my_job, t->j->name, i + 1, t->nseries, t->done));
+	check_cancel();
 }
 
 /*
- * Finish a trained series in the series context and store its model, then
- * free that context and count the series done
+ * Series i's model: score it, insert it with its metrics and provenance,
+ * and free the series' points
  */
 static void
-finish_series(const TsfJobRow *j, JobSeries *s, TsfLstmFit *f, int *done, int nseries,
-			  MemoryContext jobcxt, MemoryContext seriescxt)
+job_done(void *arg, int i, bytea *model)
 {
-	MemoryContextSwitchTo(seriescxt);
-	store_model(j, s, tsf_lstm_finish(f));
-	MemoryContextSwitchTo(jobcxt);
-	MemoryContextReset(seriescxt);
-	set_series_progress(++(*done), nseries);
+	JobTraining *t = (JobTraining *) arg;
+	TsfJobSeries *s = &t->series[i];
+	TsfModel	m;
+	TsfModelRow r;
+
+	t->current = i;
+	tsf_model_deserialize(VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model), &m,
+						  ERRCODE_INTERNAL_ERROR);
+	r.name = t->j->name;
+	r.series_key = s->key;
+	r.model = model;
+	r.metrics = series_metrics(&m, s->st);
+	r.spec = t->j->spec;
+	r.has_seed = m.kind->seed(&m, &r.seed);
+	r.data_from = tsf_ts_to_cstring(m.ts_type, m.first_ts);
+	r.data_to = tsf_ts_to_cstring(m.ts_type, m.last_ts);
+	r.n_rows = s->rows;
+	r.job_id = my_job;
+	r.owner = t->j->owner;
+	tsf_models_insert(&r);
+	tsf_model_free(&m);
+
+	/* the points are trained on: free them */
+	if (s->st->pts)
+		pfree(s->st->pts);
+	if (s->st->cov)
+		pfree(s->st->cov);
+	s->st->pts = NULL;
+	s->st->cov = NULL;
+	set_series_progress(++t->done, t->nseries);
 }
 
-/* train batch g on the GPU (or, for a configuration it refuses, the CPU) */
+/* the series being trained, for the error context */
 static void
-run_batch(const TsfJobRow *j, JobBatch *g, int *done, int nseries,
-		  MemoryContext jobcxt, MemoryContext seriescxt)
+series_error_context(void *arg)
 {
-	TsfBatchHooks hooks = {job_batch_epoch, job_batch_cancelled, job_batch_series, g};
-	bool		on_gpu;
+	JobTraining *t = (JobTraining *) arg;
+	const char *key;
 
-	if (g->n == 0)
+	if (t->current < 0)
 		return;
-	check_cancel();
-	pgstat_report_activity(STATE_RUNNING,
-						   psprintf("tsforecast job " INT64_FORMAT " (%s): training %d series on the GPU (%d of %d done)",
-									my_job, j->name, g->n, *done, nseries));
-	current_key = NULL;
-	current_series = g->idx[0] + 1;
-	on_gpu = tsf_lstm_train_batch(g->fits, g->n, job_api, job_device == TSF_DEVICE_AUTO, &hooks);
-	for (int b = 0; b < g->n; b++)
-	{
-		JobSeries  *s = &batch_series[g->idx[b]];
-
-		current_key = s->key;
-		current_series = g->idx[b] + 1;
-		MemoryContextSwitchTo(jobcxt);
-		if (!on_gpu)
-			tsf_lstm_train_cpu(g->fits[b]);
-		finish_series(j, s, g->fits[b], done, nseries, jobcxt, seriescxt);
-	}
-	g->n = 0;
-	g->bytes = 0;
-}
-
-/*
- * An LSTM job on the GPU: prepare every series, group them by network
- * configuration (a batch trains one), train each group as one batch when
- * it is full and at the end, and store every model as the CPU path does.
- * Under device "auto" a network the kernels do not take trains on the CPU.
- */
-static void
-train_on_gpu(const TsfJobRow *j, JobSeries *series, int nseries,
-			 MemoryContext jobcxt, MemoryContext seriescxt)
-{
-	JobBatch   *groups = NULL;
-	int			ngroups = 0;
-	int			done = 0;
-
-	batch_series = series;
-	for (int i = 0; i < nseries; i++)
-	{
-		JobSeries  *s = &series[i];
-		TsfLstmFit *f;
-		JobBatch   *g = NULL;
-
-		current_key = s->key;
-		current_series = i + 1;
-		check_cancel();
-		if (i % 256 == 0)
-			pgstat_report_activity(STATE_RUNNING,
-								   psprintf("tsforecast job " INT64_FORMAT " (%s): preparing series %d of %d",
-											my_job, j->name, i + 1, nseries));
-		MemoryContextSwitchTo(jobcxt);
-		f = tsf_lstm_prepare(s->st);
-		if (job_device == TSF_DEVICE_AUTO && !tsf_lstm_cuda_supports(f))
-		{
-			tsf_lstm_train_cpu(f);
-			finish_series(j, s, f, &done, nseries, jobcxt, seriescxt);
-			continue;
-		}
-		for (int k = 0; k < ngroups && g == NULL; k++)
-			if (groups[k].n > 0 ? tsf_lstm_same_batch(groups[k].fits[0], f) : false)
-				g = &groups[k];
-		for (int k = 0; k < ngroups && g == NULL; k++)
-			if (groups[k].n == 0)
-				g = &groups[k];
-		if (g == NULL)
-		{
-			groups = groups ? repalloc(groups, sizeof(JobBatch) * (ngroups + 1)) :
-				palloc(sizeof(JobBatch));
-			g = &groups[ngroups++];
-			g->fits = palloc(sizeof(TsfLstmFit *) * Min(nseries, JOB_BATCH_MAX_SERIES));
-			g->idx = palloc(sizeof(int) * Min(nseries, JOB_BATCH_MAX_SERIES));
-			g->n = 0;
-			g->bytes = 0;
-		}
-		g->fits[g->n] = f;
-		g->idx[g->n] = i;
-		g->n++;
-		g->bytes += tsf_lstm_batch_bytes(f);
-		if (g->n >= JOB_BATCH_MAX_SERIES || g->bytes >= JOB_BATCH_MAX_BYTES)
-			run_batch(j, g, &done, nseries, jobcxt, seriescxt);
-	}
-	for (int k = 0; k < ngroups; k++)
-		run_batch(j, &groups[k], &done, nseries, jobcxt, seriescxt);
-	MemoryContextSwitchTo(jobcxt);
+	key = t->series[t->current].key;
+	if (key)
+		errcontext("training series \"%s\" (%d) of tsforecast job " INT64_FORMAT,
+				   key, t->current + 1, my_job);
+	else
+		errcontext("training series %d of tsforecast job " INT64_FORMAT,
+				   t->current + 1, my_job);
 }
 
 /*
  * The job's one transaction (already started): read the source as the
- * owner, train every series, insert every model.  Any error escapes to the
- * caller's PG_TRY.
+ * owner, train every series through the kind (kind.c: one series after
+ * another on the CPU, batches on the GPU), insert every model.  Any error
+ * escapes to the caller's PG_TRY.
  */
 static void
 train_job(void)
 {
 	const TsfJobRow *j = &job;
 	Jsonb	   *opts;
-	int			kind;
 	TsfJobSource src;
 	char	   *sql;
-	JobSeries  *series;
-	int			nseries;
 	int			device;
+	JobTraining t;
+	TsfSeriesState **states;
+	TsfTrainHooks hooks;
 	MemoryContext jobcxt,
-				seriescxt,
 				spicxt;
 	ErrorContextCallback errcb;
 
@@ -986,8 +715,6 @@ train_job(void)
 	spicxt = CurrentMemoryContext;
 	jobcxt = AllocSetContextCreate(TopTransactionContext, "tsforecast job",
 								   ALLOCSET_DEFAULT_SIZES);
-	seriescxt = AllocSetContextCreate(jobcxt, "tsforecast job series",
-									  ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(jobcxt);
 	check_cancel();
 	pgstat_report_activity(STATE_RUNNING,
@@ -996,48 +723,36 @@ train_job(void)
 	/* the query runs as the owner, with the search_path it was submitted with */
 	(void) set_config_option("search_path", j->search_path, PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
-	kind = tsf_job_parse_spec(j->spec, &opts, &device);
+	memset(&t, 0, sizeof(t));
+	t.j = j;
+	t.current = -1;
+	t.kind = tsf_job_parse_spec(j->spec, &opts, &device);
 	sql = tsf_job_source_sql(j->source, &src);
-	series = read_series(sql, &src, opts,
-						 kind == TSF_KIND_AR ? tsf_ar_check_options(opts) : tsf_lstm_check_options(opts),
-						 jobcxt, &nseries);
-	if (nseries == 0)
+	t.series = tsf_job_read_series(sql, &src, opts, t.kind->check_options(opts),
+								   jobcxt, check_cancel, &t.nseries);
+	if (t.nseries == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("the source query returned no rows")));
-	set_series_progress(0, nseries);
+	set_series_progress(0, t.nseries);
 
 	/* one job of a name at a time gets here; the next sees its models */
 	tsf_models_replace(j->owner, j->name);
+
+	states = palloc(sizeof(TsfSeriesState *) * t.nseries);
+	for (int i = 0; i < t.nseries; i++)
+		states[i] = t.series[i].st;
+	hooks.epoch = job_epoch;
+	hooks.stopped = job_stopped;
+	hooks.series = job_series;
+	hooks.done = job_done;
+	hooks.arg = &t;
 	errcb.callback = series_error_context;
-	errcb.arg = NULL;
+	errcb.arg = &t;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
-	tsf_epoch_hook = job_epoch_hook;
-	if (kind == TSF_KIND_LSTM && job_api != NULL)
-		train_on_gpu(j, series, nseries, jobcxt, seriescxt);
-	else
-		for (int i = 0; i < nseries; i++)
-		{
-			JobSeries  *s = &series[i];
-
-			current_key = s->key;
-			current_series = i + 1;
-			check_cancel();
-			if (i % 16 == 0 || nseries < 100)
-				pgstat_report_activity(STATE_RUNNING,
-									   psprintf("tsforecast job " INT64_FORMAT " (%s): training series %d of %d",
-												my_job, j->name, i + 1, nseries));
-			MemoryContextSwitchTo(seriescxt);
-			store_model(j, s, kind == TSF_KIND_AR ? tsf_ar_fit_state(s->st) :
-						tsf_lstm_train_state(s->st, TSF_DEVICE_CPU));
-			MemoryContextSwitchTo(jobcxt);
-			MemoryContextReset(seriescxt);
-			set_series_progress(i + 1, nseries);
-		}
-	tsf_epoch_hook = NULL;
+	tsf_kind_train(t.kind, states, t.nseries, job_device, job_api, &hooks);
 	error_context_stack = errcb.previous;
-	current_key = NULL;
 
 	MemoryContextSwitchTo(spicxt);
 	SPI_finish();
@@ -1132,7 +847,6 @@ tsf_job_worker_main(Datum arg)
 		 */
 		HOLD_CANCEL_INTERRUPTS();
 		disable_timeout(STATEMENT_TIMEOUT, false);
-		tsf_epoch_hook = NULL;
 		MemoryContextSwitchTo(keep);
 		edata = CopyErrorData();
 		FlushErrorState();

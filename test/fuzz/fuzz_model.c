@@ -44,8 +44,9 @@
  *
  * At exit the harness prints how many inputs it saw and accepted.
  */
-#include "tsforecast.h"
+#include "postgres.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kind.h"
+#include "lstm.h"
+#include "model.h"
 #include "pg_shim.h"
 
 /* port.h points these at src/port's; the harness has libc's */
@@ -220,7 +224,7 @@ f64_at(const uint8_t *p)
 static size_t
 lstm_values_offset(const TsfModel *m)
 {
-	return HEADER_V2 + LSTM_FIXED_SIZE + 16 * (size_t) m->n_cov;
+	return HEADER_V2 + LSTM_FIXED_SIZE + 16 * (size_t) tsf_lstm(m)->n_cov;
 }
 
 /*
@@ -230,14 +234,15 @@ lstm_values_offset(const TsfModel *m)
 static long
 first_overflow(const TsfModel *m)
 {
-	size_t		P = tsf_nn_param_count(&m->nn);
-	size_t		S = tsf_nn_state_count(&m->nn);
+	const TsfLstm *L = tsf_lstm(m);
+	size_t		P = tsf_nn_param_count(&L->nn);
+	size_t		S = tsf_nn_state_count(&L->nn);
 
 	for (size_t i = 0; i < P; i++)
-		if (!isfinite(m->params[i]))
+		if (!isfinite(L->params[i]))
 			return (long) i;
 	for (size_t i = 0; i < S; i++)
-		if (!isfinite(m->state[i]))
+		if (!isfinite(L->state[i]))
 			return (long) (P + i);
 	return -1;
 }
@@ -262,9 +267,10 @@ expected_bytes(const uint8_t *in, size_t len, const TsfModel *m, size_t *elen)
 		memcpy(e, in, len);
 		*elen = len;
 	}
-	if (m->kind == TSF_KIND_LSTM)
+	if (m->kind == &tsf_kind_lstm)
 	{
-		size_t		n = tsf_nn_param_count(&m->nn) + tsf_nn_state_count(&m->nn);
+		const TsfLstm *L = tsf_lstm(m);
+		size_t		n = tsf_nn_param_count(&L->nn) + tsf_nn_state_count(&L->nn);
 		uint8_t    *p = e + lstm_values_offset(m);
 
 		for (size_t i = 0; i < n; i++)
@@ -335,7 +341,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		shim_fail("the reader allocated %zu bytes for a %zu-byte input", shim_alloc_bytes, size);
 
 	stats.accepted++;
-	if (m.kind == TSF_KIND_AR)
+	if (m.kind == &tsf_kind_ar)
 		stats.ar++;
 	else
 		stats.lstm++;
@@ -343,10 +349,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		stats.v1++;
 
 	/* (b) */
-	if (m.kind == TSF_KIND_LSTM)
+	if (m.kind == &tsf_kind_lstm)
 	{
+		const TsfLstm *L = tsf_lstm(&m);
 		long		bad = first_overflow(&m);
-		bool		lag_bad = !isfinite((tsf_real) m.last_y);
+		bool		lag_bad = !isfinite((tsf_real) L->last_y);
 		size_t		v1 = m.format_version == 1 ? 1 : 0;
 
 		if (bad >= 0 || lag_bad)
@@ -358,15 +365,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 				shim_fail("property (b): the reader accepted LSTM %s value %.10g at offset %zu, "
 						  "which is %g in tsf_real (%zu-byte floats)",
-						  (size_t) bad < tsf_nn_param_count(&m.nn) ? "parameter" : "state",
+						  (size_t) bad < tsf_nn_param_count(&L->nn) ? "parameter" : "state",
 						  f64_at(data + off), off, (double) (tsf_real) f64_at(data + off),
 						  sizeof(tsf_real));
 			}
 			if (check_precision)
 				shim_fail("property (b): the reader accepted LSTM last_value %.10g at offset %zu, "
 						  "the first forecast step's lag input, which is %g in tsf_real "
-						  "(%zu-byte floats)", m.last_y, LSTM_LAST_Y_OFFSET - v1,
-						  (double) (tsf_real) m.last_y, sizeof(tsf_real));
+						  "(%zu-byte floats)", L->last_y, LSTM_LAST_Y_OFFSET - v1,
+						  (double) (tsf_real) L->last_y, sizeof(tsf_real));
 			/*
 			 * Written back, an infinite parameter or state value is what the
 			 * reader refuses: (a) would fail on the same defect

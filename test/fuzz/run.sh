@@ -26,7 +26,9 @@
 #
 # The target (fuzz_model.c) is libFuzzer's, built by clang-14 with
 # AddressSanitizer and UndefinedBehaviorSanitizer from the extension's own
-# src/model.c, src/freq.c, src/lstm_model.c and src/nn/*.c, against the
+# src/model.c and the kinds' (kind.c, model_ar.c, model_lstm.c,
+# lstm_model.c, the AR core src/ar/*.c), src/freq.c, src/jsonbuild.c and
+# src/nn/*.c, against the
 # server headers of $PG_CONFIG, linked with pg_shim.c and the stubs
 # gen_stubs.sh makes for every other symbol.  Exits non-zero on a crash, a
 # sanitizer report, a property failure or a hang, printing the reproducer.
@@ -68,9 +70,13 @@ build() {
     rm -rf "$BUILD"
     mkdir -p "$BUILD"
     local jobs=() objs=() f o
-    for f in model freq lstm_model; do
+    for f in model kind model_ar model_lstm lstm_model freq jsonbuild; do
         o=$BUILD/$f.o; objs+=("$o")
         $CC $glue -c -o "$o" "$ROOT/src/$f.c" & jobs+=($!)
+    done
+    for f in "$ROOT"/src/ar/*.c; do
+        o=$BUILD/ar_$(basename "$f" .c).o; objs+=("$o")
+        $CC $nn -c -o "$o" "$f" & jobs+=($!)
     done
     for f in "$ROOT"/src/nn/*.c; do
         o=$BUILD/nn_$(basename "$f" .c).o; objs+=("$o")

@@ -7,7 +7,7 @@
  * intercept, coefficients, sigma2, AIC and 16 forecasts with their standard
  * errors.  Run from the repository root.
  */
-#include "core/ar.h"
+#include "ar/ar.h"
 #include "unit.h"
 
 #include <stdbool.h>

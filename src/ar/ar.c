@@ -81,8 +81,9 @@ extern void dtpmqrt_(const char *side, const char *trans, const int *m,
  * dtpqrt on the panel, dtpmqrt on the columns to its right, which is
  * dtpqrt's own loop (the same operations, the same bits) with a poll
  * between panels.  At p = 1000 that folds 151 rows per block where a whole
- * dtpqrt call within the poll interval could take 4, and runs about twice
- * as fast (reference BLAS); 16 columns and at most 256 rows measured best.
+ * dtpqrt call within the poll interval could take 4 (the block sizes are
+ * the fastest measured: bench/RESULTS.md, "Measurements behind the code's
+ * choices").
  */
 #define QR_NB_START		4
 #define QR_PANEL		16

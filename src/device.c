@@ -1,5 +1,5 @@
 /*
- * cuda_loader.c
+ * device.c
  *		The compute-backend dispatch: the GUCs tsforecast.device and
  *		tsforecast.cuda_module, the run-time loading of the CUDA module, and
  *		cuda_device().
@@ -26,7 +26,7 @@
  *	auto	the module where usable, else the CPU, quietly; lstm_train in a
  *			session (one series) stays on the CPU (see lstm_train.c)
  */
-#include "tsforecast.h"
+#include "postgres.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -34,6 +34,8 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+
+#include "device.h"
 
 PG_FUNCTION_INFO_V1(tsf_cuda_device);
 

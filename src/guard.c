@@ -1,5 +1,5 @@
 /*
- * limits.c
+ * guard.c
  *		What keeps any call of tsforecast from exhausting the server: the
  *		memory limit tsforecast.max_memory, the one check every caller makes
  *		against it before it allocates, and the cancel callback through
@@ -27,18 +27,20 @@
  * returns a status; the glue then raises the cancel's error
  * (tsf_raise_cancel), outside the core.
  */
-#include "tsforecast.h"
+#include "postgres.h"
 
 #include <limits.h>
 
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "guard.h"
+
 /* tsforecast.max_memory, in kilobytes */
 int			tsf_max_memory_kb = 1024 * 1024;
 
 void
-tsf_limits_init(void)
+tsf_guard_init(void)
 {
 	DefineCustomIntVariable("tsforecast.max_memory",
 							"Largest memory one training, forecast or prediction of tsforecast may allocate.",

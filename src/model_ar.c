@@ -1,0 +1,475 @@
+/*
+ * model_ar.c
+ *		The AR kind: ar_fit(ts, value [, options]), the aggregate, and the
+ *		kind's routines (kind.h): its stored payload, its jsonb view, its
+ *		forecasts with analytic intervals and its one-step predictions.
+ *
+ * The model is
+ *
+ *		y[t] = c + phi[1] y[t-1] + ... + phi[p] y[t-p] + e[t],  e ~ N(0, sigma2)
+ *
+ * on the transformed series, estimated by the AR core (src/ar, no
+ * PostgreSQL headers).  The aggregate's transition, combine and
+ * (de)serialize steps are the shared series state's (series.c); its final
+ * step prepares the series, picks the order (fixed, or by AIC up to a
+ * bound), calls the core and packs the result into a tsmodel.
+ *
+ * Stored payload (after model.c's header, at offset 69 of format version
+ * 2): method (1: 0 ols, 1 yule_walker), intercept (1), max order searched
+ * (4, 0 when fixed), order p (4), nobs (8), c, mean, sigma2, aic (4 x
+ * float8), phi[p] (float8), the last p transformed values (float8, oldest
+ * first).
+ *
+ * Forecasts follow the fitted recursion; the interval is mean +/- z se,
+ * se[h] = sqrt(sigma2 * sum_{j<h} psi[j]^2) with psi the MA(inf) weights and
+ * z the normal quantile of (1 + level) / 2 (statsmodels' AutoReg and R's
+ * predict.ar).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "miscadmin.h"
+
+#include "ar/ar.h"
+#include "forecast.h"
+#include "jsonbuild.h"
+#include "kind.h"
+#include "guard.h"
+#include "model.h"
+#include "options.h"
+#include "predict.h"
+#include "series.h"
+
+PG_FUNCTION_INFO_V1(tsf_ar_fit_transfn);
+PG_FUNCTION_INFO_V1(tsf_ar_fit_finalfn);
+
+/* the payload's fixed fields, before its arrays */
+#define AR_FIXED_SIZE	50
+
+/* a model's AR fields: TsfModel.payload */
+typedef struct TsfAr
+{
+	int32		method;			/* TsfArMethod */
+	int32		max_order;		/* bound searched by AIC; 0 if the order was fixed */
+	TsfArModel	ar;				/* ar.phi: (p) */
+	double	   *hist;			/* (p) last transformed values, oldest first */
+} TsfAr;
+
+static inline TsfAr *
+ar_of(const TsfModel *m)
+{
+	return (TsfAr *) m->payload;
+}
+
+/* ---- options ---- */
+
+typedef struct ArOptions
+{
+	int32		order;
+	int32		max_order;
+	int32		method;
+	bool		intercept;
+	int32		transform;
+	int32		fill;
+} ArOptions;
+
+static const char *const ar_method_names[] = {"ols", "yule_walker", NULL};
+
+enum
+{
+	OPT_ORDER, OPT_MAX_ORDER, OPT_METHOD, OPT_INTERCEPT, OPT_TRANSFORM, OPT_FILL,
+	N_AR_OPTS
+};
+
+static const TsfOptDef ar_opts[N_AR_OPTS] = {
+	{"order", TSF_OPT_INT, offsetof(ArOptions, order), 0, TSF_AR_MAX_ORDER, NULL},
+	{"max_order", TSF_OPT_INT, offsetof(ArOptions, max_order), 0, TSF_AR_MAX_ORDER, NULL},
+	{"method", TSF_OPT_ENUM, offsetof(ArOptions, method), 0, 0, ar_method_names},
+	{"intercept", TSF_OPT_BOOL, offsetof(ArOptions, intercept), 0, 0, NULL},
+	{"transform", TSF_OPT_ENUM, offsetof(ArOptions, transform), 0, 0, tsf_transform_names},
+	{"fill", TSF_OPT_ENUM, offsetof(ArOptions, fill), 0, 0, tsf_fill_names},
+};
+
+/* defaults, then the user's options; seen[] says which were given */
+static void
+ar_parse_options(Jsonb *opts, ArOptions *o, bool *seen)
+{
+	o->order = -1;
+	o->max_order = -1;
+	o->method = TSF_AR_OLS;
+	o->intercept = true;
+	o->transform = TSF_TRANSFORM_NONE;
+	o->fill = TSF_FILL_NONE;
+	tsf_parse_options(opts, ar_opts, N_AR_OPTS, o, seen);
+	if (seen[OPT_ORDER] && seen[OPT_MAX_ORDER])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"order\" and \"max_order\" cannot be used together"),
+				 errhint("Give \"order\" to fix the order, or \"max_order\" to choose it by AIC.")));
+}
+
+/* check an options jsonb of ar_fit; returns its fill mode */
+static int
+ar_check_options(Jsonb *opts)
+{
+	ArOptions	o;
+	bool		seen[N_AR_OPTS];
+
+	ar_parse_options(opts, &o, seen);
+	return o.fill;
+}
+
+/* ---- fitting ---- */
+
+Datum
+tsf_ar_fit_transfn(PG_FUNCTION_ARGS)
+{
+	return tsf_series_accum(fcinfo, ar_check_options);
+}
+
+static void
+too_short(int64 n, int p, int intercept, bool selecting)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 selecting ?
+			 errmsg("time series is too short to select an AR order up to %d", p) :
+			 errmsg("time series is too short to fit an AR(%d) model", p),
+			 errdetail_plural("The series has " INT64_FORMAT " point, but at least %d are required.",
+							  "The series has " INT64_FORMAT " points, but at least %d are required.",
+							  n, n, tsf_ar_min_points(p, intercept))));
+}
+
+/*
+ * The core's poll (ar/ar.h, TsfArPoll): a pending cancel or termination
+ * stops the fit; the error is raised after the core returns (guard.c)
+ */
+static const TsfArPoll ar_poll = {tsf_poll_cancel, NULL};
+
+static void
+check_status(TsfArStatus s, int p)
+{
+	switch (s)
+	{
+		case TSF_AR_OK:
+			return;
+		case TSF_AR_CANCELLED:
+			tsf_raise_cancel();
+			break;
+		case TSF_AR_RANK_DEFICIENT:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("cannot fit an AR(%d) model: the lagged values are collinear", p),
+					 errdetail("The series is constant or too regular for this order."),
+					 errhint("Use a lower order, or let the order be chosen by AIC.")));
+			break;
+		case TSF_AR_NOT_FINITE:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("AR(%d) estimates overflowed", p),
+					 errhint("Rescale the series, or use the \"log\" transform.")));
+			break;
+		default:
+			elog(ERROR, "AR core failed with status %d", (int) s);
+	}
+}
+
+Datum
+tsf_ar_fit_finalfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "ar_fit called in non-aggregate context");
+	PG_RETURN_BYTEA_P(tsf_kind_ar.fit((TsfSeriesState *) PG_GETARG_POINTER(0),
+									  0, NULL));
+}
+
+/*
+ * Fit the AR model of a collected series (its options in st->options) and
+ * return it serialized: ar_fit's final step, and a job's for "kind": "ar"
+ * (AR trains on the CPU whatever the device; no epochs to report).  Sorts
+ * st's points in place.
+ */
+static bytea *
+ar_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
+{
+	ArOptions	o;
+	bool		seen[N_AR_OPTS];
+	TsfSeries	s;
+	TsfModel	m;
+	TsfAr		A;
+	int			p,
+				maxp;
+	int			n;
+	double	   *work;
+	instr_time	t0;
+	TsfArStatus status;
+
+	INSTR_TIME_SET_CURRENT(t0);
+	ar_parse_options(st->options, &o, seen);
+	tsf_series_prepare(st, o.transform, o.fill, &s);
+	n = (int) s.n;
+
+	if (o.order >= 0)
+	{
+		p = o.order;
+		maxp = 0;
+		if (n < tsf_ar_min_points(p, o.intercept))
+			too_short(n, p, o.intercept, false);
+	}
+	else
+	{
+		maxp = o.max_order >= 0 ? o.max_order : tsf_ar_default_max_order(n, o.intercept);
+		if (n < tsf_ar_min_points(maxp, o.intercept))
+			too_short(n, maxp, o.intercept, true);
+		p = maxp;
+	}
+
+	/* the core's workspace and the model's arrays, with the series it holds */
+	tsf_check_memory(s.bytes + sizeof(double) * ((double) tsf_ar_work_size(n, p) + 4.0 * (p + 1)),
+					 TSF_MEM_AR_FIT,
+					 psprintf("An AR(%d) fit on %d points.", p, n));
+	work = palloc_extended(sizeof(double) * tsf_ar_work_size(n, p),
+						   MCXT_ALLOC_HUGE);
+	if (o.order < 0)
+	{
+		status = tsf_ar_select(s.y, n, maxp, o.intercept, o.method, &ar_poll,
+							   work, &p);
+		check_status(status, maxp);
+	}
+
+	memset(&A, 0, sizeof(A));
+	A.ar.phi = palloc(sizeof(double) * (p + 1));
+	status = tsf_ar_fit(s.y, n, p, o.intercept, o.method, &ar_poll, work, &A.ar);
+	check_status(status, p);
+	CHECK_FOR_INTERRUPTS();
+	A.method = o.method;
+	A.max_order = maxp;
+	A.hist = s.y + (n - p);
+
+	tsf_model_init(&m, &tsf_kind_ar, &s, o.transform, o.fill, &A);
+	m.fitted_at = GetCurrentTransactionStartTimestamp();
+	m.fit_seconds = tsf_seconds_since(t0);
+
+	pfree(work);
+	return tsf_model_serialize(&m);
+}
+
+/* ---- the stored payload ---- */
+
+static double
+ar_stored_bytes(const TsfModel *m)
+{
+	return AR_FIXED_SIZE + 16.0 * ar_of(m)->ar.p;
+}
+
+static void
+ar_write(StringInfo b, const TsfModel *m)
+{
+	const TsfAr *A = ar_of(m);
+
+	tsf_write_u8(b, (uint8) A->method);
+	tsf_write_u8(b, (uint8) A->ar.intercept);
+	tsf_write_u32(b, (uint32) A->max_order);
+	tsf_write_u32(b, (uint32) A->ar.p);
+	tsf_write_i64(b, A->ar.nobs);
+	tsf_write_f64(b, A->ar.c);
+	tsf_write_f64(b, A->ar.mean);
+	tsf_write_f64(b, A->ar.sigma2);
+	tsf_write_f64(b, A->ar.aic);
+	for (int i = 0; i < A->ar.p; i++)
+		tsf_write_f64(b, A->ar.phi[i]);
+	for (int i = 0; i < A->ar.p; i++)
+		tsf_write_f64(b, A->hist[i]);
+}
+
+/* every field checked; the arrays sized by the exact length first */
+static void
+ar_read(TsfReader *r, TsfModel *m)
+{
+	TsfAr	   *A = palloc0(sizeof(TsfAr));
+	uint32		p;
+	int64		nobs;
+
+	A->method = tsf_read_u8(r);
+	A->ar.intercept = tsf_read_u8(r);
+	A->max_order = tsf_read_u32(r);
+	p = tsf_read_u32(r);
+	nobs = tsf_read_i64(r);
+	if (A->method > TSF_AR_YULE_WALKER || A->ar.intercept > 1)
+		tsf_read_corrupt(r, "Unknown AR method.");
+	if (p > TSF_AR_MAX_ORDER || (int64) p >= m->n || A->max_order > TSF_AR_MAX_ORDER)
+		tsf_read_corrupt(r, "Invalid AR order.");
+	if (nobs < 1 || nobs > m->n)
+		tsf_read_corrupt(r, "Invalid number of observations.");
+	A->ar.p = (int) p;
+	A->ar.nobs = (int) nobs;
+	A->ar.c = tsf_read_finite(r, "c");
+	A->ar.mean = tsf_read_finite(r, "mean");
+	A->ar.sigma2 = tsf_read_finite(r, "sigma2");
+	A->ar.aic = tsf_read_f64(r);
+	if (A->ar.sigma2 < 0 || isnan(A->ar.aic))
+		tsf_read_corrupt(r, "Invalid AR variance.");
+	/* bound the allocations by what is really there */
+	if (r->left != (Size) p * 16)
+		tsf_read_corrupt(r, "The AR payload has the wrong length.");
+	A->ar.phi = palloc(sizeof(double) * (p + 1));
+	A->hist = palloc(sizeof(double) * (p + 1));
+	for (uint32 i = 0; i < p; i++)
+		A->ar.phi[i] = tsf_read_finite(r, "phi");
+	for (uint32 i = 0; i < p; i++)
+		A->hist[i] = tsf_read_finite(r, "history");
+	m->payload = A;
+}
+
+static void
+ar_free(TsfModel *m)
+{
+	TsfAr	   *A = ar_of(m);
+
+	pfree(A->ar.phi);
+	pfree(A->hist);
+	pfree(A);
+}
+
+/* ---- views ---- */
+
+static double
+ar_json_numbers(const TsfModel *m)
+{
+	return 2.0 * ar_of(m)->ar.p;
+}
+
+static void
+ar_to_jsonb(TsfJson *js, const TsfModel *m, bool full)
+{
+	static const char *const methods[] = {"ols", "yule_walker"};
+	const TsfAr *A = ar_of(m);
+
+	tsf_json_kv_str(js, "method", methods[A->method]);
+	tsf_json_kv_int(js, "order", A->ar.p);
+	tsf_json_kv_str(js, "order_selection", A->max_order > 0 ? "aic" : "fixed");
+	if (A->max_order > 0)
+		tsf_json_kv_int(js, "max_order", A->max_order);
+	tsf_json_kv_bool(js, "intercept", A->ar.intercept);
+	tsf_json_kv_num(js, "constant", A->ar.c);
+	if (A->method == TSF_AR_YULE_WALKER)
+		tsf_json_kv_num(js, "mean", A->ar.mean);
+	tsf_json_kv_doubles(js, "coefficients", A->ar.phi, A->ar.p);
+	tsf_json_kv_num(js, "sigma2", A->ar.sigma2);
+	tsf_json_kv_num(js, "aic", A->ar.aic);
+	tsf_json_kv_int(js, "nobs", A->ar.nobs);
+	if (full)
+		tsf_json_kv_doubles(js, "history", A->hist, A->ar.p);
+}
+
+/* ---- inference ---- */
+
+static int
+ar_n_covariates(const TsfModel *m)
+{
+	return 0;
+}
+
+static double
+ar_forecast_bytes(const TsfModel *m, int horizon, char **detail)
+{
+	return sizeof(double) * ((double) ar_of(m)->ar.p + 2.0 * horizon);
+}
+
+static void
+ar_forecast(const TsfModel *m, int horizon, double level, const double *fcov,
+			double *mean, double *lo, double *hi)
+{
+	const TsfAr *A = ar_of(m);
+	double	   *se = palloc(sizeof(double) * horizon);
+	double	   *work = palloc(sizeof(double) * (A->ar.p + 2 * horizon));
+
+	/*
+	 * the normal quantile of (1 + level) / 2 from the lower tail: 0.5 +
+	 * level / 2 rounds to 1 for a level within 1e-16 of 1, whose quantile is
+	 * infinite, while (1 - level) / 2 stays exact
+	 */
+	double		z = -tsf_qnorm((1.0 - level) / 2.0);
+
+	tsf_ar_forecast(&A->ar, A->hist, horizon, mean, se, work);
+	for (int h = 0; h < horizon; h++)
+	{
+		lo[h] = mean[h] - z * se[h];
+		hi[h] = mean[h] + z * se[h];
+		if ((h & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	pfree(se);
+	pfree(work);
+}
+
+/*
+ * A row's prediction uses the p rows before it, which must be exactly the
+ * steps k - p .. k - 1 of the grid, all with values; else it is NULL
+ */
+static void
+ar_predict(const TsfModel *m, int64 rows, const int64 *k, const double *y,
+		   const bool *ynull, const double *cov, double *pred, bool *isnull)
+{
+	const TsfAr *A = ar_of(m);
+	int			p = A->ar.p;
+
+	for (int64 i = 0; i < rows; i++)
+	{
+		bool		ok = i >= p && (p == 0 || k[i] - k[i - p] == p);
+
+		for (int j = 1; ok && j <= p; j++)
+			ok = !ynull[i - j];
+		isnull[i] = !ok;
+		if (ok)
+			pred[i] = tsf_check_prediction(tsf_back_transform(m->transform,
+															  tsf_ar_predict1(&A->ar, y + i - p)), i);
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* ---- a job's scoring and provenance ---- */
+
+static int64
+ar_scored_from(const TsfModel *m)
+{
+	return 0;
+}
+
+static void
+ar_job_metrics(TsfJson *js, const TsfModel *m)
+{
+}
+
+static bool
+ar_seed(const TsfModel *m, int32 *seed)
+{
+	return false;
+}
+
+const TsfKind tsf_kind_ar = {
+	.id = 1,
+	.name = "ar",
+	.gpu = false,
+	.check_options = ar_check_options,
+	.fit = ar_fit,
+	.fit_batch = NULL,
+	.stored_bytes = ar_stored_bytes,
+	.write = ar_write,
+	.read = ar_read,
+	.free = ar_free,
+	.json_numbers = ar_json_numbers,
+	.to_jsonb = ar_to_jsonb,
+	.n_covariates = ar_n_covariates,
+	.forecast_bytes = ar_forecast_bytes,
+	.forecast = ar_forecast,
+	.predict = ar_predict,
+	.scored_from = ar_scored_from,
+	.job_metrics = ar_job_metrics,
+	.seed = ar_seed,
+};
