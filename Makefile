@@ -20,8 +20,17 @@ NN_SRCS = $(wildcard src/nn/*.c)
 GLUE_SRCS = $(wildcard src/*.c)
 OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o) $(NN_SRCS:.c=.o)
 
-# the full install script of each release plus every upgrade script
-DATA = $(wildcard install/tsforecast--*.sql)
+# The release, set once: tsforecast.control's default_version
+EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+ifeq ($(EXTVERSION),)
+$(error no default_version in $(EXTENSION).control)
+endif
+
+# The install scripts (install/): the current release's full script is
+# made from the one source of its objects, install/tsforecast.sql; older
+# installations come from 0.1.0's full script through every upgrade script
+DATA_built = install/$(EXTENSION)--$(EXTVERSION).sql
+DATA = install/$(EXTENSION)--0.1.0.sql $(wildcard install/$(EXTENSION)--*--*.sql)
 
 # The network core's scalar type (src/nn/README.md, "Precision"): float32,
 # PyTorch's training precision, unless NN_PRECISION=float64 (then make clean
@@ -69,6 +78,11 @@ $(CORE_SRCS:.c=.o) $(NN_SRCS:.c=.o): CFLAGS += -fno-wrapv
 # separate multiplies and adds all three give the same bits, so a model
 # does not depend on the CPU that trained it
 $(NN_SRCS:.c=.o): CFLAGS += -ffp-contract=off
+
+# the current release's full install script: its source, as it is
+$(DATA_built): install/$(EXTENSION).sql $(EXTENSION).control
+	{ echo '/* tsforecast $(EXTVERSION): the full install script, made by make from install/$(EXTENSION).sql (edit that) */'; \
+	  echo; cat $<; } >$@
 
 # PGXS tracks no header dependencies: a changed struct must rebuild its users
 $(GLUE_SRCS:.c=.o): src/tsforecast.h $(wildcard src/core/*.h) src/nn/nn.h src/cuda/tsf_cuda.h
