@@ -20,7 +20,8 @@ NN_SRCS = $(wildcard src/nn/*.c)
 GLUE_SRCS = $(wildcard src/*.c)
 OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o) $(NN_SRCS:.c=.o)
 
-# The release, set once: tsforecast.control's default_version
+# The release, set once: tsforecast.control's default_version.  The C code
+# gets it as TSF_VERSION_STR; the tests compare what is installed with it.
 EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 ifeq ($(EXTVERSION),)
 $(error no default_version in $(EXTENSION).control)
@@ -44,7 +45,7 @@ else
 $(error NN_PRECISION must be float32 or float64)
 endif
 
-PG_CPPFLAGS = -Isrc $(NN_CPPFLAGS)
+PG_CPPFLAGS = -Isrc $(NN_CPPFLAGS) -DTSF_VERSION_STR=\"$(EXTVERSION)\"
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 SHLIB_LINK = -llapack -lm -ldl
@@ -85,6 +86,8 @@ $(DATA_built): install/$(EXTENSION).sql $(EXTENSION).control
 	  echo; cat $<; } >$@
 
 # PGXS tracks no header dependencies: a changed struct must rebuild its users
+# (and a new release the users of TSF_VERSION_STR)
+$(GLUE_SRCS:.c=.o): $(EXTENSION).control
 $(GLUE_SRCS:.c=.o): src/tsforecast.h $(wildcard src/core/*.h) src/nn/nn.h src/cuda/tsf_cuda.h
 $(CORE_SRCS:.c=.o): $(wildcard src/core/*.h)
 $(NN_SRCS:.c=.o): src/nn/nn.h src/nn/nn_kernels.h src/nn/kernels_isa.h

@@ -28,7 +28,13 @@
 #include "cuda/tsf_cuda.h"
 #include "nn/nn.h"
 
-#define TSF_VERSION_STR		"0.5.0"
+/*
+ * the release: the Makefile passes tsforecast.control's default_version;
+ * a build outside it (test/fuzz/run.sh's) says "unknown"
+ */
+#ifndef TSF_VERSION_STR
+#define TSF_VERSION_STR		"unknown"
+#endif
 
 /* ---- time axis ---- */
 
