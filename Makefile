@@ -1,9 +1,12 @@
 # tsforecast: PGXS build.
 #
 #   make                  build the extension (tsforecast.so)
-#   make install          install into the PostgreSQL found by PG_CONFIG
+#   make install          install into the PostgreSQL found by PG_CONFIG: the
+#                         extension, and the GPU module where nvcc built it
+#   make install-cuda-emu install the CUDA module's emulator, for the tests
 #   make unit             build and run the C unit tests of the numerical core
 #   make installcheck     pg_regress suites (sql/, expected/) on a running server
+#                         (make install install-cuda-emu first)
 #   make pgtap            pgTAP suites (test/pgtap/) through pg_prove
 #   make cuda-check       the CUDA backend's parity tests: emulated on the CPU
 #                         always, on the GPU where one is present
@@ -169,17 +172,21 @@ src/cuda/tsforecast_cuda.so: $(CUDA_DEPS)
 src/cuda/tsforecast_cuda_emu.so: $(CUDA_DEPS)
 	$(CXX) $(EMU_CXXFLAGS) -shared -x c++ -o $@ $(CUDA_SRCS) -lm
 
-all: src/cuda/tsforecast_cuda_emu.so
+# make and make install: the GPU module, where nvcc is.  The emulator is
+# for the tests only: make cuda-check builds it, make install-cuda-emu
+# installs it (scripts/tsf test and test/valgrind.sh do).
 install: install-cuda
 ifneq ($(NVCC),)
 all: src/cuda/tsforecast_cuda.so
 endif
 
-.PHONY: install-cuda cuda-check
-install-cuda: src/cuda/tsforecast_cuda_emu.so
-	$(INSTALL_SHLIB) src/cuda/tsforecast_cuda_emu.so '$(DESTDIR)$(pkglibdir)/'
+.PHONY: install-cuda install-cuda-emu cuda-check
+install-cuda:
 	if [ -f src/cuda/tsforecast_cuda.so ]; then \
 		$(INSTALL_SHLIB) src/cuda/tsforecast_cuda.so '$(DESTDIR)$(pkglibdir)/'; fi
+
+install-cuda-emu: src/cuda/tsforecast_cuda_emu.so
+	$(INSTALL_SHLIB) src/cuda/tsforecast_cuda_emu.so '$(DESTDIR)$(pkglibdir)/'
 
 # the parity test (test/cuda/test_cuda.c) dlopen()s a module by path, as
 # the extension does; it runs against the emulator here and against the
