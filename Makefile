@@ -12,6 +12,8 @@
 #                         always, on the GPU where one is present
 #   make fuzz             fuzz the stored-model reader for a fixed budget
 #                         (test/fuzz/run.sh; clang-14, no server)
+#   make metacheck        META.json, CHANGELOG.md and install/ agree with
+#                         tsforecast.control's release (test/release.sh)
 #
 # Warnings do not fail a build.  CI (.ci/run) adds
 # COPT="-Werror -DUSE_ASSERT_CHECKING": PGXS appends COPT to CFLAGS, and
@@ -209,3 +211,8 @@ cuda-check: test/cuda/bin/test_cuda $(CUDA_CHECK_MODULES)
 .PHONY: fuzz
 fuzz:
 	NN_PRECISION=$(NN_PRECISION) PG_CONFIG=$(PG_CONFIG) test/fuzz/run.sh
+
+# ---- the release's metadata (META.json, CHANGELOG.md, the upgrade chain) ----
+.PHONY: metacheck
+metacheck:
+	test/release.sh
