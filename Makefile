@@ -1,14 +1,23 @@
 # tsforecast: PGXS build.
 #
 #   make                  build the extension (tsforecast.so)
-#   make install          install into the PostgreSQL found by PG_CONFIG
+#   make install          install into the PostgreSQL found by PG_CONFIG: the
+#                         extension, and the GPU module where nvcc built it
+#   make install-cuda-emu install the CUDA module's emulator, for the tests
 #   make unit             build and run the C unit tests of the numerical core
 #   make installcheck     pg_regress suites (sql/, expected/) on a running server
+#                         (make install install-cuda-emu first)
 #   make pgtap            pgTAP suites (test/pgtap/) through pg_prove
 #   make cuda-check       the CUDA backend's parity tests: emulated on the CPU
 #                         always, on the GPU where one is present
 #   make fuzz             fuzz the stored-model reader for a fixed budget
 #                         (test/fuzz/run.sh; clang-14, no server)
+#   make metacheck        META.json, CHANGELOG.md and install/ agree with
+#                         tsforecast.control's release (test/release.sh)
+#
+# Warnings do not fail a build.  CI (.ci/run) adds
+# COPT="-Werror -DUSE_ASSERT_CHECKING": PGXS appends COPT to CFLAGS, and
+# the unit tests and the CUDA emulator below take it too.
 #
 # scripts/tsf sets up a throwaway server and runs all of it; see README.md.
 
@@ -20,8 +29,18 @@ NN_SRCS = $(wildcard src/nn/*.c)
 GLUE_SRCS = $(wildcard src/*.c)
 OBJS = $(GLUE_SRCS:.c=.o) $(AR_SRCS:.c=.o) $(NN_SRCS:.c=.o)
 
-# the full install script of each release plus every upgrade script
-DATA = $(wildcard install/tsforecast--*.sql)
+# The release, set once: tsforecast.control's default_version.  The C code
+# gets it as TSF_VERSION_STR; the tests compare what is installed with it.
+EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+ifeq ($(EXTVERSION),)
+$(error no default_version in $(EXTENSION).control)
+endif
+
+# The install scripts (install/): the current release's full script is
+# made from the one source of its objects, install/tsforecast.sql; older
+# installations come from 0.1.0's full script through every upgrade script
+DATA_built = install/$(EXTENSION)--$(EXTVERSION).sql
+DATA = install/$(EXTENSION)--0.1.0.sql $(wildcard install/$(EXTENSION)--*--*.sql)
 
 # The network core's scalar type (src/nn/README.md, "Precision"): float32,
 # PyTorch's training precision, unless NN_PRECISION=float64 (then make clean
@@ -35,8 +54,8 @@ else
 $(error NN_PRECISION must be float32 or float64)
 endif
 
-PG_CPPFLAGS = -Isrc $(NN_CPPFLAGS)
-PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+PG_CPPFLAGS = -Isrc $(NN_CPPFLAGS) -DTSF_VERSION_STR=\"$(EXTVERSION)\"
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type -MMD -MP
 SHLIB_LINK = -llapack -lm -ldl
 
@@ -69,15 +88,22 @@ $(AR_SRCS:.c=.o) $(NN_SRCS:.c=.o): CFLAGS += -fno-wrapv
 # does not depend on the CPU that trained it
 $(NN_SRCS:.c=.o): CFLAGS += -ffp-contract=off
 
+# the current release's full install script: its source, as it is
+$(DATA_built): install/$(EXTENSION).sql $(EXTENSION).control
+	{ echo '/* tsforecast $(EXTVERSION): the full install script, made by make from install/$(EXTENSION).sql (edit that) */'; \
+	  echo; cat $<; } >$@
+
 # PGXS tracks no header dependencies: the compiler writes each object's
-# (-MMD, beside it as .d), so a changed header rebuilds exactly its users
+# (-MMD, beside it as .d), so a changed header rebuilds exactly its users;
+# a new release rebuilds the users of TSF_VERSION_STR
 -include $(OBJS:.o=.d)
+$(GLUE_SRCS:.c=.o): $(EXTENSION).control
 
 # ---- C unit tests of the numerical core (no server) ----
 
 # test_nn runs twice: on the float32 core (what the extension ships by
 # default) and on the float64 core, where the gradient checks are sharp
-UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -ffp-contract=off -Isrc -Itest/unit
+UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra $(COPT) -ffp-contract=off -Isrc -Itest/unit
 UNIT_TESTS = $(filter-out test/unit/bin/test_nn,$(patsubst test/unit/%.c,test/unit/bin/%,$(wildcard test/unit/test_*.c))) \
 	test/unit/bin/test_nn_float32 test/unit/bin/test_nn_float64
 UNIT_DEPS = $(AR_SRCS) $(NN_SRCS) $(wildcard src/ar/*.h src/nn/*.h) test/unit/unit.h \
@@ -137,7 +163,7 @@ CUDA_SRCS = $(wildcard src/cuda/*.cu)
 CUDA_DEPS = $(CUDA_SRCS) $(wildcard src/cuda/*.h) src/nn/nn.h
 NVCC_FLAGS = -O3 -std=c++17 $(CUDA_ARCH) -Xcompiler -fPIC,-fvisibility=hidden,-Wall \
 	-cudart static -Isrc
-EMU_CXXFLAGS = -O2 -g -std=c++17 -fPIC -fvisibility=hidden -Wall -Wextra -Werror \
+EMU_CXXFLAGS = -O2 -g -std=c++17 -fPIC -fvisibility=hidden -Wall -Wextra $(COPT) \
 	-Wno-unused-parameter -Wno-unknown-pragmas -Wno-clobbered -DTSFC_EMULATE -Isrc
 
 src/cuda/tsforecast_cuda.so: $(CUDA_DEPS)
@@ -146,17 +172,21 @@ src/cuda/tsforecast_cuda.so: $(CUDA_DEPS)
 src/cuda/tsforecast_cuda_emu.so: $(CUDA_DEPS)
 	$(CXX) $(EMU_CXXFLAGS) -shared -x c++ -o $@ $(CUDA_SRCS) -lm
 
-all: src/cuda/tsforecast_cuda_emu.so
+# make and make install: the GPU module, where nvcc is.  The emulator is
+# for the tests only: make cuda-check builds it, make install-cuda-emu
+# installs it (scripts/tsf test and test/valgrind.sh do).
 install: install-cuda
 ifneq ($(NVCC),)
 all: src/cuda/tsforecast_cuda.so
 endif
 
-.PHONY: install-cuda cuda-check
-install-cuda: src/cuda/tsforecast_cuda_emu.so
-	$(INSTALL_SHLIB) src/cuda/tsforecast_cuda_emu.so '$(DESTDIR)$(pkglibdir)/'
+.PHONY: install-cuda install-cuda-emu cuda-check
+install-cuda:
 	if [ -f src/cuda/tsforecast_cuda.so ]; then \
 		$(INSTALL_SHLIB) src/cuda/tsforecast_cuda.so '$(DESTDIR)$(pkglibdir)/'; fi
+
+install-cuda-emu: src/cuda/tsforecast_cuda_emu.so
+	$(INSTALL_SHLIB) src/cuda/tsforecast_cuda_emu.so '$(DESTDIR)$(pkglibdir)/'
 
 # the parity test (test/cuda/test_cuda.c) dlopen()s a module by path, as
 # the extension does; it runs against the emulator here and against the
@@ -179,3 +209,8 @@ cuda-check: test/cuda/bin/test_cuda $(CUDA_CHECK_MODULES)
 .PHONY: fuzz
 fuzz:
 	NN_PRECISION=$(NN_PRECISION) PG_CONFIG=$(PG_CONFIG) test/fuzz/run.sh
+
+# ---- the release's metadata (META.json, CHANGELOG.md, the upgrade chain) ----
+.PHONY: metacheck
+metacheck:
+	test/release.sh

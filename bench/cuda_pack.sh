@@ -5,8 +5,9 @@
 #
 #   bench/cuda_pack.sh
 #
-# 1. builds the extension (make: the CUDA emulator module always, the GPU
-#    module where nvcc is found; carry src/cuda/tsforecast_cuda.so, or
+# 1. builds the extension (make: the GPU module where nvcc is found; the
+#    emulator for a rehearsal, make src/cuda/tsforecast_cuda_emu.so, apart;
+#    carry src/cuda/tsforecast_cuda.so, or
 #    cuda_run.sh builds it with the GPU machine's nvcc) against $PG_CONFIG, a PRIVATE copy of Debian's
 #    PostgreSQL 15 by default (/opt/pgbench, made from /usr on first use),
 #    so that the shared system PostgreSQL is left alone;

@@ -69,7 +69,7 @@ SELECT model_info(ar_fit(t, value, '{"max_order": 3}'))->>'order' AS p
 
 -- no intercept and the log transform are recorded
 SELECT model_info(ar_fit(week_start, flow, '{"transform": "log", "intercept": false, "order": 1}'))
-       - 'fit_seconds' - 'fitted_at' - 'coefficients' - 'sigma2' - 'aic' - 'constant'
+       - 'fit_seconds' - 'fitted_at' - 'coefficients' - 'sigma2' - 'aic' - 'constant' - 'version'
   FROM verde;
 
 -- an empty input gives NULL, as avg() does

@@ -28,8 +28,9 @@ SELECT period, round(r2(logflow, ar)::numeric, 3) AS ar1_r2, round(r2(logflow, l
        r2(logflow, lstm) > r2(logflow, ar) AS lstm_better, count(lstm) AS predicted
   FROM scored GROUP BY period ORDER BY period DESC;
 
--- what the model says about itself (less the times and the last bits of the losses)
-SELECT jsonb_pretty(model_info(model) - 'fit_seconds' - 'fitted_at' - 'loss' - 'residual_sd')
+-- what the model says about itself (less the times, the last bits of the
+-- losses and the library's version, which setup checks)
+SELECT jsonb_pretty(model_info(model) - 'fit_seconds' - 'fitted_at' - 'loss' - 'residual_sd' - 'version')
   FROM lstm_models WHERE name = 'verde';
 SELECT round((model_info(model)->>'loss')::numeric, 3) AS loss,
        round((model_info(model)->>'residual_sd')::numeric, 3) AS residual_sd,

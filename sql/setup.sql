@@ -1,6 +1,10 @@
 -- setup: the extension and the data every later suite uses
 CREATE EXTENSION tsforecast;
-SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
+-- the current release (tsforecast.control's default_version), the library's too
+SELECT e.extversion = a.default_version AS current_release, tsforecast.model_info(f.m)->>'version' = e.extversion AS library
+  FROM pg_extension e JOIN pg_available_extensions a ON a.name = e.extname,
+       (SELECT tsforecast.ar_fit(t::bigint, sin(t / 3.0), '{"order": 2}') AS m FROM generate_series(1, 100) t) f
+ WHERE e.extname = 'tsforecast';
 SELECT nspname FROM pg_namespace n JOIN pg_extension e ON e.extnamespace = n.oid
  WHERE e.extname = 'tsforecast';
 -- every later suite of this database finds the functions by name; its own

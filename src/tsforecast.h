@@ -9,6 +9,12 @@
 #ifndef TSFORECAST_H
 #define TSFORECAST_H
 
-#define TSF_VERSION_STR		"0.5.0"
+/*
+ * the release: the Makefile passes tsforecast.control's default_version;
+ * a build outside it (test/fuzz/run.sh's) says "unknown"
+ */
+#ifndef TSF_VERSION_STR
+#define TSF_VERSION_STR		"unknown"
+#endif
 
 #endif							/* TSFORECAST_H */

@@ -19,6 +19,7 @@ VGROOT=${TSF_VGROOT:-/tmp/tsforecast-vg}
 PORT=${TSF_VGPORT:-54331}
 command -v valgrind >/dev/null || apt-get install -y -qq valgrind >/dev/null
 "$ROOT/scripts/tsf" setup >/dev/null
+make -C "$ROOT" -s install-cuda-emu >/dev/null     # the cuda suite's emulator
 
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$VGROOT/data" -m immediate stop >/dev/null 2>&1 || true
 rm -rf "$VGROOT"; mkdir -p "$VGROOT"; chown postgres: "$VGROOT"

@@ -57,7 +57,8 @@ SELECT is((SELECT pg_get_function_result('tsforecast.forecast(tsforecast.tsmodel
 SELECT is((SELECT prokind FROM pg_proc WHERE oid = format('tsforecast.predict(tsforecast.tsmodel, %s, double precision, double precision[])', t)::regprocedure),
           'w'::"char", format('predict(model, %s, value, covariates) is a window function', t))
   FROM unnest(ARRAY['timestamptz', 'date', 'bigint']) t;
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'tsforecast'), '0.5.0', 'installs version 0.5.0');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'tsforecast'),
+          (SELECT default_version FROM pg_available_extensions WHERE name = 'tsforecast'), 'installs the current release');
 
 -- properties every function must have
 SELECT is((SELECT count(*) FROM pg_proc WHERE pronamespace = 'tsforecast'::regnamespace AND proparallel <> 's'

@@ -1,4 +1,16 @@
-/* tsforecast 0.4.0: the full install script (never edited after release) */
+/*
+ * tsforecast: the objects of the current release, the one source of its
+ * full install script.  `make` copies this file to
+ * install/tsforecast--$(EXTVERSION).sql (EXTVERSION: tsforecast.control's
+ * default_version), which CREATE EXTENSION runs; that copy is generated,
+ * not committed.  An older installation reaches the same objects through
+ * the released scripts: tsforecast--0.1.0.sql, then one upgrade script per
+ * release (tsforecast--<from>--<to>.sql), none of them ever edited.
+ *
+ * A change here is a change of the release: it comes with an upgrade
+ * script from the previous release that makes the same objects, and
+ * sql/upgrade.sql proves the two give the same catalog.
+ */
 
 \echo Use "CREATE EXTENSION tsforecast" to load this file. \quit
 
@@ -11,18 +23,22 @@ CREATE TYPE tsmodel;
 CREATE FUNCTION tsmodel_in(cstring) RETURNS tsmodel
     AS 'MODULE_PATHNAME', 'tsf_model_in'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION tsmodel_in(cstring) IS 'tsmodel input: base64 of the stored format, validated';
 
 CREATE FUNCTION tsmodel_out(tsmodel) RETURNS cstring
     AS 'MODULE_PATHNAME', 'tsf_model_out'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION tsmodel_out(tsmodel) IS 'tsmodel output: base64 of the stored format';
 
 CREATE FUNCTION tsmodel_recv(internal) RETURNS tsmodel
     AS 'MODULE_PATHNAME', 'tsf_model_recv'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION tsmodel_recv(internal) IS 'tsmodel binary input, validated';
 
 CREATE FUNCTION tsmodel_send(tsmodel) RETURNS bytea
     AS 'MODULE_PATHNAME', 'tsf_model_send'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION tsmodel_send(tsmodel) IS 'tsmodel binary output';
 
 CREATE TYPE tsmodel (
     INPUT = tsmodel_in,
@@ -32,42 +48,50 @@ CREATE TYPE tsmodel (
     INTERNALLENGTH = VARIABLE,
     STORAGE = extended
 );
-
 COMMENT ON TYPE tsmodel IS 'a trained time-series model (AR or LSTM); text form is base64 of the versioned binary format';
 
 CREATE FUNCTION model_info(model tsmodel) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'tsf_model_info'
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
-
 COMMENT ON FUNCTION model_info(tsmodel) IS 'summary of a model: kind, hyperparameters, coefficients and AIC (AR), epochs and losses (LSTM), training range, frequency, fit time';
 
 CREATE FUNCTION tsmodel_to_jsonb(tsmodel) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'tsf_model_to_jsonb'
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
-
 COMMENT ON FUNCTION tsmodel_to_jsonb(tsmodel) IS 'everything stored in a model, as jsonb (the tsmodel::jsonb cast)';
 
 CREATE CAST (tsmodel AS jsonb) WITH FUNCTION tsmodel_to_jsonb(tsmodel);
 
 -- ---------------------------------------------------------------------------
--- ar_fit(ts, value [, options]): autoregressive models
+-- the training aggregates' state: the collected series, merged, serialized
+-- and deserialized the same way for ar_fit and lstm_train (so both run in
+-- parallel and on Citus workers)
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION _series_combinefn(internal, internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'tsf_series_combinefn'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION _series_combinefn(internal, internal) IS 'training aggregates: merge two partial series';
 
 CREATE FUNCTION _series_serialfn(internal) RETURNS bytea
     AS 'MODULE_PATHNAME', 'tsf_series_serialfn'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION _series_serialfn(internal) IS 'training aggregates: serialize a partial series';
 
 CREATE FUNCTION _series_deserialfn(bytea, internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'tsf_series_deserialfn'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION _series_deserialfn(bytea, internal) IS 'training aggregates: deserialize a partial series';
+
+-- ---------------------------------------------------------------------------
+-- ar_fit(ts, value [, options]): autoregressive models, for each type of
+-- ts (timestamptz, date, bigint)
+-- ---------------------------------------------------------------------------
 
 CREATE FUNCTION _ar_fit_finalfn(internal) RETURNS tsmodel
     AS 'MODULE_PATHNAME', 'tsf_ar_fit_finalfn'
     LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION _ar_fit_finalfn(internal) IS 'ar_fit: fit the collected series';
 
 CREATE FUNCTION _ar_fit_transfn(internal, timestamptz, float8) RETURNS internal
     AS 'MODULE_PATHNAME', 'tsf_ar_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -81,6 +105,12 @@ CREATE FUNCTION _ar_fit_transfn(internal, bigint, float8) RETURNS internal
     AS 'MODULE_PATHNAME', 'tsf_ar_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION _ar_fit_transfn(internal, bigint, float8, jsonb) RETURNS internal
     AS 'MODULE_PATHNAME', 'tsf_ar_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION _ar_fit_transfn(internal, timestamptz, float8) IS 'ar_fit: collect one point';
+COMMENT ON FUNCTION _ar_fit_transfn(internal, timestamptz, float8, jsonb) IS 'ar_fit: collect one point';
+COMMENT ON FUNCTION _ar_fit_transfn(internal, date, float8) IS 'ar_fit: collect one point';
+COMMENT ON FUNCTION _ar_fit_transfn(internal, date, float8, jsonb) IS 'ar_fit: collect one point';
+COMMENT ON FUNCTION _ar_fit_transfn(internal, bigint, float8) IS 'ar_fit: collect one point';
+COMMENT ON FUNCTION _ar_fit_transfn(internal, bigint, float8, jsonb) IS 'ar_fit: collect one point';
 
 CREATE AGGREGATE ar_fit(ts timestamptz, value float8) (
     SFUNC = _ar_fit_transfn, STYPE = internal,
@@ -133,85 +163,14 @@ COMMENT ON AGGREGATE ar_fit(bigint, float8) IS 'fit an autoregressive model on a
 COMMENT ON AGGREGATE ar_fit(bigint, float8, jsonb) IS 'fit an autoregressive model on an integer-indexed series; options: order, max_order, method, intercept, transform, fill';
 
 -- ---------------------------------------------------------------------------
--- forecast and one-step-ahead predictions
--- ---------------------------------------------------------------------------
-
-CREATE FUNCTION forecast(model tsmodel, horizon integer, level float8 DEFAULT 0.95)
-    RETURNS TABLE (step integer, ts timestamptz, value float8, lo float8, hi float8)
-    AS 'MODULE_PATHNAME', 'tsf_forecast'
-    LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 16;
-
-COMMENT ON FUNCTION forecast(tsmodel, integer, float8) IS 'the next horizon periods after the training data, with a prediction interval at the given level (analytic for AR, Monte Carlo dropout for LSTM)';
-
-CREATE FUNCTION predict(model tsmodel, ts timestamptz, value float8) RETURNS float8
-    AS 'MODULE_PATHNAME', 'tsf_predict' LANGUAGE C STABLE WINDOW PARALLEL SAFE;
-CREATE FUNCTION predict(model tsmodel, ts date, value float8) RETURNS float8
-    AS 'MODULE_PATHNAME', 'tsf_predict' LANGUAGE C STABLE WINDOW PARALLEL SAFE;
-CREATE FUNCTION predict(model tsmodel, ts bigint, value float8) RETURNS float8
-    AS 'MODULE_PATHNAME', 'tsf_predict' LANGUAGE C STABLE WINDOW PARALLEL SAFE;
-
-COMMENT ON FUNCTION predict(tsmodel, timestamptz, float8) IS 'window function: one-step-ahead prediction of each row from the rows before it; use OVER (ORDER BY ts)';
-COMMENT ON FUNCTION predict(tsmodel, date, float8) IS 'window function: one-step-ahead prediction of each row from the rows before it; use OVER (ORDER BY ts)';
-COMMENT ON FUNCTION predict(tsmodel, bigint, float8) IS 'window function: one-step-ahead prediction of each row from the rows before it; use OVER (ORDER BY ts)';
-
--- ---------------------------------------------------------------------------
--- accuracy metrics over (actual, predicted)
--- ---------------------------------------------------------------------------
-
-CREATE FUNCTION _metrics_transfn(float8[], float8, float8) RETURNS float8[]
-    AS 'MODULE_PATHNAME', 'tsf_metrics_accum' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION _metrics_combinefn(float8[], float8[]) RETURNS float8[]
-    AS 'MODULE_PATHNAME', 'tsf_metrics_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION _r2_finalfn(float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'tsf_r2_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION _rmse_finalfn(float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'tsf_rmse_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION _mae_finalfn(float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'tsf_mae_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION _mape_finalfn(float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'tsf_mape_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION _smape_finalfn(float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'tsf_smape_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION _kge_finalfn(float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'tsf_kge_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE AGGREGATE r2(actual float8, predicted float8) (
-    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
-    FINALFUNC = _r2_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
-CREATE AGGREGATE nse(actual float8, predicted float8) (
-    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
-    FINALFUNC = _r2_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
-CREATE AGGREGATE rmse(actual float8, predicted float8) (
-    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
-    FINALFUNC = _rmse_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
-CREATE AGGREGATE mae(actual float8, predicted float8) (
-    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
-    FINALFUNC = _mae_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
-CREATE AGGREGATE mape(actual float8, predicted float8) (
-    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
-    FINALFUNC = _mape_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
-CREATE AGGREGATE smape(actual float8, predicted float8) (
-    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
-    FINALFUNC = _smape_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
-CREATE AGGREGATE kge(actual float8, predicted float8) (
-    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
-    FINALFUNC = _kge_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
-
-COMMENT ON AGGREGATE r2(float8, float8) IS 'coefficient of determination 1 - SSE/SST of predicted against actual';
-COMMENT ON AGGREGATE nse(float8, float8) IS 'Nash-Sutcliffe efficiency 1 - SSE/SST (the same formula as r2)';
-COMMENT ON AGGREGATE rmse(float8, float8) IS 'root mean squared error';
-COMMENT ON AGGREGATE mae(float8, float8) IS 'mean absolute error';
-COMMENT ON AGGREGATE mape(float8, float8) IS 'mean absolute percentage error, in percent, over rows with a nonzero actual';
-COMMENT ON AGGREGATE smape(float8, float8) IS 'symmetric mean absolute percentage error, in percent (0 to 200)';
-COMMENT ON AGGREGATE kge(float8, float8) IS 'Kling-Gupta efficiency (Gupta et al. 2009)';
-
--- ---------------------------------------------------------------------------
--- lstm_train(ts, value [, covariates] [, options]): LSTM networks (0.2.0)
+-- lstm_train(ts, value [, covariates] [, options]): LSTM networks, for each
+-- type of ts (since 0.2.0)
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION _lstm_train_finalfn(internal) RETURNS tsmodel
     AS 'MODULE_PATHNAME', 'tsf_lstm_train_finalfn'
     LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION _lstm_train_finalfn(internal) IS 'lstm_train: train on the collected series';
 
 CREATE FUNCTION _lstm_train_transfn(internal, timestamptz, float8) RETURNS internal
     AS 'MODULE_PATHNAME', 'tsf_lstm_train_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -231,6 +190,16 @@ CREATE FUNCTION _lstm_train_transfn(internal, bigint, float8, jsonb) RETURNS int
     AS 'MODULE_PATHNAME', 'tsf_lstm_train_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION _lstm_train_transfn(internal, bigint, float8, float8[], jsonb) RETURNS internal
     AS 'MODULE_PATHNAME', 'tsf_lstm_train_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION _lstm_train_transfn(internal, timestamptz, float8) IS 'lstm_train: collect one point';
+COMMENT ON FUNCTION _lstm_train_transfn(internal, timestamptz, float8, jsonb) IS 'lstm_train: collect one point';
+COMMENT ON FUNCTION _lstm_train_transfn(internal, timestamptz, float8, float8[], jsonb) IS 'lstm_train: collect one point';
+COMMENT ON FUNCTION _lstm_train_transfn(internal, date, float8) IS 'lstm_train: collect one point';
+COMMENT ON FUNCTION _lstm_train_transfn(internal, date, float8, jsonb) IS 'lstm_train: collect one point';
+COMMENT ON FUNCTION _lstm_train_transfn(internal, date, float8, float8[], jsonb) IS 'lstm_train: collect one point';
+COMMENT ON FUNCTION _lstm_train_transfn(internal, bigint, float8) IS 'lstm_train: collect one point';
+COMMENT ON FUNCTION _lstm_train_transfn(internal, bigint, float8, jsonb) IS 'lstm_train: collect one point';
+COMMENT ON FUNCTION _lstm_train_transfn(internal, bigint, float8, float8[], jsonb) IS 'lstm_train: collect one point';
+
 CREATE AGGREGATE lstm_train(ts timestamptz, value float8) (
     SFUNC = _lstm_train_transfn, STYPE = internal,
     FINALFUNC = _lstm_train_finalfn, FINALFUNC_MODIFY = READ_WRITE,
@@ -306,16 +275,40 @@ COMMENT ON AGGREGATE lstm_train(bigint, float8, jsonb) IS 'train an LSTM network
 COMMENT ON AGGREGATE lstm_train(bigint, float8, float8[], jsonb) IS 'train an LSTM network on an integer-indexed series with covariates (one float8[] per row, the same length on every row); options as lstm_train(ts, value, options)';
 
 -- ---------------------------------------------------------------------------
--- forecast and predict with covariates (LSTM models trained with them)
+-- forecast(model, horizon [, level] [, future_covariates]): the periods
+-- after the training data
 -- ---------------------------------------------------------------------------
 
+CREATE FUNCTION forecast(model tsmodel, horizon integer, level float8 DEFAULT 0.95)
+    RETURNS TABLE (step integer, ts timestamptz, value float8, lo float8, hi float8)
+    AS 'MODULE_PATHNAME', 'tsf_forecast'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 16;
+COMMENT ON FUNCTION forecast(tsmodel, integer, float8) IS 'the next horizon periods after the training data, with a prediction interval at the given level (analytic for AR, Monte Carlo dropout for LSTM)';
+
+-- LSTM models trained with covariates (since 0.2.0)
 CREATE FUNCTION forecast(model tsmodel, horizon integer, level float8, future_covariates float8[])
     RETURNS TABLE (step integer, ts timestamptz, value float8, lo float8, hi float8)
     AS 'MODULE_PATHNAME', 'tsf_forecast'
     LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 16;
-
 COMMENT ON FUNCTION forecast(tsmodel, integer, float8, float8[]) IS 'the next horizon periods after the training data of a model trained with covariates, given their future values: a float8[horizon][n_covariates]';
 
+-- ---------------------------------------------------------------------------
+-- predict(model, ts, value [, covariates]) OVER (ORDER BY ts): one-step-ahead
+-- predictions over any history, for each type of ts
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION predict(model tsmodel, ts timestamptz, value float8) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_predict' LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+CREATE FUNCTION predict(model tsmodel, ts date, value float8) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_predict' LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+CREATE FUNCTION predict(model tsmodel, ts bigint, value float8) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_predict' LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+
+COMMENT ON FUNCTION predict(tsmodel, timestamptz, float8) IS 'window function: one-step-ahead prediction of each row from the rows before it; use OVER (ORDER BY ts)';
+COMMENT ON FUNCTION predict(tsmodel, date, float8) IS 'window function: one-step-ahead prediction of each row from the rows before it; use OVER (ORDER BY ts)';
+COMMENT ON FUNCTION predict(tsmodel, bigint, float8) IS 'window function: one-step-ahead prediction of each row from the rows before it; use OVER (ORDER BY ts)';
+
+-- LSTM models trained with covariates (since 0.2.0)
 CREATE FUNCTION predict(model tsmodel, ts timestamptz, value float8, covariates float8[]) RETURNS float8
     AS 'MODULE_PATHNAME', 'tsf_predict' LANGUAGE C STABLE WINDOW PARALLEL SAFE;
 CREATE FUNCTION predict(model tsmodel, ts date, value float8, covariates float8[]) RETURNS float8
@@ -327,36 +320,27 @@ COMMENT ON FUNCTION predict(tsmodel, timestamptz, float8, float8[]) IS 'window f
 COMMENT ON FUNCTION predict(tsmodel, date, float8, float8[]) IS 'window function: one-step-ahead prediction of each row of a model trained with covariates; use OVER (ORDER BY ts)';
 COMMENT ON FUNCTION predict(tsmodel, bigint, float8, float8[]) IS 'window function: one-step-ahead prediction of each row of a model trained with covariates; use OVER (ORDER BY ts)';
 
--- support functions
-COMMENT ON FUNCTION _lstm_train_finalfn(internal) IS 'lstm_train: train on the collected series';
-COMMENT ON FUNCTION _lstm_train_transfn(internal, timestamptz, float8) IS 'lstm_train: collect one point';
-COMMENT ON FUNCTION _lstm_train_transfn(internal, timestamptz, float8, jsonb) IS 'lstm_train: collect one point';
-COMMENT ON FUNCTION _lstm_train_transfn(internal, timestamptz, float8, float8[], jsonb) IS 'lstm_train: collect one point';
-COMMENT ON FUNCTION _lstm_train_transfn(internal, date, float8) IS 'lstm_train: collect one point';
-COMMENT ON FUNCTION _lstm_train_transfn(internal, date, float8, jsonb) IS 'lstm_train: collect one point';
-COMMENT ON FUNCTION _lstm_train_transfn(internal, date, float8, float8[], jsonb) IS 'lstm_train: collect one point';
-COMMENT ON FUNCTION _lstm_train_transfn(internal, bigint, float8) IS 'lstm_train: collect one point';
-COMMENT ON FUNCTION _lstm_train_transfn(internal, bigint, float8, jsonb) IS 'lstm_train: collect one point';
-COMMENT ON FUNCTION _lstm_train_transfn(internal, bigint, float8, float8[], jsonb) IS 'lstm_train: collect one point';
-
 -- ---------------------------------------------------------------------------
--- support functions: named for what they serve, not to be called directly
+-- accuracy metrics over (actual, predicted): one state for all of them
 -- ---------------------------------------------------------------------------
 
-COMMENT ON FUNCTION tsmodel_in(cstring) IS 'tsmodel input: base64 of the stored format, validated';
-COMMENT ON FUNCTION tsmodel_out(tsmodel) IS 'tsmodel output: base64 of the stored format';
-COMMENT ON FUNCTION tsmodel_recv(internal) IS 'tsmodel binary input, validated';
-COMMENT ON FUNCTION tsmodel_send(tsmodel) IS 'tsmodel binary output';
-COMMENT ON FUNCTION _series_combinefn(internal, internal) IS 'training aggregates: merge two partial series';
-COMMENT ON FUNCTION _series_serialfn(internal) IS 'training aggregates: serialize a partial series';
-COMMENT ON FUNCTION _series_deserialfn(bytea, internal) IS 'training aggregates: deserialize a partial series';
-COMMENT ON FUNCTION _ar_fit_finalfn(internal) IS 'ar_fit: fit the collected series';
-COMMENT ON FUNCTION _ar_fit_transfn(internal, timestamptz, float8) IS 'ar_fit: collect one point';
-COMMENT ON FUNCTION _ar_fit_transfn(internal, timestamptz, float8, jsonb) IS 'ar_fit: collect one point';
-COMMENT ON FUNCTION _ar_fit_transfn(internal, date, float8) IS 'ar_fit: collect one point';
-COMMENT ON FUNCTION _ar_fit_transfn(internal, date, float8, jsonb) IS 'ar_fit: collect one point';
-COMMENT ON FUNCTION _ar_fit_transfn(internal, bigint, float8) IS 'ar_fit: collect one point';
-COMMENT ON FUNCTION _ar_fit_transfn(internal, bigint, float8, jsonb) IS 'ar_fit: collect one point';
+CREATE FUNCTION _metrics_transfn(float8[], float8, float8) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'tsf_metrics_accum' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _metrics_combinefn(float8[], float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'tsf_metrics_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _r2_finalfn(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_r2_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _rmse_finalfn(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_rmse_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _mae_finalfn(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_mae_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _mape_finalfn(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_mape_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _smape_finalfn(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_smape_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _kge_finalfn(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_kge_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 COMMENT ON FUNCTION _metrics_transfn(float8[], float8, float8) IS 'accuracy metrics: add one (actual, predicted) pair';
 COMMENT ON FUNCTION _metrics_combinefn(float8[], float8[]) IS 'accuracy metrics: merge two partial states';
 COMMENT ON FUNCTION _r2_finalfn(float8[]) IS 'r2 and nse: 1 - SSE/SST';
@@ -366,13 +350,51 @@ COMMENT ON FUNCTION _mape_finalfn(float8[]) IS 'mape: mean absolute percentage e
 COMMENT ON FUNCTION _smape_finalfn(float8[]) IS 'smape: symmetric mean absolute percentage error';
 COMMENT ON FUNCTION _kge_finalfn(float8[]) IS 'kge: Kling-Gupta efficiency';
 
+CREATE AGGREGATE r2(actual float8, predicted float8) (
+    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
+    FINALFUNC = _r2_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
+CREATE AGGREGATE nse(actual float8, predicted float8) (
+    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
+    FINALFUNC = _r2_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
+CREATE AGGREGATE rmse(actual float8, predicted float8) (
+    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
+    FINALFUNC = _rmse_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
+CREATE AGGREGATE mae(actual float8, predicted float8) (
+    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
+    FINALFUNC = _mae_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
+CREATE AGGREGATE mape(actual float8, predicted float8) (
+    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
+    FINALFUNC = _mape_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
+CREATE AGGREGATE smape(actual float8, predicted float8) (
+    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
+    FINALFUNC = _smape_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
+CREATE AGGREGATE kge(actual float8, predicted float8) (
+    SFUNC = _metrics_transfn, STYPE = float8[], INITCOND = '{0,0,0,0,0,0,0,0,0,0,0}',
+    FINALFUNC = _kge_finalfn, COMBINEFUNC = _metrics_combinefn, PARALLEL = SAFE);
+
+COMMENT ON AGGREGATE r2(float8, float8) IS 'coefficient of determination 1 - SSE/SST of predicted against actual';
+COMMENT ON AGGREGATE nse(float8, float8) IS 'Nash-Sutcliffe efficiency 1 - SSE/SST (the same formula as r2)';
+COMMENT ON AGGREGATE rmse(float8, float8) IS 'root mean squared error';
+COMMENT ON AGGREGATE mae(float8, float8) IS 'mean absolute error';
+COMMENT ON AGGREGATE mape(float8, float8) IS 'mean absolute percentage error, in percent, over rows with a nonzero actual';
+COMMENT ON AGGREGATE smape(float8, float8) IS 'symmetric mean absolute percentage error, in percent (0 to 200)';
+COMMENT ON AGGREGATE kge(float8, float8) IS 'Kling-Gupta efficiency (Gupta et al. 2009)';
+
 -- ---------------------------------------------------------------------------
--- training jobs: train_async, the jobs view, cancel_job, wait_job, models
--- (0.3.0).  The tables belong to the extension's owner and grant nothing
--- directly: the C functions check the caller's rights and write them as the
--- owner; the jobs view filters by role; models has row-level security.
+-- training jobs, the tables (since 0.3.0): _jobs, one row per job, and
+-- models, the models jobs trained.  They belong to the extension's owner.
+-- The C functions check the caller's rights and write them as the owner,
+-- through the job-table functions below; a role reads its own rows
+-- directly (row-level security), so that it can pg_dump a database it may
+-- read: with --enable-row-security, its dump holds its own jobs and
+-- models.  Both are dumped as configuration tables.
 -- ---------------------------------------------------------------------------
 
+-- statement_timeout: the submitting session's, in milliseconds (0: none),
+-- applied to the job.  signature: an HMAC, keyed by a secret of the server
+-- (in its data directory), over everything the job's worker acts on: the
+-- launcher starts only jobs whose row train_async wrote, on this server,
+-- for this database, however the table's rows came to be (since 0.5.0).
 CREATE TABLE _jobs (
     id bigserial PRIMARY KEY,
     name text NOT NULL,
@@ -392,12 +414,22 @@ CREATE TABLE _jobs (
     epochs integer,
     loss float8,
     val_loss float8,
-    error text
+    error text,
+    statement_timeout integer NOT NULL DEFAULT 0
+        CHECK (statement_timeout >= 0),
+    signature bytea
 );
 CREATE INDEX _jobs_queued ON _jobs (id) WHERE state = 'queued';
+CREATE INDEX _jobs_running ON _jobs (id) WHERE state = 'running';
 COMMENT ON TABLE _jobs IS 'training jobs, one row each (read them through the jobs view)';
 SELECT pg_catalog.pg_extension_config_dump('_jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('_jobs_id_seq', '');
+ALTER TABLE _jobs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY _jobs_of_role ON _jobs FOR SELECT
+    USING (pg_catalog.pg_has_role(owner::oid, 'USAGE')
+           OR (pg_catalog.pg_has_role('pg_signal_backend', 'USAGE')
+               AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = owner::oid)));
+GRANT SELECT ON _jobs TO PUBLIC;
 
 CREATE TABLE models (
     id bigserial PRIMARY KEY,
@@ -422,6 +454,26 @@ SELECT pg_catalog.pg_extension_config_dump('models_id_seq', '');
 ALTER TABLE models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY models_of_role ON models USING (pg_catalog.pg_has_role(owner::oid, 'USAGE'));
 GRANT SELECT, DELETE ON models TO PUBLIC;
+
+GRANT SELECT ON _jobs_id_seq, models_id_seq TO PUBLIC;
+
+-- LSTM models are tens of kilobytes of float8 parameters (float32 values
+-- widened, so a third of their bytes are zeros): lz4 stores them in about
+-- three quarters of the space in 0.05 ms each, pglz (the default) in 60%
+-- but 3 ms each, which was most of a GPU job's time.  A server built
+-- without lz4 keeps the default (since 0.4.0).
+DO $$
+BEGIN
+    ALTER TABLE models ALTER COLUMN model SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    NULL;
+END $$;
+
+-- ---------------------------------------------------------------------------
+-- training jobs, the functions: train_async, cancel_job, wait_job and the
+-- jobs view, which filters by role and adds the live progress of running
+-- jobs from shared memory
+-- ---------------------------------------------------------------------------
 
 CREATE FUNCTION train_async(name text, source text, spec jsonb) RETURNS bigint
     AS 'MODULE_PATHNAME', 'tsf_train_async'
@@ -472,22 +524,151 @@ COMMENT ON VIEW jobs IS 'training jobs the current role may see: state, live pro
 GRANT SELECT ON jobs TO PUBLIC;
 
 -- ---------------------------------------------------------------------------
--- the CUDA backend (0.4.0): loaded at run time where a GPU is usable
+-- training jobs, the job tables' SQL, all of it (since 0.5.0): what the job
+-- functions and the background workers run (src/job_metadata.c calls these
+-- as the tables' owner, with search_path pinned), and what the isolation
+-- tests race.  Not for direct use: EXECUTE is revoked from PUBLIC.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION _job_next_id() RETURNS bigint
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$ SELECT pg_catalog.nextval('tsforecast._jobs_id_seq') $$;
+
+CREATE FUNCTION _job_submit(id bigint, name text, owner regrole, source text, spec jsonb,
+                            search_path text, statement_timeout integer, signature bytea)
+    RETURNS void LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$
+INSERT INTO tsforecast._jobs (id, name, owner, source, spec, search_path, statement_timeout, signature)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+$$;
+
+-- what the workers and the job functions read of a job (row_xmin: the
+-- transaction that last wrote it)
+CREATE FUNCTION _job_row(job_id bigint)
+    RETURNS TABLE (id bigint, name text, owner oid, source text, spec jsonb, search_path text,
+                   state text, statement_timeout integer, signature bytea, row_xmin xid)
+    LANGUAGE sql STABLE PARALLEL UNSAFE
+    AS $$
+SELECT j.id, j.name, j.owner::oid, j.source, j.spec, j.search_path, j.state,
+       j.statement_timeout, j.signature, j.xmin
+  FROM tsforecast._jobs j WHERE j.id = $1
+$$;
+
+-- the launcher's claim: the oldest queued job, one launcher at a time per row
+CREATE FUNCTION _job_claim()
+    RETURNS TABLE (id bigint, name text, owner oid, source text, spec jsonb, search_path text,
+                   state text, statement_timeout integer, signature bytea, row_xmin xid)
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$
+UPDATE tsforecast._jobs j SET state = 'running', started_at = pg_catalog.now(), device = NULL
+ WHERE j.id = (SELECT q.id FROM tsforecast._jobs q WHERE q.state = 'queued'
+                ORDER BY q.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING j.id, j.name, j.owner::oid, j.source, j.spec, j.search_path, j.state,
+          j.statement_timeout, j.signature, j.xmin
+$$;
+
+-- a claimed job whose worker could not be started goes back to the queue
+CREATE FUNCTION _job_requeue(id bigint) RETURNS boolean
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$
+WITH u AS (UPDATE tsforecast._jobs j SET state = 'queued', started_at = NULL, device = NULL
+            WHERE j.id = $1 AND j.state = 'running' RETURNING 1)
+SELECT pg_catalog.count(*) = 1 FROM u
+$$;
+
+CREATE FUNCTION _job_set_device(id bigint, device text) RETURNS boolean
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$
+WITH u AS (UPDATE tsforecast._jobs j SET device = $2
+            WHERE j.id = $1 AND j.state = 'running' RETURNING 1)
+SELECT pg_catalog.count(*) = 1 FROM u
+$$;
+
+-- a running job's end, as its worker records it; false if it was no longer running
+CREATE FUNCTION _job_finish(id bigint, state text, error text, series_done integer,
+                            series_total integer, epoch integer, epochs integer,
+                            loss float8, val_loss float8) RETURNS boolean
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$
+WITH u AS (UPDATE tsforecast._jobs j
+              SET state = $2, error = $3, finished_at = pg_catalog.now(), series_done = $4,
+                  series_total = $5, epoch = $6, epochs = $7, loss = $8, val_loss = $9
+            WHERE j.id = $1 AND j.state = 'running' RETURNING 1)
+SELECT pg_catalog.count(*) = 1 FROM u
+$$;
+
+-- a running job failed without its worker recording it
+CREATE FUNCTION _job_fail(id bigint, error text) RETURNS boolean
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$
+WITH u AS (UPDATE tsforecast._jobs j SET state = 'failed', finished_at = pg_catalog.now(), error = $2
+            WHERE j.id = $1 AND j.state = 'running' RETURNING 1)
+SELECT pg_catalog.count(*) = 1 FROM u
+$$;
+
+-- running jobs that no worker holds (the launcher's slots: keep) failed
+CREATE FUNCTION _job_fail_orphans(keep bigint[], error text) RETURNS SETOF bigint
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$
+UPDATE tsforecast._jobs j SET state = 'failed', finished_at = pg_catalog.now(), error = $2
+ WHERE j.state = 'running' AND NOT j.id = ANY ($1)
+RETURNING j.id
+$$;
+
+-- cancel_job on a job in state from_state; false if it was in another
+CREATE FUNCTION _job_cancel(id bigint, from_state text) RETURNS boolean
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$
+WITH u AS (UPDATE tsforecast._jobs j SET state = 'cancelled', finished_at = pg_catalog.now()
+            WHERE j.id = $1 AND j.state = $2 RETURNING 1)
+SELECT pg_catalog.count(*) = 1 FROM u
+$$;
+
+-- a job's models replace those of the same owner and name: one such job at a time
+CREATE FUNCTION _models_replace(owner regrole, name text) RETURNS void
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$
+SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1::oid::text || '/' || $2));
+DELETE FROM tsforecast.models m WHERE m.owner = $1 AND m.name = $2;
+$$;
+
+CREATE FUNCTION _models_insert(name text, series_key text, model tsmodel, metrics jsonb,
+                               spec jsonb, seed integer, data_from text, data_to text,
+                               n_rows bigint, version text, job_id bigint, owner regrole)
+    RETURNS void LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$
+INSERT INTO tsforecast.models (name, series_key, model, metrics, spec, seed, data_from, data_to,
+                               n_rows, version, job_id, owner)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+$$;
+
+REVOKE ALL ON FUNCTION _job_next_id(), _job_submit(bigint, text, regrole, text, jsonb, text, integer, bytea),
+    _job_row(bigint), _job_claim(), _job_requeue(bigint), _job_set_device(bigint, text),
+    _job_finish(bigint, text, text, integer, integer, integer, integer, float8, float8),
+    _job_fail(bigint, text), _job_fail_orphans(bigint[], text), _job_cancel(bigint, text),
+    _models_replace(regrole, text),
+    _models_insert(text, text, tsmodel, jsonb, jsonb, integer, text, text, bigint, text, bigint, regrole)
+    FROM PUBLIC;
+
+COMMENT ON FUNCTION _job_next_id() IS 'job tables: the next job id (train_async)';
+COMMENT ON FUNCTION _job_submit(bigint, text, regrole, text, jsonb, text, integer, bytea) IS 'job tables: queue a signed job (train_async)';
+COMMENT ON FUNCTION _job_row(bigint) IS 'job tables: a job''s row';
+COMMENT ON FUNCTION _job_claim() IS 'job tables: the launcher claims the oldest queued job';
+COMMENT ON FUNCTION _job_requeue(bigint) IS 'job tables: a claimed job back to the queue';
+COMMENT ON FUNCTION _job_set_device(bigint, text) IS 'job tables: where a running job trains';
+COMMENT ON FUNCTION _job_finish(bigint, text, text, integer, integer, integer, integer, float8, float8) IS 'job tables: a running job''s outcome, as its worker records it';
+COMMENT ON FUNCTION _job_fail(bigint, text) IS 'job tables: a running job failed without its worker';
+COMMENT ON FUNCTION _job_fail_orphans(bigint[], text) IS 'job tables: running jobs no worker holds, failed';
+COMMENT ON FUNCTION _job_cancel(bigint, text) IS 'job tables: cancel a job in a given state';
+COMMENT ON FUNCTION _models_replace(regrole, text) IS 'models: a job''s models replace those of its owner and name';
+COMMENT ON FUNCTION _models_insert(text, text, tsmodel, jsonb, jsonb, integer, text, text, bigint, text, bigint, regrole) IS 'models: a job''s model';
+
+-- ---------------------------------------------------------------------------
+-- the CUDA backend (since 0.4.0): a separate module, loaded at run time
+-- where a GPU is usable
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION cuda_device() RETURNS text
     AS 'MODULE_PATHNAME', 'tsf_cuda_device'
     LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION cuda_device() IS 'the GPU the CUDA backend trains on, or NULL where it is not usable (module not built or installed, no driver, no GPU)';
-
--- LSTM models are tens of kilobytes of float8 parameters (float32 values
--- widened, so a third of their bytes are zeros): lz4 stores them in about
--- three quarters of the space in 0.05 ms each, pglz (the default) in 60%
--- but 3 ms each, which was most of a GPU job's time.  A server built
--- without lz4 keeps the default.
-DO $$
-BEGIN
-    ALTER TABLE models ALTER COLUMN model SET COMPRESSION lz4;
-EXCEPTION WHEN feature_not_supported THEN
-    NULL;
-END $$;
