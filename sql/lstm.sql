@@ -1,5 +1,6 @@
 -- lstm_train: the LSTM on the Verde River, forecast and predict, options,
 -- covariates, parallel aggregation, hostile values, cancellation
+\i test/fixtures/regress.sql
 
 -- the seed's table: the weekly series from 2010-02-01 on, the first 67% of
 -- the weeks train, the rest test; one-step-ahead r2 of log flow

@@ -1,6 +1,7 @@
 -- upgrade: 0.1.0 updated to 0.2.0, 0.3.0, 0.4.0 then 0.5.0 has exactly the
--- objects of a fresh install (this database's, from setup), with the same
--- properties and comments, and models stored under 0.1.0 still read
+-- objects of a fresh install (this database's: pg_regress creates it with
+-- --load-extension=tsforecast), with the same properties and comments, and
+-- models stored under 0.1.0 still read
 
 -- every member of the extension, one line each (the query is kept in a
 -- psql variable to run in both databases): its identity, a function's
