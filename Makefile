@@ -59,8 +59,14 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers 
 	-Wno-sign-compare -Wno-cast-function-type -MMD -MP
 SHLIB_LINK = -llapack -lm -ldl
 
-REGRESS = setup tsmodel ar_fit forecast frequency predict metrics parallel errors hardening lstm cuda upgrade
-REGRESS_OPTS = --inputdir=. --outputdir=test/results
+# Each suite stands alone: pg_regress creates its database with the
+# extension, and a suite loads its own fixtures (test/fixtures/regress.sql),
+# so that make installcheck REGRESS=<suite> runs any one of them on a fresh
+# database (test/t/006_no_preload.pl runs each so); make print-REGRESS
+# lists them.
+REGRESS = fixtures tsmodel ar_fit forecast frequency predict metrics parallel errors hardening lstm cuda upgrade
+REGRESS_OUTDIR = test/results
+REGRESS_OPTS = --inputdir=. --outputdir=$(REGRESS_OUTDIR) --load-extension=tsforecast
 
 # isolation tests of the job tables' races (test/isolation/specs)
 ISOLATION = job_claim job_cancel
@@ -137,7 +143,13 @@ tapcheck:
 	rm -rf '$(TAP_DIR)/tmp_check' && mkdir -p '$(TAP_DIR)/tmp_check'
 	TESTDIR='$(TAP_DIR)' TSF_ROOT='$(CURDIR)' PATH="$(bindir):$$PATH" \
 		PG_REGRESS='$(dir $(PGXS))../../src/test/regress/pg_regress' \
+		PG_ISOLATION_REGRESS='$(dir $(PGXS))../../src/test/isolation/pg_isolation_regress' \
+		TSF_REGRESS='$(REGRESS)' TSF_ISOLATION='$(ISOLATION)' \
 		$(PROVE) -I '$(PGXS_TEST_PERL)' -I test/t $(PROVE_FLAGS) $(PROVE_TESTS)
+
+.PHONY: print-REGRESS
+print-REGRESS:
+	@echo $(REGRESS)
 
 .PHONY: unit pgtap
 unit: $(UNIT_TESTS)

@@ -1,5 +1,6 @@
 -- ar_fit: coefficients, sigma2, AIC, order selection and forecasts against
 -- statsmodels AutoReg / ar_select_order (ols) and R's ar.yw (yule_walker)
+\i test/fixtures/regress.sql
 
 CREATE TEMP TABLE cases AS
 SELECT DISTINCT series, method, spec, intercept FROM ar_ref;

@@ -3,6 +3,7 @@
 -- (tsforecast_cuda) is then not usable, and tsforecast_cuda_emu, which
 -- runs the same kernels on the CPU, stands in for it.  On a machine with a
 -- usable GPU the first part gives expected/cuda_1.out.
+\i test/fixtures/regress.sql
 \set VERBOSITY terse
 -- the GUCs exist once the library is loaded (without shared_preload_libraries too)
 LOAD 'tsforecast';

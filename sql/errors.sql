@@ -1,4 +1,5 @@
 -- errors are for people: each bad input gets a clear message
+\i test/fixtures/regress.sql
 
 -- options
 SELECT ar_fit(week_start, flow, '{"ordr": 2}') FROM verde;

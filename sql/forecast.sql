@@ -1,4 +1,8 @@
 -- forecast: the Verde River forecast, intervals, levels, horizons
+\i test/fixtures/regress.sql
+-- the model: the AR of log flow chosen by AIC, as tsmodel.sql stores it
+CREATE TEMP TABLE models AS
+SELECT 'verde_log'::text AS name, ar_fit(week_start, flow, '{"transform": "log"}') AS model FROM verde;
 
 -- the 16-week forecast from the log-flow AR chosen by AIC, on the flow scale
 SELECT step, ts::date AS week, round(value::numeric, 1) AS flow,

@@ -1,4 +1,5 @@
 -- frequency inference, calendar steps, gaps and the fill option
+\i test/fixtures/regress.sql
 
 -- a helper: frequency and the first three forecast timestamps of a series
 CREATE FUNCTION freq_of(model tsmodel) RETURNS TABLE (frequency text, next text)

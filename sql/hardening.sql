@@ -33,7 +33,10 @@ SELECT count(p) FROM (SELECT predict(hm.m, i::bigint, sin(i / 4.0)) OVER (ORDER 
                         FROM hm, generate_series(1, 400000) i) x;
 SET tsforecast.max_memory = '1MB';
 SELECT m::jsonb IS NOT NULL FROM hm;
-SELECT model_info(m)->>'n_params' AS n_params FROM hm;
+-- (PyTorch's count of that network: Conv1d(1, 4, 3) 16, LSTM(4, 64) with
+-- two bias vectors 4*64*(4 + 64 + 2), Linear(64, 1) 65)
+SELECT model_info(m)->>'n_params' AS n_params,
+       (model_info(m)->>'n_params')::int = 16 + 4 * 64 * (4 + 64 + 2) + 65 AS pytorch_count FROM hm;
 SELECT ar_fit(i::bigint, sin(i)) FROM generate_series(1, 100000) i;
 RESET tsforecast.max_memory;
 -- only a superuser may change it

@@ -1,4 +1,5 @@
 -- accuracy metrics: hand-checkable values, NULL handling, edge cases
+\i test/fixtures/regress.sql
 
 CREATE TEMP TABLE pairs (a float8, p float8);
 INSERT INTO pairs VALUES (1, 2), (2, 2), (3, 5), (4, 3), (NULL, 1), (5, NULL);

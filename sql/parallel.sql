@@ -1,4 +1,5 @@
 -- parallel aggregation: a Partial Aggregate plan, and the same models as serial
+\i test/fixtures/regress.sql
 
 CREATE TABLE many (series int, t bigint, value float8);
 INSERT INTO many
@@ -17,18 +18,8 @@ EXPLAIN (COSTS OFF) SELECT series, ar_fit(t, value) FROM many GROUP BY series;
 EXPLAIN (COSTS OFF) SELECT rmse(value, 0) FROM many;
 
 -- the workers really run: every row goes through a worker, so every state
--- is serialized, sent and combined in the leader
-CREATE FUNCTION workers_launched(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    l text;
-BEGIN
-    FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
-        IF l ~ 'Workers Launched' THEN
-            RETURN trim(l);
-        END IF;
-    END LOOP;
-    RETURN 'no workers';
-END $$;
+-- is serialized, sent and combined in the leader (workers_launched():
+-- test/fixtures/regress.sql)
 SELECT workers_launched('SELECT series, ar_fit(t, value) FROM many GROUP BY series');
 
 -- a digest of all 40 models (less the fit time), parallel then serial

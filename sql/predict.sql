@@ -1,5 +1,6 @@
 -- predict(): one-step-ahead predictions of a stored model over any history,
 -- and the seed's table: r2 of the one-lag autoregression, train and test
+\i test/fixtures/regress.sql
 
 -- the seed's split: the first 1105 weeks (targets 1..1104) train, the rest test
 CREATE TABLE verde_split AS

@@ -1,4 +1,5 @@
 -- tsmodel: text and binary round trips, the jsonb views, hostile input
+\i test/fixtures/regress.sql
 
 CREATE TABLE models (name text PRIMARY KEY, model tsmodel);
 INSERT INTO models

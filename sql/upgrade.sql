@@ -1,7 +1,8 @@
 -- upgrade: 0.1.0 updated to 0.2.0, 0.3.0, 0.4.0 then 0.5.0 has exactly the
--- objects of a fresh install (this database's, from setup: the script made
--- from install/tsforecast.sql), with the same properties and comments, the
--- same tables, columns, constraints, indexes, policies and grants, and
+-- objects of a fresh install (this database's: pg_regress creates it with
+-- --load-extension=tsforecast, from the script made from
+-- install/tsforecast.sql), with the same properties and comments, the same
+-- tables, columns, constraints, indexes, policies and grants, and
 -- models stored under 0.1.0 still read
 
 -- every member of the extension, one line each (the query is kept in a

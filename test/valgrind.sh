@@ -37,7 +37,7 @@ done
 cd "$ROOT"
 rc=0
 make -s installcheck PGHOST="$VGROOT" PGPORT=$PORT PGUSER=postgres \
-    REGRESS_OPTS="--inputdir=. --outputdir=$VGROOT/regress" || rc=$?
+    REGRESS_OUTDIR="$VGROOT/regress" || rc=$?
 
 # training jobs: an AR job over three series, a small LSTM job, a cancel
 jobs=$("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$VGROOT" -p $PORT -U postgres -d postgres <<'SQL'

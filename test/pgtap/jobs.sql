@@ -3,7 +3,8 @@
 -- and wait_job.  It needs no background worker: jobs are made by hand as
 -- rows of tsforecast._jobs, and this database is not the worker's, so
 -- train_async itself ends with 55000 once its arguments pass.  The worker
--- is tested end to end by test/jobs.sh.
+-- is tested end to end by the TAP tests (test/t/007_job_progress.pl to
+-- 012_job_gpu.pl).
 \set ON_ERROR_STOP 1
 \set QUIET 1
 \pset format unaligned

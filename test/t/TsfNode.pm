@@ -12,7 +12,7 @@ use Test::More;
 use Time::HiRes qw(time);
 use Exporter 'import';
 
-our @EXPORT = qw(tsf_node wait_job_state elapsed_ms);
+our @EXPORT = qw(tsf_node tsf_roles tsf_sql tsf_psql wait_job_state elapsed_ms);
 
 # the repository root (TSF_ROOT, set by the Makefile's tapcheck)
 our $root = $ENV{TSF_ROOT} // '.';
@@ -41,6 +41,45 @@ sub tsf_node
 		COPY verde FROM '$root/test/fixtures/verde_weekly.csv' WITH (FORMAT csv, HEADER true);
 	});
 	return $node;
+}
+
+# Login roles that may use the extension and read verde, on a tsf_node.
+sub tsf_roles
+{
+	my ($node, @roles) = @_;
+
+	for my $r (@roles)
+	{
+		$node->safe_psql('jobs', qq{
+			CREATE ROLE $r LOGIN;
+			GRANT USAGE ON SCHEMA tsforecast TO $r;
+			GRANT SELECT ON verde TO $r;
+		});
+	}
+	return;
+}
+
+# SQL in database "jobs" with search_path = public, tsforecast, as the
+# superuser or as a role; dies on an error, returns what psql printed
+# (unaligned, tuples only)
+sub tsf_sql
+{
+	my ($node, $sql, $role) = @_;
+
+	return $node->safe_psql('jobs', "SET search_path = public, tsforecast;\n$sql",
+		defined $role ? (extra_params => [ '-U', $role ]) : ());
+}
+
+# the same, not dying: returns (stdout, stderr), the messages without
+# psql's "psql:<stdin>:N: " (as psql -c prints them)
+sub tsf_psql
+{
+	my ($node, $sql, $role) = @_;
+	my ($rc, $out, $err) = $node->psql('jobs', "SET search_path = public, tsforecast;\n$sql",
+		defined $role ? (extra_params => [ '-U', $role ]) : ());
+
+	$err =~ s/^psql:<stdin>:\d+: //mg;
+	return ($out, $err);
 }
 
 # poll until job id has one of the states (a regex), up to $timeout seconds;
