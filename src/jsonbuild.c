@@ -59,7 +59,7 @@ scalar(TsfJson *js, JsonbValue *v)
 void
 tsf_json_key(TsfJson *js, const char *key)
 {
-	JsonbValue	v;
+	JsonbValue	v = {0};		/* all of it: pushJsonbValue copies the whole struct */
 
 	v.type = jbvString;
 	v.val.string.val = (char *) key;
@@ -71,7 +71,7 @@ tsf_json_key(TsfJson *js, const char *key)
 void
 tsf_json_num(TsfJson *js, double x)
 {
-	JsonbValue	v;
+	JsonbValue	v = {0};		/* all of it: pushJsonbValue copies the whole struct */
 	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
 
 	if (!isfinite(x))
@@ -90,7 +90,7 @@ tsf_json_num(TsfJson *js, double x)
 void
 tsf_json_int(TsfJson *js, int64 x)
 {
-	JsonbValue	v;
+	JsonbValue	v = {0};		/* all of it: pushJsonbValue copies the whole struct */
 
 	v.type = jbvNumeric;
 	v.val.numeric = int64_to_numeric(x);
@@ -101,7 +101,7 @@ tsf_json_int(TsfJson *js, int64 x)
 void
 tsf_json_str(TsfJson *js, const char *s)
 {
-	JsonbValue	v;
+	JsonbValue	v = {0};		/* all of it: pushJsonbValue copies the whole struct */
 
 	v.type = jbvString;
 	v.val.string.val = pstrdup(s);
@@ -112,7 +112,7 @@ tsf_json_str(TsfJson *js, const char *s)
 void
 tsf_json_bool(TsfJson *js, bool b)
 {
-	JsonbValue	v;
+	JsonbValue	v = {0};		/* all of it: pushJsonbValue copies the whole struct */
 
 	v.type = jbvBool;
 	v.val.boolean = b;
@@ -122,7 +122,7 @@ tsf_json_bool(TsfJson *js, bool b)
 void
 tsf_json_null(TsfJson *js)
 {
-	JsonbValue	v;
+	JsonbValue	v = {0};		/* all of it: pushJsonbValue copies the whole struct */
 
 	v.type = jbvNull;
 	scalar(js, &v);
