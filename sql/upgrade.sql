@@ -1,4 +1,4 @@
--- upgrade: 0.1.0 updated to 0.2.0, 0.3.0, 0.4.0 then 0.5.0 has exactly the
+-- upgrade: 0.1.0 updated to 0.2.0, 0.3.0, 0.4.0, 0.5.0 then 0.6.0 has exactly the
 -- objects of a fresh install (this database's: pg_regress creates it with
 -- --load-extension=tsforecast, from the script made from
 -- install/tsforecast.sql), with the same properties and comments, the same
@@ -130,6 +130,8 @@ SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
 ALTER EXTENSION tsforecast UPDATE TO '0.4.0';
 SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
 ALTER EXTENSION tsforecast UPDATE TO '0.5.0';
+SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
+ALTER EXTENSION tsforecast UPDATE TO '0.6.0';
 SELECT extversion FROM pg_extension WHERE extname = 'tsforecast';
 -- the chain has reached the current release (tsforecast.control's
 -- default_version; a new release adds its update above)
