@@ -321,6 +321,88 @@ COMMENT ON FUNCTION predict(tsmodel, date, float8, float8[]) IS 'window function
 COMMENT ON FUNCTION predict(tsmodel, bigint, float8, float8[]) IS 'window function: one-step-ahead prediction of each row of a model trained with covariates; use OVER (ORDER BY ts)';
 
 -- ---------------------------------------------------------------------------
+-- model_update(model, ts, value [, covariates]): a stored model's state
+-- moved on over new rows, to forecast from fresh data without refitting
+-- (since 0.6.0)
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION _model_update_transfn(internal, tsmodel, timestamptz, float8) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_model_update_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _model_update_transfn(internal, tsmodel, date, float8) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_model_update_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _model_update_transfn(internal, tsmodel, bigint, float8) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_model_update_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _model_update_transfn(internal, tsmodel, timestamptz, float8, float8[]) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_model_update_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _model_update_transfn(internal, tsmodel, date, float8, float8[]) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_model_update_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _model_update_transfn(internal, tsmodel, bigint, float8, float8[]) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_model_update_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _model_update_finalfn(internal) RETURNS tsmodel
+    AS 'MODULE_PATHNAME', 'tsf_model_update_finalfn' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION _model_update_transfn(internal, tsmodel, timestamptz, float8) IS 'model_update: collect one new point';
+COMMENT ON FUNCTION _model_update_transfn(internal, tsmodel, date, float8) IS 'model_update: collect one new point';
+COMMENT ON FUNCTION _model_update_transfn(internal, tsmodel, bigint, float8) IS 'model_update: collect one new point';
+COMMENT ON FUNCTION _model_update_transfn(internal, tsmodel, timestamptz, float8, float8[]) IS 'model_update: collect one new point';
+COMMENT ON FUNCTION _model_update_transfn(internal, tsmodel, date, float8, float8[]) IS 'model_update: collect one new point';
+COMMENT ON FUNCTION _model_update_transfn(internal, tsmodel, bigint, float8, float8[]) IS 'model_update: collect one new point';
+COMMENT ON FUNCTION _model_update_finalfn(internal) IS 'model_update: move the model''s state over the collected points';
+
+CREATE AGGREGATE model_update(model tsmodel, ts timestamptz, value float8) (
+    SFUNC = _model_update_transfn, STYPE = internal,
+    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+CREATE AGGREGATE model_update(model tsmodel, ts date, value float8) (
+    SFUNC = _model_update_transfn, STYPE = internal,
+    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+CREATE AGGREGATE model_update(model tsmodel, ts bigint, value float8) (
+    SFUNC = _model_update_transfn, STYPE = internal,
+    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+CREATE AGGREGATE model_update(model tsmodel, ts timestamptz, value float8, covariates float8[]) (
+    SFUNC = _model_update_transfn, STYPE = internal,
+    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+CREATE AGGREGATE model_update(model tsmodel, ts date, value float8, covariates float8[]) (
+    SFUNC = _model_update_transfn, STYPE = internal,
+    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+CREATE AGGREGATE model_update(model tsmodel, ts bigint, value float8, covariates float8[]) (
+    SFUNC = _model_update_transfn, STYPE = internal,
+    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+COMMENT ON AGGREGATE model_update(tsmodel, timestamptz, float8) IS 'the model with its state moved on over the new rows (its last values for AR, its network state for LSTM), its parameters unchanged: forecast() then starts after the last row';
+COMMENT ON AGGREGATE model_update(tsmodel, date, float8) IS 'the model with its state moved on over the new rows (its last values for AR, its network state for LSTM), its parameters unchanged: forecast() then starts after the last row';
+COMMENT ON AGGREGATE model_update(tsmodel, bigint, float8) IS 'the model with its state moved on over the new rows (its last values for AR, its network state for LSTM), its parameters unchanged: forecast() then starts after the last row';
+COMMENT ON AGGREGATE model_update(tsmodel, timestamptz, float8, float8[]) IS 'model_update for a model trained with covariates: the new rows'' covariates too';
+COMMENT ON AGGREGATE model_update(tsmodel, date, float8, float8[]) IS 'model_update for a model trained with covariates: the new rows'' covariates too';
+COMMENT ON AGGREGATE model_update(tsmodel, bigint, float8, float8[]) IS 'model_update for a model trained with covariates: the new rows'' covariates too';
+
+-- ---------------------------------------------------------------------------
+-- backtest(ts, value, spec, settings): rolling-origin evaluation of a spec,
+-- one backtest_row per (origin, step) (since 0.6.0)
+-- ---------------------------------------------------------------------------
+
+CREATE TYPE backtest_row AS (origin timestamptz, step integer, ts timestamptz,
+                             forecast float8, lo float8, hi float8, actual float8,
+                             scale float8);
+COMMENT ON TYPE backtest_row IS 'a backtest''s forecast of one step from one origin: the target ts, the forecast and its interval, the actual value (NULL where the data has none) and the naive forecast''s in-sample MAE over the fit''s rows (mase()''s scale)';
+
+CREATE FUNCTION _backtest_transfn(internal, timestamptz, float8, jsonb, jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_backtest_transfn' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION _backtest_transfn(internal, date, float8, jsonb, jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_backtest_transfn' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION _backtest_finalfn(internal) RETURNS backtest_row[]
+    AS 'MODULE_PATHNAME', 'tsf_backtest_finalfn' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION _backtest_transfn(internal, timestamptz, float8, jsonb, jsonb) IS 'backtest: collect one point';
+COMMENT ON FUNCTION _backtest_transfn(internal, date, float8, jsonb, jsonb) IS 'backtest: collect one point';
+COMMENT ON FUNCTION _backtest_finalfn(internal) IS 'backtest: fit and forecast from every origin';
+
+CREATE AGGREGATE backtest(ts timestamptz, value float8, spec jsonb, settings jsonb) (
+    SFUNC = _backtest_transfn, STYPE = internal,
+    FINALFUNC = _backtest_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+CREATE AGGREGATE backtest(ts date, value float8, spec jsonb, settings jsonb) (
+    SFUNC = _backtest_transfn, STYPE = internal,
+    FINALFUNC = _backtest_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+COMMENT ON AGGREGATE backtest(timestamptz, float8, jsonb, jsonb) IS 'rolling-origin backtest of a spec ({"kind": ..., options}); settings: horizon, origins or start/initial and every, window, refit_every, level, mase_season, progress';
+COMMENT ON AGGREGATE backtest(date, float8, jsonb, jsonb) IS 'rolling-origin backtest of a spec ({"kind": ..., options}); settings: horizon, origins or start/initial and every, window, refit_every, level, mase_season, progress';
+
+-- ---------------------------------------------------------------------------
 -- accuracy metrics over (actual, predicted): one state for all of them
 -- ---------------------------------------------------------------------------
 
@@ -662,6 +744,65 @@ COMMENT ON FUNCTION _job_fail_orphans(bigint[], text) IS 'job tables: running jo
 COMMENT ON FUNCTION _job_cancel(bigint, text) IS 'job tables: cancel a job in a given state';
 COMMENT ON FUNCTION _models_replace(regrole, text) IS 'models: a job''s models replace those of its owner and name';
 COMMENT ON FUNCTION _models_insert(text, text, tsmodel, jsonb, jsonb, integer, text, text, bigint, text, bigint, regrole) IS 'models: a job''s model';
+
+-- ---------------------------------------------------------------------------
+-- backtest jobs (since 0.6.0): backtest_async runs backtest() over every
+-- series of a source in the background worker; its rows land in backtests,
+-- one per (series, origin, step), which a role reads as it reads models
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE backtests (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL,
+    series_key text,
+    origin timestamptz,
+    step integer NOT NULL,
+    ts timestamptz,
+    forecast float8 NOT NULL,
+    lo float8 NOT NULL,
+    hi float8 NOT NULL,
+    actual float8,
+    scale float8,
+    job_id bigint NOT NULL,
+    owner regrole NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX backtests_owner_name ON backtests (owner, name, series_key);
+COMMENT ON TABLE backtests IS 'the rows of backtest jobs (backtest_async): one per series, origin and step, as backtest() returns them';
+SELECT pg_catalog.pg_extension_config_dump('backtests', '');
+SELECT pg_catalog.pg_extension_config_dump('backtests_id_seq', '');
+ALTER TABLE backtests ENABLE ROW LEVEL SECURITY;
+CREATE POLICY backtests_of_role ON backtests USING (pg_catalog.pg_has_role(owner::oid, 'USAGE'));
+GRANT SELECT, DELETE ON backtests TO PUBLIC;
+GRANT SELECT ON backtests_id_seq TO PUBLIC;
+
+CREATE FUNCTION backtest_async(name text, source text, spec jsonb, settings jsonb) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'tsf_backtest_async'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION backtest_async(text, text, jsonb, jsonb) IS 'queue a backtest job: backtest(ts, value, spec, settings) of every series of the source query (columns as for train_async), its rows into tsforecast.backtests under the job''s name; returns the job id';
+
+-- a job's rows replace those of the same owner and name: one such job at a time
+CREATE FUNCTION _backtests_replace(owner regrole, name text) RETURNS void
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$
+SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('backtest/' || $1::oid::text || '/' || $2));
+DELETE FROM tsforecast.backtests b WHERE b.owner = $1 AND b.name = $2;
+$$;
+
+CREATE FUNCTION _backtests_insert(name text, series_key text, rows tsforecast.backtest_row[],
+                                  job_id bigint, owner regrole)
+    RETURNS void LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    AS $$
+INSERT INTO tsforecast.backtests (name, series_key, origin, step, ts, forecast, lo, hi, actual,
+                                  scale, job_id, owner)
+SELECT $1, $2, r.origin, r.step, r.ts, r.forecast, r.lo, r.hi, r.actual, r.scale, $4, $5
+  FROM pg_catalog.unnest($3) r
+$$;
+
+REVOKE ALL ON FUNCTION _backtests_replace(regrole, text),
+    _backtests_insert(text, text, tsforecast.backtest_row[], bigint, regrole) FROM PUBLIC;
+COMMENT ON FUNCTION _backtests_replace(regrole, text) IS 'backtests: a job''s rows replace those of its owner and name';
+COMMENT ON FUNCTION _backtests_insert(text, text, tsforecast.backtest_row[], bigint, regrole) IS 'backtests: one series'' rows of a job';
 
 -- ---------------------------------------------------------------------------
 -- the CUDA backend (since 0.4.0): a separate module, loaded at run time

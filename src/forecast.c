@@ -143,7 +143,7 @@ tsf_forecast(PG_FUNCTION_ARGS)
 
 	/*
 	 * Step h + 1 after the last training point is grid step n + h, counted
-	 * from the first: calendar months keep the origin's day (monthly from the
+	 * from the first (n + n_after + h once model_update() moved the state): calendar months keep the origin's day (monthly from the
 	 * 30th, trained up to 02-29, go on at 03-30, not 03-29), as predict()
 	 * places rows.
 	 */
@@ -151,7 +151,8 @@ tsf_forecast(PG_FUNCTION_ARGS)
 	{
 		Datum		values[5];
 		bool		nulls[5] = {false, false, false, false, false};
-		int64		ts = tsf_freq_advance(m->ts_type, &m->freq, m->first_ts, m->n + h);
+		int64		ts = tsf_freq_advance(m->ts_type, &m->freq, m->first_ts,
+										 tsf_model_next_step(m) + h);
 		double		v = tsf_back_transform(m->transform, mean[h]);
 		double		l = tsf_back_transform(m->transform, lo[h]);
 		double		u = tsf_back_transform(m->transform, hi[h]);

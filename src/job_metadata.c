@@ -496,3 +496,49 @@ tsf_models_insert(const TsfModelRow *r)
 	tsf_job_spi("SELECT tsforecast._models_insert($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 				12, types, values, nulls, false, SPI_OK_SELECT);
 }
+
+/*
+ * A backtest job's rows replace those of the same owner and name.  The
+ * table must be the extension's own, as the job tables are (a library
+ * newer than the installed extension says to update it).
+ */
+void
+tsf_backtests_replace(Oid owner, const char *name)
+{
+	Oid			types[2] = {REGROLEOID, TEXTOID};
+	Datum		values[2] = {ObjectIdGetDatum(owner), CStringGetTextDatum(name)};
+	Oid			extoid = get_extension_oid("tsforecast", false);
+	Oid			extowner,
+				nsp;
+	const char *why = NULL;
+
+	if (!extension_owner_and_schema(extoid, &extowner, &nsp) ||
+		(why = check_member_table("backtests", nsp, extoid, extowner)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tsforecast backtest table is not usable"),
+				 errdetail("%s", why ? why : "The extension's schema is missing."),
+				 errhint("Update the extension: ALTER EXTENSION tsforecast UPDATE.")));
+	tsf_job_spi("SELECT tsforecast._backtests_replace($1, $2)", 2, types, values, NULL, false,
+				SPI_OK_SELECT);
+}
+
+/* insert one series' backtest rows (an array of backtest_row) of job job_id */
+void
+tsf_backtests_insert(const char *name, const char *series_key, ArrayType *rows,
+					 int64 job_id, Oid owner)
+{
+	Oid			types[5] = {TEXTOID, TEXTOID, get_array_type(ARR_ELEMTYPE(rows)), INT8OID,
+	REGROLEOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = series_key ? CStringGetTextDatum(series_key) : (Datum) 0;
+	nulls[1] = series_key ? ' ' : 'n';
+	values[2] = PointerGetDatum(rows);
+	values[3] = Int64GetDatum(job_id);
+	values[4] = ObjectIdGetDatum(owner);
+	tsf_job_spi("SELECT tsforecast._backtests_insert($1, $2, $3, $4, $5)", 5, types, values,
+				nulls, false, SPI_OK_SELECT);
+}

@@ -1,13 +1,15 @@
 /*
  * job_metadata.h
  *		Everything the job functions and the workers read and write in the
- *		job tables, tsforecast._jobs and tsforecast.models (job_metadata.c):
+ *		job tables, tsforecast._jobs, tsforecast.models and
+ *		tsforecast.backtests (job_metadata.c):
  *		which objects are the extension's own, the one helper that runs
  *		their SQL as their owner, and the rows' signatures.
  */
 #ifndef TSF_JOB_METADATA_H
 #define TSF_JOB_METADATA_H
 
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 #include "jobs.h"
@@ -44,6 +46,9 @@ typedef struct TsfModelRow
 	Oid			owner;
 } TsfModelRow;
 
+extern void tsf_backtests_replace(Oid owner, const char *name);
+extern void tsf_backtests_insert(const char *name, const char *series_key, ArrayType *rows,
+								 int64 job_id, Oid owner);
 extern bool tsf_jobs_tables_check(Oid *owner, const char **why);
 extern Oid	tsf_jobs_table_owner(void);
 extern int	tsf_job_spi(const char *sql, int nargs, Oid *types, Datum *values,

@@ -70,9 +70,11 @@
 #include "job_source.h"
 #include "jobs.h"
 #include "jsonbuild.h"
+#include "backtest.h"
 #include "kind.h"
 
 PG_FUNCTION_INFO_V1(tsf_train_async);
+PG_FUNCTION_INFO_V1(tsf_backtest_async);
 PG_FUNCTION_INFO_V1(tsf_cancel_job);
 PG_FUNCTION_INFO_V1(tsf_wait_job);
 PG_FUNCTION_INFO_V1(tsf_job_progress);
@@ -304,7 +306,8 @@ null_argument(const char *what)
  * Check a job spec, {"kind": <a kind's name>, "device": "auto"|"cpu"|"cuda",
  * options...}: the kind and the device, then the rest as that kind's
  * options (the errors of its training aggregate).  Returns the kind and,
- * in *opts, the spec without "kind" and "device"; *device is the TsfDevice
+ * in *opts, the spec without "kind", "device" and "backtest" (the settings
+ * backtest_async adds: tsf_job_spec_backtest); *device is the TsfDevice
  * given, or -1 where the spec has none.
  */
 const TsfKind *
@@ -358,8 +361,41 @@ tsf_job_parse_spec(Jsonb *spec, Jsonb **opts, int *device)
 											   CStringGetTextDatum("kind")));
 	*opts = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(*opts),
 											   CStringGetTextDatum("device")));
+	*opts = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(*opts),
+											   CStringGetTextDatum("backtest")));
 	(void) kind->check_options(*opts);
 	return kind;
+}
+
+/*
+ * Whether a job's spec is a backtest's (backtest_async puts its settings
+ * under "backtest"); if so *settings are they
+ */
+bool
+tsf_job_spec_backtest(Jsonb *spec, Jsonb **settings)
+{
+	JsonbValue	v;
+
+	if (getKeyJsonValueFromContainer(&spec->root, "backtest", 8, &v) == NULL)
+		return false;
+	if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"backtest\" in a job spec must be a jsonb object")));
+	*settings = JsonbValueToJsonb(&v);
+	return true;
+}
+
+/* a spec given by a caller must not carry what backtest_async adds */
+void
+tsf_spec_refuse_backtest_key(Jsonb *spec)
+{
+	if (JB_ROOT_IS_OBJECT(spec) && !JB_ROOT_IS_SCALAR(spec) &&
+		getKeyJsonValueFromContainer(&spec->root, "backtest", 8, &(JsonbValue) {0}) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unrecognized key \"backtest\" in spec"),
+				 errhint("Backtest settings are backtest()'s or backtest_async()'s own argument.")));
 }
 
 /* the worker must run, and serve this database */
@@ -406,14 +442,15 @@ check_owner_can_log_in(Oid owner)
 }
 
 /*
- * train_async(name, source, spec) -> bigint: queue a training job and
- * return its id.  Everything that can be checked now is, as the caller:
- * the name, the spec's options, the source's shape (parsed, not run).  An
- * LSTM spec without "device" gets the session's tsforecast.device, so the
- * job trains where the session would and its provenance says so.
+ * Queue a job of name over source for spec (a training's, or a backtest's
+ * with its settings under "backtest") and return its id.  Everything that
+ * can be checked now is, as the caller: the name, the spec's options, the
+ * source's shape (parsed, not run).  An LSTM spec without "device" gets
+ * the session's tsforecast.device, so the job trains where the session
+ * would and its provenance says so.
  */
-Datum
-tsf_train_async(PG_FUNCTION_ARGS)
+static int64
+submit_job(FunctionCallInfo fcinfo, Jsonb *spec)
 {
 	Jsonb	   *opts;
 	const TsfKind *kind;
@@ -421,16 +458,10 @@ tsf_train_async(PG_FUNCTION_ARGS)
 	TsfJobSource src;
 	TsfJobRow	j;
 
-	if (PG_ARGISNULL(0))
-		null_argument("job name");
-	if (PG_ARGISNULL(1))
-		null_argument("source query");
-	if (PG_ARGISNULL(2))
-		null_argument("spec");
 	memset(&j, 0, sizeof(j));
 	j.name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	j.source = tsf_job_trim_source(text_to_cstring(PG_GETARG_TEXT_PP(1)));
-	j.spec = PG_GETARG_JSONB_P(2);
+	j.spec = spec;
 	j.owner = GetUserId();
 	j.search_path = pstrdup(GetConfigOption("search_path", false, false));
 	/* the job runs under the statement_timeout this session has now */
@@ -466,7 +497,52 @@ tsf_train_async(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	wake_launcher_at_commit = true;
-	PG_RETURN_INT64(j.id);
+	return j.id;
+}
+
+/* train_async(name, source, spec) -> bigint: queue a training job */
+Datum
+tsf_train_async(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		null_argument("job name");
+	if (PG_ARGISNULL(1))
+		null_argument("source query");
+	if (PG_ARGISNULL(2))
+		null_argument("spec");
+	tsf_spec_refuse_backtest_key(PG_GETARG_JSONB_P(2));
+	PG_RETURN_INT64(submit_job(fcinfo, PG_GETARG_JSONB_P(2)));
+}
+
+/*
+ * backtest_async(name, source, spec, settings) -> bigint: queue a backtest
+ * job, its settings in the job's spec under "backtest" (so the row's
+ * signature covers them too)
+ */
+Datum
+tsf_backtest_async(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *spec;
+	Jsonb	   *settings;
+	Datum		key = CStringGetTextDatum("backtest");
+
+	if (PG_ARGISNULL(0))
+		null_argument("job name");
+	if (PG_ARGISNULL(1))
+		null_argument("source query");
+	if (PG_ARGISNULL(2))
+		null_argument("spec");
+	if (PG_ARGISNULL(3))
+		null_argument("settings");
+	spec = PG_GETARG_JSONB_P(2);
+	settings = PG_GETARG_JSONB_P(3);
+	tsf_spec_refuse_backtest_key(spec);
+	tsf_backtest_check_settings(settings);
+	(void) tsf_job_parse_spec(spec, &(Jsonb *) {NULL}, &(int) {0});
+	spec = DatumGetJsonbP(DirectFunctionCall4(jsonb_set, JsonbPGetDatum(spec),
+											  PointerGetDatum(construct_array(&key, 1, TEXTOID, -1, false, TYPALIGN_INT)),
+											  JsonbPGetDatum(settings), BoolGetDatum(true)));
+	PG_RETURN_INT64(submit_job(fcinfo, spec));
 }
 
 /* ---- looking jobs up ---- */

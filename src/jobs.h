@@ -82,6 +82,8 @@ extern int	tsf_jobs_naptime;
 
 extern void tsf_jobs_init(void);
 extern const struct TsfKind *tsf_job_parse_spec(Jsonb *spec, Jsonb **opts, int *device);
+extern bool tsf_job_spec_backtest(Jsonb *spec, Jsonb **settings);
+extern void tsf_spec_refuse_backtest_key(Jsonb *spec);
 extern void tsf_job_notify(int64 id, const char *state);
 extern bool tsf_job_visible(Oid owner);
 

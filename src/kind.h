@@ -115,6 +115,17 @@ typedef struct TsfKind
 							const double *y, const bool *ynull, const double *cov,
 							double *pred, bool *isnull);
 
+	/*
+	 * move the model's state on over new rows (model_update(), backtests
+	 * between refits): steps k (rows >= 1, consecutive: k[i] = k[0] + i, all
+	 * after the state's step tsf_model_next_step(m) - 1), transformed values
+	 * y (rows), covariates cov (rows, n_cov) or NULL; the kind checks that
+	 * the rows give it what it needs (errors as update.c's) and updates its
+	 * payload in place; update.c then moves m->n_after
+	 */
+	void		(*update) (TsfModel *m, int64 rows, const int64 *k, const double *y,
+						   const double *cov);
+
 	/* ---- a job's scoring and provenance ---- */
 
 	/* the first grid step a job scores (its validation part's), else 0 */

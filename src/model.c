@@ -35,13 +35,20 @@
  *	68		1		trained on: 0 the CPU, 1 a GPU (the CUDA backend)
  *	69		...		the kind's payload: see the kind's file
  *
+ * Version 3 (since 0.6.0) is written only for a model whose state
+ * model_update() moved past its training data: at 69 it holds n_after (8),
+ * the grid steps the state is past the last training timestamp (at least
+ * 1), and the payload starts at 77.  Every other model is still written as
+ * version 2, which 0.4.0 and 0.5.0 read.
+ *
  * Month ends (unit 4) did not change the version: only models of such a
  * series carry the new value, and a reader that predates it refuses them as
  * an invalid frequency, while every other model stays readable by it.
  *
  * Version 1 (0.1.0 to 0.3.0) is the same without the byte at 68: the
  * payload starts there, and such a model was trained on the CPU.  The
- * kinds' files give version 2's offsets; subtract 1 for version 1.
+ * kinds' files give version 2's offsets; subtract 1 for version 1, add 8
+ * for version 3.
  *
  * Every count is bounded and the payload's length must be exactly what the
  * counts imply before anything is allocated, so a hostile value can neither
@@ -247,7 +254,7 @@ tsf_model_init(TsfModel *m, const TsfKind *kind, const TsfSeries *s, int transfo
 	m->transform = transform;
 	m->fill = fill;
 	m->device = TSF_TRAINED_CPU;
-	m->format_version = TSF_MODEL_VERSION;
+	m->format_version = 2;
 	m->payload = payload;
 }
 
@@ -262,7 +269,9 @@ tsf_model_serialize(const TsfModel *m)
 	StringInfoData b;
 	bytea	   *result;
 	TsfModel	check;
-	double		size = VARHDRSZ + TSF_MODEL_HEADER_SIZE + m->kind->stored_bytes(m);
+	int			version = m->n_after > 0 ? 3 : 2;
+	int			header = version == 3 ? TSF_MODEL_HEADER_SIZE_V3 : TSF_MODEL_HEADER_SIZE;
+	double		size = VARHDRSZ + header + m->kind->stored_bytes(m);
 
 	if (size > (double) (MaxAllocSize - 64))
 		ereport(ERROR,
@@ -274,7 +283,7 @@ tsf_model_serialize(const TsfModel *m)
 	enlargeStringInfo(&b, (int) size);
 	appendStringInfoSpaces(&b, VARHDRSZ);
 	tsf_write_u32(&b, TSF_MODEL_MAGIC);
-	tsf_write_u16(&b, TSF_MODEL_VERSION);
+	tsf_write_u16(&b, (uint16) version);
 	tsf_write_u16(&b, (uint16) m->kind->id);
 	tsf_write_u8(&b, (uint8) m->ts_type);
 	tsf_write_u8(&b, (uint8) m->freq.unit);
@@ -288,7 +297,9 @@ tsf_model_serialize(const TsfModel *m)
 	tsf_write_f64(&b, m->fit_seconds);
 	tsf_write_i64(&b, m->fitted_at);
 	tsf_write_u8(&b, (uint8) m->device);
-	Assert(b.len == VARHDRSZ + TSF_MODEL_HEADER_SIZE);
+	if (version == 3)
+		tsf_write_i64(&b, m->n_after);
+	Assert(b.len == VARHDRSZ + header);
 	m->kind->write(&b, m);
 
 	result = (bytea *) b.data;
@@ -327,7 +338,7 @@ tsf_model_deserialize(const char *data, Size len, TsfModel *m, int sqlstate)
 	if (magic != TSF_MODEL_MAGIC)
 		tsf_read_corrupt(&r, "The value does not start with the tsmodel magic number.");
 	version = tsf_read_u16(&r);
-	if (version != 1 && version != TSF_MODEL_VERSION)
+	if (version < 1 || version > TSF_MODEL_VERSION)
 		tsf_read_corrupt(&r, psprintf("Unrecognized format version %u.", version));
 	m->format_version = version;
 	kind = tsf_read_u16(&r);
@@ -345,6 +356,7 @@ tsf_model_deserialize(const char *data, Size len, TsfModel *m, int sqlstate)
 	m->device = version >= 2 ? tsf_read_u8(&r) : TSF_TRAINED_CPU;
 	if (m->device != TSF_TRAINED_CPU && m->device != TSF_TRAINED_CUDA)
 		tsf_read_corrupt(&r, "Unknown training device.");
+	m->n_after = version >= 3 ? tsf_read_i64(&r) : 0;
 
 	if (m->ts_type < TSF_TS_TIMESTAMPTZ || m->ts_type > TSF_TS_INT8)
 		tsf_read_corrupt(&r, "Unknown timestamp type.");
@@ -354,6 +366,9 @@ tsf_model_deserialize(const char *data, Size len, TsfModel *m, int sqlstate)
 		tsf_read_corrupt(&r, "Unknown transform or fill.");
 	if (m->n < 1 || m->n > TSF_MAX_POINTS || m->n_filled < 0 || m->n_filled >= m->n)
 		tsf_read_corrupt(&r, "Invalid number of training points.");
+	/* version 3 is written only for a moved state; its span stays bounded */
+	if ((version >= 3 && m->n_after < 1) || m->n_after > TSF_MAX_POINTS - m->n)
+		tsf_read_corrupt(&r, "Invalid number of steps after the training data.");
 	if (m->first_ts > m->last_ts || m->fit_seconds < 0 ||
 		!tsf_ts_valid(m->ts_type, m->first_ts) ||
 		!tsf_ts_valid(m->ts_type, m->last_ts) ||
@@ -500,6 +515,15 @@ model_to_jsonb(const TsfModel *m, bool full)
 	tsf_json_ts(&js, m->ts_type, m->first_ts);
 	tsf_json_key(&js, "last_ts");
 	tsf_json_ts(&js, m->ts_type, m->last_ts);
+	if (m->n_after > 0)
+	{
+		/* where model_update() moved the state: the forecasts start after it */
+		tsf_json_kv_int(&js, "updated_steps", m->n_after);
+		tsf_json_key(&js, "updated_to");
+		tsf_json_ts(&js, m->ts_type,
+					tsf_freq_advance(m->ts_type, &m->freq, m->first_ts,
+									 tsf_model_next_step(m) - 1));
+	}
 	tsf_json_kv_str(&js, "frequency", tsf_freq_name(m->ts_type, &m->freq));
 	tsf_json_kv_str(&js, "transform", tsf_transform_names[m->transform]);
 	tsf_json_kv_str(&js, "fill", tsf_fill_names[m->fill]);

@@ -33,12 +33,16 @@ typedef struct TsfModel
 	TimestampTz fitted_at;
 	int32		device;			/* trained on: TSF_TRAINED_CPU or _CUDA */
 	int32		format_version; /* of the value it was read from */
+	int64		n_after;		/* grid steps its state was moved past the
+								 * training data by model_update() (0: none;
+								 * stored from format version 3 on) */
 	void	   *payload;		/* the kind's own fields */
 } TsfModel;
 
 #define TSF_MODEL_MAGIC		0x4D465354	/* "TSFM" little-endian */
-#define TSF_MODEL_VERSION	2	/* written; 1 is read too (see model.c) */
+#define TSF_MODEL_VERSION	3	/* newest written; 1 and 2 are read too (model.c) */
 #define TSF_MODEL_HEADER_SIZE	69	/* bytes before the payload (version 2) */
+#define TSF_MODEL_HEADER_SIZE_V3	77	/* version 3: n_after added */
 
 /* where a model was trained (stored from format version 2 on) */
 #define TSF_TRAINED_CPU		0
@@ -76,6 +80,17 @@ extern bytea *tsf_model_serialize(const TsfModel *m);
 extern void tsf_model_deserialize(const char *data, Size len, TsfModel *m,
 								  int sqlstate);
 extern TsfModel *tsf_model_from_datum(Datum d);
+
+/*
+ * The grid step (counted from first_ts) of the step after the model's
+ * state: the first a forecast gives, n after the training data, later once
+ * model_update() has moved the state on
+ */
+static inline int64
+tsf_model_next_step(const TsfModel *m)
+{
+	return m->n + m->n_after;
+}
 extern void tsf_model_free(TsfModel *m);
 
 /* the common fields of a model fitted on a series, its fit timed from start */

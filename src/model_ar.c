@@ -433,6 +433,38 @@ ar_predict(const TsfModel *m, int64 rows, const int64 *k, const double *y,
 	}
 }
 
+/*
+ * The AR state is its last p values: the new rows' last p, or, when fewer
+ * rows continue right after the state, the stored values shifted by them
+ */
+static void
+ar_update(TsfModel *m, int64 rows, const int64 *k, const double *y, const double *cov)
+{
+	TsfAr	   *A = ar_of(m);
+	int			p = A->ar.p;
+
+	if (rows >= p)
+	{
+		memcpy(A->hist, y + (rows - p), sizeof(double) * p);
+		return;
+	}
+	if (k[0] != tsf_model_next_step(m))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg_plural("an AR(%d) model needs the %d step before its forecast",
+							   "an AR(%d) model needs the %d steps before its forecast",
+							   p, p, p),
+				 errdetail_plural("The new rows hold " INT64_FORMAT " step, after a gap since the model's last step %s.",
+								  "The new rows hold " INT64_FORMAT " steps, after a gap since the model's last step %s.",
+								  rows, rows,
+								  tsf_ts_to_cstring(m->ts_type,
+													tsf_freq_advance(m->ts_type, &m->freq, m->first_ts,
+																	 tsf_model_next_step(m) - 1))),
+				 errhint("Pass the rows from the step after the model's last one, or at least %d.", p)));
+	memmove(A->hist, A->hist + rows, sizeof(double) * (p - rows));
+	memcpy(A->hist + (p - rows), y, sizeof(double) * rows);
+}
+
 /* ---- a job's scoring and provenance ---- */
 
 static int64
@@ -469,6 +501,7 @@ const TsfKind tsf_kind_ar = {
 	.forecast_bytes = ar_forecast_bytes,
 	.forecast = ar_forecast,
 	.predict = ar_predict,
+	.update = ar_update,
 	.scored_from = ar_scored_from,
 	.job_metrics = ar_job_metrics,
 	.seed = ar_seed,

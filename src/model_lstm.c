@@ -466,7 +466,7 @@ lstm_forecast(const TsfModel *m, int horizon, double level, const double *fcov,
 		tsf_real	out;
 
 		CHECK_FOR_INTERRUPTS();
-		tsf_lstm_input(L, m->n + h, lag_input(lag, h + 1),
+		tsf_lstm_input(L, tsf_model_next_step(m) + h, lag_input(lag, h + 1),
 					   fcov ? fcov + (size_t) h * L->n_cov : NULL, x);
 		tsf_nn_step(&nn, state, x, NULL, &out);
 		lag = tsf_lstm_output(L, out, lag);
@@ -486,7 +486,7 @@ lstm_forecast(const TsfModel *m, int horizon, double level, const double *fcov,
 			double		v;
 
 			CHECK_FOR_INTERRUPTS();
-			tsf_lstm_input(L, m->n + h, lag_input(lag, h + 1),
+			tsf_lstm_input(L, tsf_model_next_step(m) + h, lag_input(lag, h + 1),
 						   fcov ? fcov + (size_t) h * L->n_cov : NULL, x);
 			tsf_nn_step(&nn, state, x, &rng, &out);
 			v = tsf_lstm_output(L, out, lag) + L->resid_sigma * gauss(&rng);
@@ -602,6 +602,47 @@ lstm_predict(const TsfModel *m, int64 rows, const int64 *k, const double *y,
 	pfree(x);
 }
 
+/*
+ * The LSTM's state moves on over new rows as it did over the training
+ * data: the network steps through each row from its stored state, without
+ * dropout, with the actual value of the step before as its lag (teacher
+ * forcing); the last row's scaled value becomes the next forecast's lag.
+ * The rows must start at the step after the state: the network cannot skip
+ * a gap without values to step through.
+ */
+static void
+lstm_update(TsfModel *m, int64 rows, const int64 *k, const double *y, const double *cov)
+{
+	TsfLstm    *L = tsf_lstm(m);
+	tsf_nn		nn;
+	tsf_real   *x = palloc(sizeof(tsf_real) * L->nn.n_in);
+	double		lag = L->last_y;
+
+	if (k[0] != tsf_model_next_step(m))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("an LSTM model's new rows must start at the step after its last one"),
+				 errdetail("The model's last step is %s; the first new row is %s.",
+						   tsf_ts_to_cstring(m->ts_type,
+											 tsf_freq_advance(m->ts_type, &m->freq, m->first_ts,
+															  tsf_model_next_step(m) - 1)),
+						   tsf_ts_to_cstring(m->ts_type,
+											 tsf_freq_advance(m->ts_type, &m->freq, m->first_ts, k[0]))),
+				 errhint("Pass every row after the model's last step, or set the model's \"fill\" option when training to fill gaps.")));
+	tsf_lstm_bind(&nn, L);
+	for (int64 i = 0; i < rows; i++)
+	{
+		tsf_real	out;
+
+		CHECK_FOR_INTERRUPTS();
+		tsf_lstm_input(L, k[i], predict_lag(lag, i), cov ? cov + i * L->n_cov : NULL, x);
+		tsf_nn_step(&nn, L->state, x, NULL, &out);
+		lag = tsf_lstm_scale(L, y[i]);
+	}
+	L->last_y = predict_lag(lag, rows - 1);
+	pfree(x);
+}
+
 /* ---- a job's scoring and provenance ---- */
 
 /* a model with a validation part is scored on it */
@@ -644,6 +685,7 @@ const TsfKind tsf_kind_lstm = {
 	.forecast_bytes = lstm_forecast_bytes,
 	.forecast = lstm_forecast,
 	.predict = lstm_predict,
+	.update = lstm_update,
 	.scored_from = lstm_scored_from,
 	.job_metrics = lstm_job_metrics,
 	.seed = lstm_seed,

@@ -753,6 +753,29 @@ sort_series(TsfSeriesState *st, double held)
 	}
 }
 
+/*
+ * Sort st's points (and covariates) by ts where they are not in order yet,
+ * and refuse duplicate timestamps: for the callers that take the points
+ * as they are, on a model's grid (model_update(), backtest())
+ */
+void
+tsf_series_sort(TsfSeriesState *st)
+{
+	bool		sorted = true;
+
+	for (int64 i = 1; i < st->n && sorted; i++)
+		sorted = st->pts[i - 1].ts <= st->pts[i].ts;
+	if (!sorted)
+		sort_series(st, tsf_series_point_bytes(st) * (double) st->cap);
+	for (int64 i = 1; i < st->n; i++)
+		if (st->pts[i].ts == st->pts[i - 1].ts)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("duplicate timestamp in time series"),
+					 errdetail("Timestamp %s occurs more than once.",
+							   tsf_ts_to_cstring(st->ts_type, st->pts[i].ts))));
+}
+
 /* the error of a series whose span the 64-bit grid arithmetic cannot hold */
 static void
 span_overflow(int ts_type, int64 first, int64 last)

@@ -76,6 +76,7 @@
 #include "utils/syscache.h"
 #include "utils/timeout.h"
 
+#include "backtest.h"
 #include "device.h"
 #include "guard.h"
 #include "job_metadata.h"
@@ -690,6 +691,49 @@ series_error_context(void *arg)
 }
 
 /*
+ * A backtest job (backtest_async): backtest() of each series in turn, its
+ * rows inserted as they come; the jobs view's epoch and epochs count the
+ * current series' origins.  Its rows replace those of earlier jobs of the
+ * same owner and name, all in the job's one transaction.
+ */
+static void
+backtest_job(JobTraining *t, Jsonb *settings)
+{
+	Oid			nsp = get_namespace_oid("tsforecast", false);
+	Oid			rowtype = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+										  CStringGetDatum("backtest_row"),
+										  ObjectIdGetDatum(nsp));
+	TsfTrainHooks hooks = {0};
+	ErrorContextCallback errcb;
+
+	if (!OidIsValid(rowtype))
+		elog(ERROR, "type tsforecast.backtest_row does not exist");
+	tsf_backtests_replace(t->j->owner, t->j->name);
+	hooks.epoch = job_epoch;
+	hooks.stopped = job_stopped;
+	hooks.arg = t;
+	errcb.callback = series_error_context;
+	errcb.arg = t;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	for (int i = 0; i < t->nseries; i++)
+	{
+		TsfJobSeries *s = &t->series[i];
+		ArrayType  *rows;
+
+		job_series(t, i);
+		rows = tsf_backtest_series(s->st, t->j->spec, settings, rowtype, &hooks);
+		tsf_backtests_insert(t->j->name, s->key, rows, my_job, t->j->owner);
+		pfree(rows);
+		if (s->st->pts)
+			pfree(s->st->pts);
+		s->st->pts = NULL;
+		set_series_progress(++t->done, t->nseries);
+	}
+	error_context_stack = errcb.previous;
+}
+
+/*
  * The job's one transaction (already started): read the source as the
  * owner, train every series through the kind (kind.c: one series after
  * another on the CPU, batches on the GPU), insert every model.  Any error
@@ -709,6 +753,7 @@ train_job(void)
 	MemoryContext jobcxt,
 				spicxt;
 	ErrorContextCallback errcb;
+	Jsonb	   *settings;
 
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -735,6 +780,15 @@ train_job(void)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("the source query returned no rows")));
 	set_series_progress(0, t.nseries);
+
+	if (tsf_job_spec_backtest(j->spec, &settings))
+	{
+		backtest_job(&t, settings);
+		MemoryContextSwitchTo(spicxt);
+		SPI_finish();
+		PopActiveSnapshot();
+		return;
+	}
 
 	/* one job of a name at a time gets here; the next sees its models */
 	tsf_models_replace(j->owner, j->name);

@@ -66,6 +66,7 @@
 /* the stored format (src/model.c's header comment) */
 #define HEADER_V1			68	/* version 1: no device byte */
 #define HEADER_V2			69
+#define HEADER_V3			77	/* version 3: n_after after the device byte */
 #define LSTM_FIXED_SIZE		156 /* LSTM payload before its arrays */
 #define LSTM_LAST_Y_OFFSET	217 /* the scaled value at the last training step */
 
@@ -220,11 +221,12 @@ f64_at(const uint8_t *p)
 	return v;
 }
 
-/* where an LSTM value array starts in a version-2 value */
+/* where an LSTM value array starts in a value of version 2 or 3 (its own) */
 static size_t
 lstm_values_offset(const TsfModel *m)
 {
-	return HEADER_V2 + LSTM_FIXED_SIZE + 16 * (size_t) tsf_lstm(m)->n_cov;
+	return (m->format_version == 3 ? HEADER_V3 : HEADER_V2) + LSTM_FIXED_SIZE +
+		16 * (size_t) tsf_lstm(m)->n_cov;
 }
 
 /*
@@ -256,7 +258,7 @@ expected_bytes(const uint8_t *in, size_t len, const TsfModel *m, size_t *elen)
 	if (m->format_version == 1)
 	{
 		memcpy(e, in, HEADER_V1);
-		e[4] = TSF_MODEL_VERSION;
+		e[4] = 2;				/* the writer's version for a state not moved */
 		e[5] = 0;
 		e[HEADER_V1] = TSF_TRAINED_CPU;
 		memcpy(e + HEADER_V2, in + HEADER_V1, len - HEADER_V1);
@@ -355,6 +357,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		long		bad = first_overflow(&m);
 		bool		lag_bad = !isfinite((tsf_real) L->last_y);
 		size_t		v1 = m.format_version == 1 ? 1 : 0;
+		size_t		v3 = m.format_version == 3 ? 8 : 0;
 
 		if (bad >= 0 || lag_bad)
 		{
@@ -372,7 +375,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (check_precision)
 				shim_fail("property (b): the reader accepted LSTM last_value %.10g at offset %zu, "
 						  "the first forecast step's lag input, which is %g in tsf_real "
-						  "(%zu-byte floats)", L->last_y, LSTM_LAST_Y_OFFSET - v1,
+						  "(%zu-byte floats)", L->last_y, LSTM_LAST_Y_OFFSET - v1 + v3,
 						  (double) (tsf_real) L->last_y, sizeof(tsf_real));
 			/*
 			 * Written back, an infinite parameter or state value is what the

@@ -1,0 +1,27 @@
+/*
+ * backtest.h
+ *		Rolling-origin backtests (backtest.c): the backtest() aggregate's
+ *		work on one series, which a backtest job (backtest_async()) runs for
+ *		each series of its source too.
+ */
+#ifndef TSF_BACKTEST_H
+#define TSF_BACKTEST_H
+
+#include "utils/array.h"
+#include "utils/jsonb.h"
+
+#include "kind.h"
+#include "series.h"
+
+/*
+ * The backtest of st (sorted in place) for spec ({"kind": ..., options})
+ * and settings, as an array of rowtype (tsforecast.backtest_row); hooks
+ * (or NULL) hear of each origin done through their epoch routine
+ */
+extern ArrayType *tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings,
+									  Oid rowtype, const TsfTrainHooks *hooks);
+
+/* check settings as a backtest would (before a job is queued) */
+extern void tsf_backtest_check_settings(Jsonb *settings);
+
+#endif							/* TSF_BACKTEST_H */
