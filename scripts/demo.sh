@@ -55,6 +55,51 @@ SELECT f.step AS weeks_ahead, f.ts::date AS week_starting,
   FROM models m, forecast(m.model, 16) f JOIN forecast(m.model, 16, 0.8) e USING (step)
  ORDER BY f.step;
 
+-- the users' weekly task (the HAS-Tools Verde forecast): every Monday of
+-- the autumn semester, the mean flow of this week (Sunday to Saturday)
+-- and of the next, from the data through the Saturday before; autumn
+-- 2019: the Mondays from the last of August to the first of December.
+-- bench/verde_backtest.sh replays 2012-2019 against other libraries.
+CREATE TABLE issue_dates AS
+SELECT d::date AS monday, d::date - 2 AS data_through
+  FROM generate_series(date '2019-08-31' - (extract(dow FROM date '2019-08-31')::int + 6) % 7,
+                       date '2019-12-01' + (8 - extract(dow FROM date '2019-12-01')::int) % 7,
+                       interval '7 days') d;
+CREATE TABLE autumn AS
+SELECT 'AR, log flow (the documented default)'::text AS method, b.*
+  FROM (SELECT backtest(week_start, flow, '{"kind": "ar", "transform": "log"}',
+                        jsonb_build_object('horizon', 2, 'origins',
+                                           (SELECT jsonb_agg(data_through ORDER BY monday) FROM issue_dates))) AS r
+          FROM verde) s, unnest(s.r) b
+UNION ALL
+SELECT 'AR, log flow, last 260 weeks', b.*
+  FROM (SELECT backtest(week_start, flow, '{"kind": "ar", "transform": "log"}',
+                        jsonb_build_object('horizon', 2, 'window', 260, 'origins',
+                                           (SELECT jsonb_agg(data_through ORDER BY monday) FROM issue_dates))) AS r
+          FROM verde) s, unnest(s.r) b;
+-- persistence: last week's mean, for both weeks
+INSERT INTO autumn (method, origin, step, ts, forecast, actual)
+SELECT 'persistence (last week''s mean)', a.origin, a.step, a.ts, v.flow, a.actual
+  FROM autumn a JOIN verde v ON v.week_start = a.origin::date - 6
+ WHERE a.method LIKE 'AR, log flow (%';
+
+\echo
+\echo 'The weekly task, autumn 2019: Monday forecasts of this week''s and next week''s mean flow (cfs), backtest() of the documented default'
+SELECT i.monday, w1.ts::date AS this_week, round(w1.forecast::numeric, 1) AS forecast_1wk,
+       round(w1.actual::numeric, 1) AS actual_1wk, round(w2.forecast::numeric, 1) AS forecast_2wk,
+       round(w2.actual::numeric, 1) AS actual_2wk
+  FROM issue_dates i
+  JOIN autumn w1 ON w1.origin::date = i.data_through AND w1.step = 1 AND w1.method LIKE 'AR, log flow (%'
+  JOIN autumn w2 ON w2.origin::date = i.data_through AND w2.step = 2 AND w2.method = w1.method
+ ORDER BY i.monday;
+\echo
+\echo 'Autumn 2019, scored as the course scores it (cfs; 15 Mondays)'
+SELECT method, round(mae(actual, forecast) FILTER (WHERE step = 1)::numeric, 1) AS mae_1wk,
+       round(rmse(actual, forecast) FILTER (WHERE step = 1)::numeric, 1) AS rmse_1wk,
+       round(mae(actual, forecast) FILTER (WHERE step = 2)::numeric, 1) AS mae_2wk,
+       round(rmse(actual, forecast) FILTER (WHERE step = 2)::numeric, 1) AS rmse_2wk
+  FROM autumn GROUP BY method ORDER BY mae_1wk;
+
 -- the seed notebook's evaluation: the first 1105 weeks train, the rest test,
 -- one-step-ahead predictions of log flow
 CREATE TABLE split AS
