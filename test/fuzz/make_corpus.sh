@@ -13,7 +13,9 @@
 #
 # Two files are made from two of those models: format version 1 (0.1.0 to
 # 0.3.0) is version 2 without the device byte at offset 68 (src/model.c),
-# the conversion sql/tsmodel.sql tests.
+# the conversion sql/tsmodel.sql tests.  Two are format version 3 (0.6.0):
+# an AR and an LSTM model fitted through 2020-06-01 and moved on over the
+# weeks after by model_update.
 #
 # The fit time fields differ from run to run, so a new run rewrites every
 # file; commit them together.
@@ -95,6 +97,17 @@ SELECT 'lstm_bigint_plain', lstm_train(i, flow,
        '{"hidden": 4, "epochs": 2, "residual": false, "ema": 0, "transform": "none", "dropout": 0}') FROM indexed UNION ALL
 SELECT 'lstm_monthly_fill', lstm_train(month, flow, '{"hidden": 4, "epochs": 2, "fill": "linear"}')
   FROM monthly WHERE month NOT IN ('2005-03-01', '2011-07-01');
+
+-- format version 3 (0.6.0): models whose state model_update moved
+INSERT INTO corpus
+SELECT 'ar_updated_v3', model_update(a.model, v.week_start, v.flow)
+  FROM (SELECT ar_fit(week_start, flow, '{"transform": "log", "max_order": 8}') AS model
+          FROM verde WHERE week_start <= '2020-06-01') a, verde v
+ WHERE v.week_start > '2020-06-01' GROUP BY a.model::text UNION ALL
+SELECT 'lstm_updated_v3', model_update(l.model, v.week_start, v.flow)
+  FROM (SELECT lstm_train(week_start, flow, '{"hidden": 6, "epochs": 3}') AS model
+          FROM recent WHERE week_start <= '2020-06-01') l, verde v
+ WHERE v.week_start > '2020-06-01' GROUP BY l.model::text;
 
 -- format version 1: the same values without the device byte
 INSERT INTO corpus
