@@ -350,22 +350,40 @@ COMMENT ON FUNCTION _model_update_finalfn(internal) IS 'model_update: move the m
 
 CREATE AGGREGATE model_update(model tsmodel, ts timestamptz, value float8) (
     SFUNC = _model_update_transfn, STYPE = internal,
-    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE);
 CREATE AGGREGATE model_update(model tsmodel, ts date, value float8) (
     SFUNC = _model_update_transfn, STYPE = internal,
-    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE);
 CREATE AGGREGATE model_update(model tsmodel, ts bigint, value float8) (
     SFUNC = _model_update_transfn, STYPE = internal,
-    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE);
 CREATE AGGREGATE model_update(model tsmodel, ts timestamptz, value float8, covariates float8[]) (
     SFUNC = _model_update_transfn, STYPE = internal,
-    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE);
 CREATE AGGREGATE model_update(model tsmodel, ts date, value float8, covariates float8[]) (
     SFUNC = _model_update_transfn, STYPE = internal,
-    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE);
 CREATE AGGREGATE model_update(model tsmodel, ts bigint, value float8, covariates float8[]) (
     SFUNC = _model_update_transfn, STYPE = internal,
-    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+    FINALFUNC = _model_update_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE);
 COMMENT ON AGGREGATE model_update(tsmodel, timestamptz, float8) IS 'the model with its state moved on over the new rows (its last values for AR, its network state for LSTM), its parameters unchanged: forecast() then starts after the last row';
 COMMENT ON AGGREGATE model_update(tsmodel, date, float8) IS 'the model with its state moved on over the new rows (its last values for AR, its network state for LSTM), its parameters unchanged: forecast() then starts after the last row';
 COMMENT ON AGGREGATE model_update(tsmodel, bigint, float8) IS 'the model with its state moved on over the new rows (its last values for AR, its network state for LSTM), its parameters unchanged: forecast() then starts after the last row';
@@ -395,10 +413,16 @@ COMMENT ON FUNCTION _backtest_finalfn(internal) IS 'backtest: fit and forecast f
 
 CREATE AGGREGATE backtest(ts timestamptz, value float8, spec jsonb, settings jsonb) (
     SFUNC = _backtest_transfn, STYPE = internal,
-    FINALFUNC = _backtest_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+    FINALFUNC = _backtest_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE);
 CREATE AGGREGATE backtest(ts date, value float8, spec jsonb, settings jsonb) (
     SFUNC = _backtest_transfn, STYPE = internal,
-    FINALFUNC = _backtest_finalfn, FINALFUNC_MODIFY = READ_WRITE, PARALLEL = SAFE);
+    FINALFUNC = _backtest_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE);
 COMMENT ON AGGREGATE backtest(timestamptz, float8, jsonb, jsonb) IS 'rolling-origin backtest of a spec ({"kind": ..., options}); settings: horizon, origins or start/initial and every, window, refit_every, level, mase_season, progress';
 COMMENT ON AGGREGATE backtest(date, float8, jsonb, jsonb) IS 'rolling-origin backtest of a spec ({"kind": ..., options}); settings: horizon, origins or start/initial and every, window, refit_every, level, mase_season, progress';
 

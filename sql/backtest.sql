@@ -176,6 +176,33 @@ SELECT g, count(*) AS rows, round(avg(b.forecast / b.actual)::numeric, 6) AS mea
           FROM verde, generate_series(1, 2) g GROUP BY g) s, unnest(s.r) b
  GROUP BY g ORDER BY g;
 
+-- in a parallel plan the workers' partial states (the series' points, the
+-- spec and settings) combine in the leader: the same rows as serial
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+-- (a temporary table is scanned by the leader alone: a plain one here)
+CREATE TABLE verde_par AS SELECT * FROM verde;
+ANALYZE verde_par;
+EXPLAIN (COSTS OFF) SELECT backtest(week_start, flow, '{"kind": "ar"}', '{"horizon": 1}') FROM verde_par;
+SELECT workers_launched($$SELECT backtest(week_start, flow, '{"kind": "ar", "transform": "log"}', '{"horizon": 2, "start": "2019-01-01"}') FROM verde_par$$);
+SELECT backtest(week_start, flow, '{"kind": "ar", "transform": "log"}', '{"horizon": 2, "start": "2019-01-01"}')::text AS r
+  FROM verde_par \gset par_
+-- (model_update reads a temporary table here: the leader alone runs it)
+SELECT model_update(m3.model, v.week_start, v.flow)::text AS m
+  FROM m3, verde_par v WHERE v.week_start > '2019-08-18' AND v.week_start <= '2019-09-22' \gset par_
+RESET max_parallel_workers_per_gather;
+SELECT :'par_r' = (SELECT backtest(week_start, flow, '{"kind": "ar", "transform": "log"}', '{"horizon": 2, "start": "2019-01-01"}')::text
+                     FROM verde) AS parallel_backtest_same,
+       :'par_m' = (SELECT model::text FROM m3u) AS parallel_update_same;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET parallel_leader_participation;
+DROP TABLE verde_par;
+
 -- progress, as a NOTICE per origin
 \set VERBOSITY terse
 SELECT count(*) FROM unnest((SELECT backtest(week_start, flow, '{"kind": "ar", "order": 1}',

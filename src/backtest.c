@@ -50,6 +50,7 @@
 #include "forecast.h"
 #include "guard.h"
 #include "jobs.h"
+#include "jsonbuild.h"
 #include "kind.h"
 #include "metrics.h"
 #include "model.h"
@@ -99,14 +100,6 @@ static const TsfOptDef bt_opts[N_BT_OPTS] = {
 	{"mase_season", TSF_OPT_INT, offsetof(BtSettings, mase_season), 1, TSF_MAX_POINTS, NULL},
 	{"progress", TSF_OPT_BOOL, offsetof(BtSettings, progress), 0, 0, NULL},
 };
-
-/* the aggregate's state: the series, and the arguments of its first row */
-typedef struct BtState
-{
-	TsfSeriesState *st;
-	Jsonb	   *spec;
-	Jsonb	   *settings;
-} BtState;
 
 static int64
 parse_ts(int ts_type, const char *s, const char *what)
@@ -209,14 +202,31 @@ parse_settings(Jsonb *settings, int ts_type, BtSettings *o)
 
 /* ---- the aggregate ---- */
 
+/*
+ * The aggregate's state is the training aggregates' (series.c), so that it
+ * combines, serializes and deserializes as theirs do (parallel query, Citus
+ * partial aggregates): its options are {"spec": ..., "settings": ...}, the
+ * arguments of its rows, which must be the same on every row of a group.
+ * Checking and building that object once per distinct pair of arguments
+ * (not once per row), the last pair is kept in fn_extra.
+ */
+typedef struct BtArgs
+{
+	Jsonb	   *spec;			/* copies, in fn_mcxt */
+	Jsonb	   *settings;
+	Jsonb	   *options;		/* {"spec": spec, "settings": settings} */
+	int			ts_type;
+	int			fill;
+} BtArgs;
+
 static bool
-same_jsonb(Jsonb *a, Jsonb *b)
+same_jsonb(const Jsonb *a, const Jsonb *b)
 {
 	return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
 }
 
 static Jsonb *
-copy_jsonb(MemoryContext cxt, Jsonb *j)
+copy_jsonb(MemoryContext cxt, const Jsonb *j)
 {
 	Jsonb	   *c = MemoryContextAlloc(cxt, VARSIZE(j));
 
@@ -224,13 +234,53 @@ copy_jsonb(MemoryContext cxt, Jsonb *j)
 	return c;
 }
 
+/* the checked arguments spec and settings, from the cache if they are its */
+static BtArgs *
+backtest_args(FunctionCallInfo fcinfo, Jsonb *spec, Jsonb *settings)
+{
+	BtArgs	   *a = (BtArgs *) fcinfo->flinfo->fn_extra;
+	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
+	Jsonb	   *opts;
+	int			device;
+	const TsfKind *kind;
+	BtSettings	o;
+
+	if (a != NULL && same_jsonb(spec, a->spec) && same_jsonb(settings, a->settings))
+		return a;
+	if (a == NULL)
+	{
+		Oid			t = get_fn_expr_argtype(fcinfo->flinfo, 1);
+
+		a = MemoryContextAllocZero(cxt, sizeof(BtArgs));
+		a->ts_type = t == DATEOID ? TSF_TS_DATE : TSF_TS_TIMESTAMPTZ;
+		fcinfo->flinfo->fn_extra = a;
+	}
+	else
+	{
+		pfree(a->spec);
+		pfree(a->settings);
+		pfree(a->options);
+		a->spec = a->settings = a->options = NULL;
+	}
+	/* refuse bad arguments before the rows are collected */
+	tsf_spec_refuse_backtest_key(spec);
+	kind = tsf_job_parse_spec(spec, &opts, &device);
+	parse_settings(settings, a->ts_type, &o);
+	a->fill = kind->check_options(opts);
+	a->options = copy_jsonb(cxt, tsf_jsonb_with_key(tsf_jsonb_with_key(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))),
+																		"spec", spec),
+													"settings", settings));
+	a->spec = copy_jsonb(cxt, spec);
+	a->settings = copy_jsonb(cxt, settings);
+	return a;
+}
+
 Datum
 tsf_backtest_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
-	BtState    *s;
-	Jsonb	   *spec;
-	Jsonb	   *settings;
+	TsfSeriesState *st;
+	BtArgs	   *a;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "backtest called in non-aggregate context");
@@ -238,32 +288,17 @@ tsf_backtest_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("backtest spec and settings must not be null")));
-	spec = PG_GETARG_JSONB_P(3);
-	settings = PG_GETARG_JSONB_P(4);
+	a = backtest_args(fcinfo, PG_GETARG_JSONB_P(3), PG_GETARG_JSONB_P(4));
 	if (PG_ARGISNULL(0))
 	{
-		Oid			t = get_fn_expr_argtype(fcinfo->flinfo, 1);
-		int			ts_type = t == DATEOID ? TSF_TS_DATE : TSF_TS_TIMESTAMPTZ;
-		Jsonb	   *opts;
-		int			device;
-		const TsfKind *kind;
-		BtSettings	o;
-
-		tsf_spec_refuse_backtest_key(spec);
-		kind = tsf_job_parse_spec(spec, &opts, &device);
-
-		/* refuse bad arguments before the rows are collected */
-		parse_settings(settings, ts_type, &o);
-		s = MemoryContextAllocZero(aggcxt, sizeof(BtState));
-		s->st = tsf_series_new(aggcxt, ts_type);
-		s->st->fill = kind->check_options(opts);
-		s->spec = copy_jsonb(aggcxt, spec);
-		s->settings = copy_jsonb(aggcxt, settings);
+		st = tsf_series_new(aggcxt, a->ts_type);
+		st->fill = a->fill;
+		st->options = copy_jsonb(aggcxt, a->options);
 	}
 	else
 	{
-		s = (BtState *) PG_GETARG_POINTER(0);
-		if (!same_jsonb(spec, s->spec) || !same_jsonb(settings, s->settings))
+		st = (TsfSeriesState *) PG_GETARG_POINTER(0);
+		if (st->options == NULL || !same_jsonb(st->options, a->options))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("backtest() needs the same spec and settings on every row of a group"),
@@ -273,9 +308,9 @@ tsf_backtest_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("null timestamp in time series")));
-	tsf_series_add(s->st, tsf_ts_from_datum(s->st->ts_type, PG_GETARG_DATUM(1)),
+	tsf_series_add(st, tsf_ts_from_datum(st->ts_type, PG_GETARG_DATUM(1)),
 				   PG_GETARG_DATUM(2), PG_ARGISNULL(2), false, NULL, 0);
-	PG_RETURN_POINTER(s);
+	PG_RETURN_POINTER(st);
 }
 
 /* which origin an error is about */
@@ -606,18 +641,23 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 Datum
 tsf_backtest_finalfn(PG_FUNCTION_ARGS)
 {
-	BtState    *s;
+	TsfSeriesState *st;
+	Jsonb	   *spec,
+			   *settings;
 	Oid			rowtype;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	if (!AggCheckCallContext(fcinfo, NULL))
 		elog(ERROR, "backtest called in non-aggregate context");
-	s = (BtState *) PG_GETARG_POINTER(0);
+	st = (TsfSeriesState *) PG_GETARG_POINTER(0);
+	if (st->options == NULL || (spec = tsf_jsonb_key(st->options, "spec")) == NULL ||
+		(settings = tsf_jsonb_key(st->options, "settings")) == NULL)
+		elog(ERROR, "backtest state without its arguments");
 	rowtype = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
 	if (!OidIsValid(rowtype))
 		elog(ERROR, "backtest must return an array of backtest_row");
-	PG_RETURN_ARRAYTYPE_P(tsf_backtest_series(s->st, s->spec, s->settings, rowtype, NULL));
+	PG_RETURN_ARRAYTYPE_P(tsf_backtest_series(st, spec, settings, rowtype, NULL));
 }
 
 /* settings checked as a backtest would, timestamps read as timestamptz */

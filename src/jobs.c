@@ -374,16 +374,8 @@ tsf_job_parse_spec(Jsonb *spec, Jsonb **opts, int *device)
 bool
 tsf_job_spec_backtest(Jsonb *spec, Jsonb **settings)
 {
-	JsonbValue	v;
-
-	if (getKeyJsonValueFromContainer(&spec->root, "backtest", 8, &v) == NULL)
-		return false;
-	if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"backtest\" in a job spec must be a jsonb object")));
-	*settings = JsonbValueToJsonb(&v);
-	return true;
+	*settings = tsf_jsonb_key(spec, "backtest");
+	return *settings != NULL;
 }
 
 /* a spec given by a caller must not carry what backtest_async adds */
@@ -524,7 +516,6 @@ tsf_backtest_async(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *spec;
 	Jsonb	   *settings;
-	Datum		key = CStringGetTextDatum("backtest");
 
 	if (PG_ARGISNULL(0))
 		null_argument("job name");
@@ -539,9 +530,7 @@ tsf_backtest_async(PG_FUNCTION_ARGS)
 	tsf_spec_refuse_backtest_key(spec);
 	tsf_backtest_check_settings(settings);
 	(void) tsf_job_parse_spec(spec, &(Jsonb *) {NULL}, &(int) {0});
-	spec = DatumGetJsonbP(DirectFunctionCall4(jsonb_set, JsonbPGetDatum(spec),
-											  PointerGetDatum(construct_array(&key, 1, TEXTOID, -1, false, TYPALIGN_INT)),
-											  JsonbPGetDatum(settings), BoolGetDatum(true)));
+	spec = tsf_jsonb_with_key(spec, "backtest", settings);
 	PG_RETURN_INT64(submit_job(fcinfo, spec));
 }
 

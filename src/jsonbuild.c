@@ -11,6 +11,8 @@
 #include "common/shortest_dec.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
 #include "utils/numeric.h"
@@ -182,4 +184,27 @@ tsf_json_kv_doubles(TsfJson *js, const char *key, const double *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		tsf_json_num(js, v[i]);
 	tsf_json_end_array(js);
+}
+
+/* obj (a jsonb object) with key set to value: jsonb_set's, for one key */
+Jsonb *
+tsf_jsonb_with_key(Jsonb *obj, const char *key, Jsonb *value)
+{
+	Datum		k = CStringGetTextDatum(key);
+
+	return DatumGetJsonbP(DirectFunctionCall4(jsonb_set, JsonbPGetDatum(obj),
+											  PointerGetDatum(construct_array(&k, 1, TEXTOID, -1, false,
+																			  TYPALIGN_INT)),
+											  JsonbPGetDatum(value), BoolGetDatum(true)));
+}
+
+/* the jsonb value of obj's key, or NULL where obj has none */
+Jsonb *
+tsf_jsonb_key(Jsonb *obj, const char *key)
+{
+	JsonbValue	v;
+
+	if (getKeyJsonValueFromContainer(&obj->root, key, strlen(key), &v) == NULL)
+		return NULL;
+	return JsonbValueToJsonb(&v);
 }

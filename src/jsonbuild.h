@@ -34,4 +34,8 @@ extern void tsf_json_kv_str(TsfJson *js, const char *key, const char *s);
 extern void tsf_json_kv_bool(TsfJson *js, const char *key, bool b);
 extern void tsf_json_kv_doubles(TsfJson *js, const char *key, const double *v, size_t n);
 
+/* a key of a jsonb object, set or read */
+extern Jsonb *tsf_jsonb_with_key(Jsonb *obj, const char *key, Jsonb *value);
+extern Jsonb *tsf_jsonb_key(Jsonb *obj, const char *key);
+
 #endif							/* TSF_JSONBUILD_H */

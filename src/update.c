@@ -22,11 +22,13 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "common/base64.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/datum.h"
 
 #include "guard.h"
+#include "jsonbuild.h"
 #include "kind.h"
 #include "model.h"
 #include "options.h"
@@ -172,11 +174,20 @@ tsf_model_advance(TsfModel *m, const TsfPoint *pts, const double *cov, int ncov,
 
 /* ---- the aggregate ---- */
 
-typedef struct UpdateState
+/*
+ * The aggregate's state is the training aggregates' (series.c), so that it
+ * combines, serializes and deserializes as theirs do: the new points, and
+ * as its options {"model": the model's stored bytes in base64}, which must
+ * be the same on every row of a group.  The model of the last distinct
+ * argument is checked and encoded once, kept in fn_extra.
+ */
+typedef struct UpdateArgs
 {
-	Datum		model;			/* the model of the first row, copied */
-	TsfSeriesState *st;
-} UpdateState;
+	Datum		model;			/* a copy, in fn_mcxt */
+	Jsonb	   *options;		/* {"model": base64} */
+	int			fill;
+	bool		has_cov;
+} UpdateArgs;
 
 static int
 ts_type_of(Oid t)
@@ -191,13 +202,87 @@ ts_type_of(Oid t)
 	return 0;
 }
 
+static bool
+same_jsonb(const Jsonb *a, const Jsonb *b)
+{
+	return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
+}
+
+static UpdateArgs *
+update_args(FunctionCallInfo fcinfo, Datum model, int ts_type, bool has_cov)
+{
+	UpdateArgs *a = (UpdateArgs *) fcinfo->flinfo->fn_extra;
+	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
+	TsfModel   *m;
+	bytea	   *b;
+	int			len,
+				cap;
+	char	   *enc;
+	TsfJson		js = NULL;
+
+	if (a != NULL && datumIsEqual(model, a->model, false, -1))
+		return a;
+	m = tsf_model_from_datum(model);
+	if (m->ts_type != ts_type)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("model was trained on %s timestamps, not %s",
+						tsf_ts_type_name(m->ts_type), tsf_ts_type_name(ts_type)),
+				 errhint("Cast the ts argument to %s.", tsf_ts_type_name(m->ts_type))));
+	if ((m->kind->n_covariates(m) > 0) != has_cov)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 has_cov ? errmsg("model was trained without covariates") :
+				 errmsg("model was trained with covariates"),
+				 has_cov ? errhint("Call model_update(model, ts, value).") :
+				 errhint("Call model_update(model, ts, value, covariates).")));
+	if (a == NULL)
+	{
+		a = MemoryContextAllocZero(cxt, sizeof(UpdateArgs));
+		fcinfo->flinfo->fn_extra = a;
+	}
+	else
+	{
+		pfree(DatumGetPointer(a->model));
+		pfree(a->options);
+	}
+	a->fill = m->fill;
+	a->has_cov = has_cov;
+	tsf_model_free(m);
+
+	b = DatumGetByteaPP(model);
+	len = VARSIZE_ANY_EXHDR(b);
+	cap = pg_b64_enc_len(len);
+	enc = palloc(cap + 1);
+	len = pg_b64_encode(VARDATA_ANY(b), len, enc, cap);
+	if (len < 0)
+		elog(ERROR, "could not encode the model");
+	enc[len] = '\0';
+	tsf_json_begin_object(&js);
+	tsf_json_kv_str(&js, "model", enc);
+	{
+		Jsonb	   *o = tsf_json_finish(&js);
+
+		a->options = MemoryContextAlloc(cxt, VARSIZE(o));
+		memcpy(a->options, o, VARSIZE(o));
+	}
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		a->model = datumCopy(model, false, -1);
+		MemoryContextSwitchTo(old);
+	}
+	return a;
+}
+
 Datum
 tsf_model_update_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
-	MemoryContext old;
-	UpdateState *s;
+	TsfSeriesState *st;
+	UpdateArgs *a;
 	bool		has_cov = PG_NARGS() > 4;
+	int			ts_type = ts_type_of(get_fn_expr_argtype(fcinfo->flinfo, 2));
 	double	   *cov = NULL;
 	int			ncov = 0;
 
@@ -207,36 +292,18 @@ tsf_model_update_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model must not be null")));
+	a = update_args(fcinfo, PG_GETARG_DATUM(1), ts_type, has_cov);
 	if (PG_ARGISNULL(0))
 	{
-		int			ts_type = ts_type_of(get_fn_expr_argtype(fcinfo->flinfo, 2));
-		TsfModel   *m = tsf_model_from_datum(PG_GETARG_DATUM(1));
-
-		if (m->ts_type != ts_type)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("model was trained on %s timestamps, not %s",
-							tsf_ts_type_name(m->ts_type), tsf_ts_type_name(ts_type)),
-					 errhint("Cast the ts argument to %s.", tsf_ts_type_name(m->ts_type))));
-		if ((m->kind->n_covariates(m) > 0) != has_cov)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 has_cov ? errmsg("model was trained without covariates") :
-					 errmsg("model was trained with covariates"),
-					 has_cov ? errhint("Call model_update(model, ts, value).") :
-					 errhint("Call model_update(model, ts, value, covariates).")));
-		old = MemoryContextSwitchTo(aggcxt);
-		s = palloc0(sizeof(UpdateState));
-		s->model = datumCopy(PG_GETARG_DATUM(1), false, -1);
-		s->st = tsf_series_new(aggcxt, ts_type);
-		s->st->fill = m->fill;
-		MemoryContextSwitchTo(old);
-		tsf_model_free(m);
+		st = tsf_series_new(aggcxt, ts_type);
+		st->fill = a->fill;
+		st->options = MemoryContextAlloc(aggcxt, VARSIZE(a->options));
+		memcpy(st->options, a->options, VARSIZE(a->options));
 	}
 	else
 	{
-		s = (UpdateState *) PG_GETARG_POINTER(0);
-		if (!datumIsEqual(PG_GETARG_DATUM(1), s->model, false, -1))
+		st = (TsfSeriesState *) PG_GETARG_POINTER(0);
+		if (st->options == NULL || !same_jsonb(st->options, a->options))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("model_update() needs the same model on every row of a group"),
@@ -256,24 +323,37 @@ tsf_model_update_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("null timestamp in time series")));
-	tsf_series_add(s->st, tsf_ts_from_datum(s->st->ts_type, PG_GETARG_DATUM(2)),
+	tsf_series_add(st, tsf_ts_from_datum(st->ts_type, PG_GETARG_DATUM(2)),
 				   PG_GETARG_DATUM(3), PG_ARGISNULL(3), has_cov, cov, ncov);
-	PG_RETURN_POINTER(s);
+	PG_RETURN_POINTER(st);
 }
 
 Datum
 tsf_model_update_finalfn(PG_FUNCTION_ARGS)
 {
-	UpdateState *s;
-	TsfModel   *m;
+	TsfSeriesState *st;
+	TsfModel	m;
+	JsonbValue	v;
+	char	   *bytes;
+	int			len;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	if (!AggCheckCallContext(fcinfo, NULL))
 		elog(ERROR, "model_update called in non-aggregate context");
-	s = (UpdateState *) PG_GETARG_POINTER(0);
-	m = tsf_model_from_datum(s->model);
-	tsf_series_sort(s->st);
-	tsf_model_advance(m, s->st->pts, s->st->cov, Max(s->st->ncov, 0), s->st->n);
-	PG_RETURN_BYTEA_P(tsf_model_serialize(m));
+	st = (TsfSeriesState *) PG_GETARG_POINTER(0);
+	if (st->options == NULL ||
+		getKeyJsonValueFromContainer(&st->options->root, "model", 5, &v) == NULL ||
+		v.type != jbvString)
+		elog(ERROR, "model_update state without its model");
+	bytes = palloc(pg_b64_dec_len(v.val.string.len) + 1);
+	len = pg_b64_decode(v.val.string.val, v.val.string.len, bytes,
+						pg_b64_dec_len(v.val.string.len));
+	if (len < 0)
+		elog(ERROR, "model_update state with a malformed model");
+	/* the model came from a tsmodel value (or a partial state of its own) */
+	tsf_model_deserialize(bytes, len, &m, ERRCODE_DATA_CORRUPTED);
+	tsf_series_sort(st);
+	tsf_model_advance(&m, st->pts, st->cov, Max(st->ncov, 0), st->n);
+	PG_RETURN_BYTEA_P(tsf_model_serialize(&m));
 }

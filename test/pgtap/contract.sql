@@ -10,7 +10,7 @@ CREATE EXTENSION IF NOT EXISTS tsforecast;
 SET search_path = tsforecast, public;
 
 BEGIN;
-SELECT plan(86);
+SELECT plan(99);
 
 -- the type and its views
 SELECT has_type('tsforecast', 'tsmodel', 'type tsmodel exists');
@@ -62,8 +62,8 @@ SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'tsforecast'),
 
 -- properties every function must have
 SELECT is((SELECT count(*) FROM pg_proc WHERE pronamespace = 'tsforecast'::regnamespace AND proparallel <> 's'
-              AND proname NOT IN ('train_async', 'cancel_job', 'wait_job', '_job_progress', 'cuda_device')
-              AND proname NOT LIKE '\_job\_%' AND proname NOT LIKE '\_models\_%'),
+              AND proname NOT IN ('train_async', 'backtest_async', 'cancel_job', 'wait_job', '_job_progress', 'cuda_device')
+              AND proname NOT LIKE '\_job\_%' AND proname NOT LIKE '\_models\_%' AND proname NOT LIKE '\_backtests\_%'),
           0::bigint, 'every function but the job functions and the job tables'' (test/pgtap/jobs.sql) and cuda_device is PARALLEL SAFE');
 SELECT is((SELECT count(*) FROM pg_proc p WHERE pronamespace = 'tsforecast'::regnamespace
               AND obj_description(p.oid, 'pg_proc') IS NULL),
@@ -141,6 +141,27 @@ SELECT CASE WHEN cuda_device() IS NULL
             THEN throws_ok($$SELECT lstm_train(t, v, '{"epochs": 1, "hidden": 4}') FROM s$$, '55000',
                            'tsforecast.device is "cuda" but no CUDA device is usable', 'device cuda without a GPU: 55000')
             ELSE lives_ok($$SELECT lstm_train(t, v, '{"epochs": 1, "hidden": 4}') FROM s$$, 'device cuda with a GPU trains') END;
+
+RESET tsforecast.device;
+
+-- evaluation (0.6.0): backtest, backtest_async, model_update
+SELECT is_aggregate('tsforecast', 'backtest', ARRAY[t, 'double precision', 'jsonb', 'jsonb'], format('backtest(%s, float8, jsonb, jsonb)', t))
+  FROM unnest(ARRAY['timestamp with time zone', 'date']) t;
+SELECT function_returns('tsforecast', 'backtest', ARRAY['date', 'double precision', 'jsonb', 'jsonb'], 'backtest_row[]', 'backtest returns backtest_row[]');
+SELECT is(ARRAY(SELECT format('%s %s', a.attname, format_type(a.atttypid, NULL))
+                  FROM pg_attribute a WHERE a.attrelid = 'tsforecast.backtest_row'::regclass AND a.attnum > 0 ORDER BY a.attnum),
+          ARRAY['origin timestamp with time zone', 'step integer', 'ts timestamp with time zone', 'forecast double precision',
+                'lo double precision', 'hi double precision', 'actual double precision', 'scale double precision'],
+          'backtest_row: origin, step, ts, forecast, lo, hi, actual, scale');
+SELECT is_aggregate('tsforecast', 'model_update', ARRAY['tsmodel', t, 'double precision'] || extra,
+                    format('model_update(tsmodel, %s)', array_to_string(ARRAY[t, 'float8'] || extra, ', ')))
+  FROM unnest(ARRAY['timestamp with time zone', 'date', 'bigint']) t,
+       (VALUES (ARRAY[]::text[]), (ARRAY['double precision[]'])) e(extra);
+SELECT has_function('tsforecast', 'backtest_async', ARRAY['text', 'text', 'jsonb', 'jsonb'], 'backtest_async(name, source, spec, settings)');
+SELECT throws_ok($$SELECT backtest(date '2000-01-01' + t::int, v, '{"kind": "ar"}', '{"every": 2}') FROM s$$, '22023', 'backtest settings have no "horizon"',
+                 'backtest without a horizon: 22023');
+SELECT throws_ok($$SELECT backtest(date '2000-01-01' + t::int, v, '{"kind": "ar"}', '{"horizon": 1, "origins": ["x"]}') FROM s$$, '22007', NULL,
+                 'backtest origin that is no timestamp: 22007');
 
 SELECT * FROM finish();
 ROLLBACK;
