@@ -423,10 +423,10 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 				 errdetail("The series has " INT64_FORMAT " point%s, but at least 3 are required.",
 						   n, n == 1 ? "" : "s")));
 
-	/* the series' grid, once */
+	/* the series' grid, once, and the copy of its points each fit takes */
 	tsf_check_memory(tsf_series_point_bytes(st) * (double) st->cap +
-					 2.0 * sizeof(int64) * (double) n, TSF_MEM_GRID,
-					 psprintf("The series has " INT64_FORMAT " points.", n));
+					 (2.0 * sizeof(int64) + sizeof(TsfPoint)) * (double) n, TSF_MEM_GRID,
+					 psprintf("A backtest of a series of " INT64_FORMAT " points.", n));
 	ts = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
 	gk = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < n; i++)
