@@ -96,6 +96,8 @@ static bool wake_launcher_at_commit = false;
 
 /* a job ended in this transaction: wake the wait_jobs at commit */
 static bool broadcast_at_commit = false;
+/* ... which the launcher and the workers do once the commit is over */
+static bool broadcast_after_commit = false;
 
 static Size
 jobs_shmem_size(void)
@@ -207,8 +209,22 @@ jobs_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 			if (wake_launcher_at_commit)
 				wake_launcher();
+			/*
+			 * A NOTIFY reaches its listeners after these callbacks
+			 * (AtCommit_Notify), so a waiter woken now could return before
+			 * its own session got the NOTIFY of the job's end: the
+			 * launcher and the workers, which end most jobs, broadcast
+			 * once the commit is over (tsf_jobs_after_commit); a session
+			 * (cancel_job of a queued job) has no later hook, and
+			 * broadcasts now.
+			 */
 			if (broadcast_at_commit && tsf_jobs != NULL)
-				ConditionVariableBroadcast(&tsf_jobs->ended);
+			{
+				if (IsBackgroundWorker)
+					broadcast_after_commit = true;
+				else
+					ConditionVariableBroadcast(&tsf_jobs->ended);
+			}
 			wake_launcher_at_commit = false;
 			broadcast_at_commit = false;
 			break;
@@ -220,6 +236,18 @@ jobs_xact_callback(XactEvent event, void *arg)
 		default:
 			break;
 	}
+}
+
+/*
+ * The launcher's and the workers' broadcast of a job's end, after the
+ * transaction that ended it committed (and its NOTIFY went out)
+ */
+void
+tsf_jobs_after_commit(void)
+{
+	if (broadcast_after_commit && tsf_jobs != NULL)
+		ConditionVariableBroadcast(&tsf_jobs->ended);
+	broadcast_after_commit = false;
 }
 
 /*

@@ -82,6 +82,7 @@ extern int	tsf_jobs_naptime;
 
 extern void tsf_jobs_init(void);
 extern const struct TsfKind *tsf_job_parse_spec(Jsonb *spec, Jsonb **opts, int *device);
+extern void tsf_jobs_after_commit(void);
 extern bool tsf_job_spec_backtest(Jsonb *spec, Jsonb **settings);
 extern void tsf_spec_refuse_backtest_key(Jsonb *spec);
 extern void tsf_job_notify(int64 id, const char *state);

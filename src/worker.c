@@ -113,6 +113,8 @@ end_xact(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* a job it ended: wake the waiters, now that its NOTIFY went out */
+	tsf_jobs_after_commit();
 	pgstat_report_stat(true);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
