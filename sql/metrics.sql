@@ -132,3 +132,20 @@ SELECT _coverage_finalfn('{1.5,1}');
 SELECT _winkler_finalfn('{1,1,1.5}');
 SELECT _winkler_finalfn('{1,NaN,0.5}');
 SELECT _winkler_combinefn('{1,1,0.5}', '{1,1,0.8}');
+
+-- backtest()'s rows carry the scale for mase(): naive_mae over the rows
+-- each origin's fit used (those up to the origin), to the bit; mase over
+-- the rows is then the mean of |actual - forecast| / scale (rows past the
+-- end, actual NULL, skipped)
+CREATE TEMP TABLE bt AS
+SELECT b.* FROM (SELECT backtest(week_start, flow, '{"kind": "ar", "transform": "log"}',
+                                 '{"horizon": 2, "start": "2015-01-01", "every": 8, "mase_season": 52}') AS r
+                   FROM verde) s, unnest(s.r) b;
+SELECT bool_and(b.scale = (SELECT naive_mae(week_start, flow, 52) FROM verde WHERE week_start <= b.origin))
+           AS scale_is_naive_mae,
+       count(DISTINCT origin) AS origins
+  FROM bt b;
+SELECT step, close_to(mase(actual, forecast, scale), avg(abs(actual - forecast) / scale), 1e-12) AS mase_by_definition,
+       coverage(actual, lo, hi) = avg((actual BETWEEN lo AND hi)::int) AS coverage_by_definition,
+       count(actual) AS scored
+  FROM bt GROUP BY step ORDER BY step;
