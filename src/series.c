@@ -758,7 +758,8 @@ sort_series(TsfSeriesState *st, double held)
 /*
  * Sort st's points (and covariates) by ts where they are not in order yet,
  * and refuse duplicate timestamps: for the callers that take the points
- * as they are, on a model's grid (model_update(), backtest())
+ * as they are, on a model's grid (model_update(), backtest()) or in their
+ * order only (naive_mae(), metrics.c)
  */
 void
 tsf_series_sort(TsfSeriesState *st)
