@@ -167,3 +167,127 @@ REVOKE ALL ON FUNCTION _backtests_replace(regrole, text),
 COMMENT ON FUNCTION _backtests_replace(regrole, text) IS 'backtests: a job''s rows replace those of its owner and name';
 COMMENT ON FUNCTION _backtests_insert(text, text, tsforecast.backtest_row[], bigint, regrole) IS 'backtests: one series'' rows of a job';
 
+-- ---------------------------------------------------------------------------
+-- accuracy metrics with arguments of their own (since 0.6.0): mase over
+-- (actual, predicted, scale), its scale naive_mae(ts, value [, season]) for
+-- each type of ts, and over prediction intervals coverage and winkler
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION _mase_transfn(float8[], float8, float8, float8) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'tsf_mase_transfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _mase_combinefn(float8[], float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'tsf_mase_combinefn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _mase_finalfn(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_mase_finalfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _coverage_transfn(float8[], float8, float8, float8) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'tsf_coverage_transfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _coverage_combinefn(float8[], float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'tsf_coverage_combinefn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _coverage_finalfn(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_coverage_finalfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _winkler_transfn(float8[], float8, float8, float8, float8) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'tsf_winkler_transfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _winkler_combinefn(float8[], float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'tsf_winkler_combinefn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _winkler_finalfn(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_winkler_finalfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION _mase_transfn(float8[], float8, float8, float8) IS 'mase: add one (actual, predicted, scale) row';
+COMMENT ON FUNCTION _mase_combinefn(float8[], float8[]) IS 'mase: merge two partial states';
+COMMENT ON FUNCTION _mase_finalfn(float8[]) IS 'mase: mean of |actual - predicted| / scale';
+COMMENT ON FUNCTION _coverage_transfn(float8[], float8, float8, float8) IS 'coverage: add one (actual, lo, hi) row';
+COMMENT ON FUNCTION _coverage_combinefn(float8[], float8[]) IS 'coverage: merge two partial states';
+COMMENT ON FUNCTION _coverage_finalfn(float8[]) IS 'coverage: fraction of rows with lo <= actual <= hi';
+COMMENT ON FUNCTION _winkler_transfn(float8[], float8, float8, float8, float8) IS 'winkler: add one (actual, lo, hi, level) row';
+COMMENT ON FUNCTION _winkler_combinefn(float8[], float8[]) IS 'winkler: merge two partial states';
+COMMENT ON FUNCTION _winkler_finalfn(float8[]) IS 'winkler: mean interval score';
+
+CREATE AGGREGATE mase(actual float8, predicted float8, scale float8) (
+    SFUNC = _mase_transfn, STYPE = float8[], INITCOND = '{0,0}',
+    FINALFUNC = _mase_finalfn, COMBINEFUNC = _mase_combinefn, PARALLEL = SAFE);
+CREATE AGGREGATE coverage(actual float8, lo float8, hi float8) (
+    SFUNC = _coverage_transfn, STYPE = float8[], INITCOND = '{0,0}',
+    FINALFUNC = _coverage_finalfn, COMBINEFUNC = _coverage_combinefn, PARALLEL = SAFE);
+CREATE AGGREGATE winkler(actual float8, lo float8, hi float8, level float8) (
+    SFUNC = _winkler_transfn, STYPE = float8[], INITCOND = '{0,0,0}',
+    FINALFUNC = _winkler_finalfn, COMBINEFUNC = _winkler_combinefn, PARALLEL = SAFE);
+
+COMMENT ON AGGREGATE mase(float8, float8, float8) IS 'mean absolute scaled error: mean of |actual - predicted| / scale, scale the training rows'' naive_mae';
+COMMENT ON AGGREGATE coverage(float8, float8, float8) IS 'fraction of rows whose actual value lies in its prediction interval [lo, hi]';
+COMMENT ON AGGREGATE winkler(float8, float8, float8, float8) IS 'mean interval (Winkler) score of prediction intervals at a level, the same on every row: width plus 2/(1 - level) times the miss';
+
+CREATE FUNCTION _naive_mae_transfn(internal, timestamptz, float8) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_naive_mae_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _naive_mae_transfn(internal, timestamptz, float8, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_naive_mae_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _naive_mae_transfn(internal, date, float8) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_naive_mae_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _naive_mae_transfn(internal, date, float8, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_naive_mae_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _naive_mae_transfn(internal, bigint, float8) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_naive_mae_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _naive_mae_transfn(internal, bigint, float8, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_naive_mae_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _naive_mae_combinefn(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_naive_mae_combinefn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _naive_mae_serialfn(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'tsf_naive_mae_serialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _naive_mae_deserialfn(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_naive_mae_deserialfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION _naive_mae_finalfn(internal) RETURNS float8
+    AS 'MODULE_PATHNAME', 'tsf_naive_mae_finalfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION _naive_mae_transfn(internal, timestamptz, float8) IS 'naive_mae: collect one point';
+COMMENT ON FUNCTION _naive_mae_transfn(internal, timestamptz, float8, integer) IS 'naive_mae: collect one point';
+COMMENT ON FUNCTION _naive_mae_transfn(internal, date, float8) IS 'naive_mae: collect one point';
+COMMENT ON FUNCTION _naive_mae_transfn(internal, date, float8, integer) IS 'naive_mae: collect one point';
+COMMENT ON FUNCTION _naive_mae_transfn(internal, bigint, float8) IS 'naive_mae: collect one point';
+COMMENT ON FUNCTION _naive_mae_transfn(internal, bigint, float8, integer) IS 'naive_mae: collect one point';
+COMMENT ON FUNCTION _naive_mae_combinefn(internal, internal) IS 'naive_mae: merge two partial series';
+COMMENT ON FUNCTION _naive_mae_serialfn(internal) IS 'naive_mae: serialize a partial series';
+COMMENT ON FUNCTION _naive_mae_deserialfn(bytea, internal) IS 'naive_mae: deserialize a partial series';
+COMMENT ON FUNCTION _naive_mae_finalfn(internal) IS 'naive_mae: the mean absolute error of the naive forecast over the points in ts order';
+
+CREATE AGGREGATE naive_mae(ts timestamptz, value float8) (
+    SFUNC = _naive_mae_transfn, STYPE = internal,
+    FINALFUNC = _naive_mae_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _naive_mae_combinefn,
+    SERIALFUNC = _naive_mae_serialfn, DESERIALFUNC = _naive_mae_deserialfn,
+    PARALLEL = SAFE);
+CREATE AGGREGATE naive_mae(ts timestamptz, value float8, season integer) (
+    SFUNC = _naive_mae_transfn, STYPE = internal,
+    FINALFUNC = _naive_mae_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _naive_mae_combinefn,
+    SERIALFUNC = _naive_mae_serialfn, DESERIALFUNC = _naive_mae_deserialfn,
+    PARALLEL = SAFE);
+CREATE AGGREGATE naive_mae(ts date, value float8) (
+    SFUNC = _naive_mae_transfn, STYPE = internal,
+    FINALFUNC = _naive_mae_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _naive_mae_combinefn,
+    SERIALFUNC = _naive_mae_serialfn, DESERIALFUNC = _naive_mae_deserialfn,
+    PARALLEL = SAFE);
+CREATE AGGREGATE naive_mae(ts date, value float8, season integer) (
+    SFUNC = _naive_mae_transfn, STYPE = internal,
+    FINALFUNC = _naive_mae_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _naive_mae_combinefn,
+    SERIALFUNC = _naive_mae_serialfn, DESERIALFUNC = _naive_mae_deserialfn,
+    PARALLEL = SAFE);
+CREATE AGGREGATE naive_mae(ts bigint, value float8) (
+    SFUNC = _naive_mae_transfn, STYPE = internal,
+    FINALFUNC = _naive_mae_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _naive_mae_combinefn,
+    SERIALFUNC = _naive_mae_serialfn, DESERIALFUNC = _naive_mae_deserialfn,
+    PARALLEL = SAFE);
+CREATE AGGREGATE naive_mae(ts bigint, value float8, season integer) (
+    SFUNC = _naive_mae_transfn, STYPE = internal,
+    FINALFUNC = _naive_mae_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _naive_mae_combinefn,
+    SERIALFUNC = _naive_mae_serialfn, DESERIALFUNC = _naive_mae_deserialfn,
+    PARALLEL = SAFE);
+
+COMMENT ON AGGREGATE naive_mae(timestamptz, float8) IS 'mean absolute error of the one-step naive forecast (each value predicted by the one before it, rows in ts order): the scale of mase';
+COMMENT ON AGGREGATE naive_mae(timestamptz, float8, integer) IS 'mean absolute error of the seasonal naive forecast (each value predicted by the one season rows before it, rows in ts order): the scale of mase';
+COMMENT ON AGGREGATE naive_mae(date, float8) IS 'mean absolute error of the one-step naive forecast (each value predicted by the one before it, rows in ts order): the scale of mase';
+COMMENT ON AGGREGATE naive_mae(date, float8, integer) IS 'mean absolute error of the seasonal naive forecast (each value predicted by the one season rows before it, rows in ts order): the scale of mase';
+COMMENT ON AGGREGATE naive_mae(bigint, float8) IS 'mean absolute error of the one-step naive forecast (each value predicted by the one before it, rows in ts order): the scale of mase';
+COMMENT ON AGGREGATE naive_mae(bigint, float8, integer) IS 'mean absolute error of the seasonal naive forecast (each value predicted by the one season rows before it, rows in ts order): the scale of mase';

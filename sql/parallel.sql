@@ -38,3 +38,30 @@ SELECT md5(string_agg((m::jsonb - 'fit_seconds' - 'fitted_at')::text, ',' ORDER 
 SELECT :'par_models' = :'ser_models' AS same_models,
        :'par_one'::jsonb = :'ser_one'::jsonb AS same_one,
        close_to(:par_rmse, :ser_rmse, 1e-12) AS same_rmse;
+
+-- the metrics of 0.6.0 the same way: naive_mae's partial states (the
+-- points) serialized in the workers and merged in the leader, the others'
+-- float8[] sums combined; the same results as serial, naive_mae's to the
+-- bit (the merged points are the same, in ts order)
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT naive_mae(t, value, 7) FROM many WHERE series = 1;
+EXPLAIN (COSTS OFF) SELECT winkler(value, -0.5, 0.5, 0.9) FROM many;
+SELECT workers_launched('SELECT series, naive_mae(t, value, 7) FROM many GROUP BY series');
+SELECT workers_launched('SELECT mase(value, 0.5, 2), coverage(value, -0.5, 0.5), winkler(value, -0.5, 0.5, 0.9) FROM many');
+SELECT md5(string_agg(n::text, ',' ORDER BY series)) AS naive,
+       (SELECT naive_mae(t, value) FROM many WHERE series = 3) AS naive_one,
+       (SELECT mase(value, 0.5, 2) FROM many) AS mase,
+       (SELECT coverage(value, -0.5, 0.5) FROM many) AS coverage,
+       (SELECT winkler(value, -0.5, 0.5, 0.9) FROM many) AS winkler
+  FROM (SELECT series, naive_mae(t, value, 7) AS n FROM many GROUP BY series) x \gset par_
+SET max_parallel_workers_per_gather = 0;
+SELECT workers_launched('SELECT series, naive_mae(t, value, 7) FROM many GROUP BY series');
+SELECT md5(string_agg(n::text, ',' ORDER BY series)) AS naive,
+       (SELECT naive_mae(t, value) FROM many WHERE series = 3) AS naive_one,
+       (SELECT mase(value, 0.5, 2) FROM many) AS mase,
+       (SELECT coverage(value, -0.5, 0.5) FROM many) AS coverage,
+       (SELECT winkler(value, -0.5, 0.5, 0.9) FROM many) AS winkler
+  FROM (SELECT series, naive_mae(t, value, 7) AS n FROM many GROUP BY series) x \gset ser_
+SELECT :'par_naive' = :'ser_naive' AS same_naive, :par_naive_one = :ser_naive_one AS same_naive_one,
+       close_to(:par_mase, :ser_mase, 1e-12) AS same_mase, :par_coverage = :ser_coverage AS same_coverage,
+       close_to(:par_winkler, :ser_winkler, 1e-12) AS same_winkler;

@@ -406,13 +406,15 @@ points_sorted(const TsfPoint *pts, int64 n)
 }
 
 /*
- * Add b's points (and covariates) to a.  A parallel scan hands each worker
- * runs of the table, so the partial states of one series are each in order
- * but interleave: two sorted runs are merged here in O(n), and the final
- * function then finds the series sorted instead of sorting it.
+ * Add b's points (and covariates) to a; the rows, options and covariate
+ * counts are the caller's to merge (tsf_series_combinefn; metrics.c's
+ * naive_mae).  A parallel scan hands each worker runs of the table, so the
+ * partial states of one series are each in order but interleave: two
+ * sorted runs are merged here in O(n), and the final function then finds
+ * the series sorted instead of sorting it.
  */
-static void
-append_points(TsfSeriesState *a, TsfSeriesState *b)
+void
+tsf_series_append(TsfSeriesState *a, TsfSeriesState *b)
 {
 	int			ncov = Max(a->ncov, 0);
 	int64		na = a->n;
@@ -519,7 +521,7 @@ tsf_series_combinefn(PG_FUNCTION_ARGS)
 	else if (b->n > 0 && a->ncov >= 0)
 		elog(ERROR, "combining series states with and without covariates");
 	if (b->n > 0)
-		append_points(a, b);
+		tsf_series_append(a, b);
 	PG_RETURN_POINTER(a);
 }
 
@@ -756,7 +758,8 @@ sort_series(TsfSeriesState *st, double held)
 /*
  * Sort st's points (and covariates) by ts where they are not in order yet,
  * and refuse duplicate timestamps: for the callers that take the points
- * as they are, on a model's grid (model_update(), backtest())
+ * as they are, on a model's grid (model_update(), backtest()) or in their
+ * order only (naive_mae(), metrics.c)
  */
 void
 tsf_series_sort(TsfSeriesState *st)

@@ -62,6 +62,7 @@ extern TsfSeriesState *tsf_series_new(MemoryContext cxt, int ts_type);
 extern void tsf_series_add(TsfSeriesState *st, int64 ts, Datum value, bool isnull,
 						   bool has_cov, const double *cov, int ncov);
 extern double tsf_series_point_bytes(const TsfSeriesState *st);
+extern void tsf_series_append(TsfSeriesState *a, TsfSeriesState *b);
 extern void tsf_series_sort(TsfSeriesState *st);
 extern void tsf_series_prepare(TsfSeriesState *st, int transform, int fill,
 							   TsfSeries *out);

@@ -10,7 +10,7 @@ CREATE EXTENSION IF NOT EXISTS tsforecast;
 SET search_path = tsforecast, public;
 
 BEGIN;
-SELECT plan(99);
+SELECT plan(117);
 
 -- the type and its views
 SELECT has_type('tsforecast', 'tsmodel', 'type tsmodel exists');
@@ -27,6 +27,13 @@ SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['bigint', 'double precision'],
 SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['bigint', 'double precision', 'jsonb'], 'ar_fit(bigint, float8, jsonb)');
 SELECT is_aggregate('tsforecast', m, ARRAY['double precision', 'double precision'], m || '(actual, predicted)')
   FROM unnest(ARRAY['r2', 'nse', 'rmse', 'mae', 'mape', 'smape', 'kge']) m;
+-- the metrics of 0.6.0: mase, coverage, winkler, and naive_mae for each type of ts
+SELECT is_aggregate('tsforecast', 'mase', ARRAY['double precision', 'double precision', 'double precision'], 'mase(actual, predicted, scale)');
+SELECT is_aggregate('tsforecast', 'coverage', ARRAY['double precision', 'double precision', 'double precision'], 'coverage(actual, lo, hi)');
+SELECT is_aggregate('tsforecast', 'winkler', ARRAY['double precision', 'double precision', 'double precision', 'double precision'], 'winkler(actual, lo, hi, level)');
+SELECT is_aggregate('tsforecast', 'naive_mae', ARRAY[t, 'double precision'] || extra, format('naive_mae(%s)', array_to_string(ARRAY[t, 'float8'] || extra, ', ')))
+  FROM unnest(ARRAY['timestamp with time zone', 'date', 'bigint']) t,
+       (VALUES (ARRAY[]::text[]), (ARRAY['integer'])) e(extra);
 
 -- lstm_train, every signature (0.2.0)
 SELECT is_aggregate('tsforecast', 'lstm_train', ARRAY[t, 'double precision'] || extra, format('lstm_train(%s)', array_to_string(ARRAY[t, 'float8'] || extra, ', ')))
@@ -102,6 +109,15 @@ SELECT throws_ok($$SELECT predict(m, t::int + 0, v) OVER (ORDER BY t) FROM s, (S
 SELECT throws_ok($$SELECT ar_fit(t, v, '{"fill": "linear"}') FROM (VALUES (1::bigint, 1.0::float8), (2, 2.0), (300000000, 1.0)) x(t, v)$$,
                  '54000', NULL, 'absurd span: 54000');
 SELECT throws_ok($$SELECT rmse('NaN', 1)$$, '22000', NULL, 'NaN in metrics: 22000');
+SELECT is((SELECT mase(v, v, 1) FROM s), 0::float8, 'mase of a perfect prediction is 0');
+SELECT throws_ok($$SELECT mase(1, 2, 0)$$, '22023', 'invalid value for scale: 0', 'mase with scale 0: 22023');
+SELECT throws_ok($$SELECT winkler(1, 0, 2, 1)$$, '22023', 'invalid value for level: 1', 'winkler at level 1: 22023');
+SELECT throws_ok($$SELECT winkler(1, 0, 2, l) FROM (VALUES (0.9), (0.8)) x(l)$$, '22023', 'level differs between rows', 'winkler with levels differing: 22023');
+SELECT throws_ok($$SELECT winkler(1, 2, 1, 0.9)$$, '22023', 'invalid prediction interval: lo is above hi', 'winkler with lo > hi: 22023');
+SELECT throws_ok($$SELECT coverage(1, 2, 1)$$, '22023', 'invalid prediction interval: lo is above hi', 'coverage with lo > hi: 22023');
+SELECT throws_ok($$SELECT naive_mae(t, v, 0) FROM s$$, '22023', 'invalid value for season: 0', 'naive_mae with season 0: 22023');
+SELECT throws_ok($$SELECT naive_mae(t, v) FROM (VALUES (1::bigint, 1.0::float8), (1, 2.0)) x(t, v)$$, '22000', 'duplicate timestamp in time series', 'naive_mae with a timestamp twice: 22000');
+SELECT throws_ok($$SELECT mase(1e308, -1e308, 1)$$, '22003', 'value out of range: overflow', 'mase whose sum overflows: 22003');
 
 -- lstm_train's SQLSTATEs
 CREATE TEMP TABLE lm AS SELECT lstm_train(t, v, '{"epochs": 2, "hidden": 4}') AS m FROM s;
