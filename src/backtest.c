@@ -351,19 +351,6 @@ points_upto(const TsfPoint *pts, int64 n, int64 t)
 	return lo;
 }
 
-/* the mean absolute error of the naive forecast m steps back, over v (n) */
-static double
-naive_mae(const TsfPoint *pts, int64 n, int m)
-{
-	double		sum = 0;
-
-	if (n <= m)
-		return NAN;
-	for (int64 i = m; i < n; i++)
-		sum += fabs(pts[i].value - pts[i - m].value);
-	return sum / (double) (n - m);
-}
-
 /*
  * The backtest of one collected series st (sorted in place) for spec and
  * settings: an array of rowtype (backtest_row).  hooks (may be NULL): its
@@ -585,7 +572,14 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 		lo_v = palloc(sizeof(double) * o.horizon);
 		hi_v = palloc(sizeof(double) * o.horizon);
 		kind->forecast(model, o.horizon, o.level, NULL, mean, lo_v, hi_v);
-		scale = naive_mae(st->pts + lo, hi - lo, o.mase_season);
+		{
+			/* the fit's values in order, for metrics.c's arithmetic */
+			double	   *y = palloc_extended(sizeof(double) * Max(hi - lo, 1), MCXT_ALLOC_HUGE);
+
+			for (int64 i = lo; i < hi; i++)
+				y[i - lo] = st->pts[i].value;
+			scale = tsf_naive_mae(y, (long) (hi - lo), o.mase_season);
+		}
 		next = tsf_model_next_step(model);
 
 		MemoryContextSwitchTo(old);
