@@ -12,8 +12,9 @@
 #     into a distributed table of models;
 #  2. forecast(), predict() (and r2() over it) on the distributed models and
 #     backtest() on the distributed data run in the tasks too, with the
-#     single node's results to the bit; an error in one task leaves no model
-#     on any node;
+#     single node's results to the bit (forecast() in a LATERAL subquery is
+#     refused by Citus; joined and grouped by gauge it runs in the tasks);
+#     an error in one task leaves no model on any node;
 #  3. a training job (train_async) whose source reads the distributed table:
 #     its models land in tsforecast.models and equal lstm_train's, but the
 #     job reads raw rows (the coordinator's log shows the job's worker
@@ -22,7 +23,9 @@
 #     push down;
 #  4. a series spread over shards (the table distributed by week, grouped
 #     by gauge): correct models, but every row is shipped to the coordinator
-#     and the aggregate runs there (EXPLAIN ANALYZE counts the rows).
+#     and the aggregate runs there (EXPLAIN ANALYZE counts the rows); an
+#     accuracy metric over every series, whose state Citus can combine, is
+#     aggregated partially in the tasks.
 #
 # Skipped where Citus is not installed (test/citus/build.sh installs it;
 # scripts/tsf test runs that first).  The times it prints (note, in the
@@ -195,6 +198,19 @@ is(tsf_sql($coord, "$rows_text ($q_forecast) q"),
 	tsf_sql($coord, $rows_text . '(' . ($q_forecast =~ s/gauge_models/models_local/r) . ') q'),
 	'... the same forecasts and intervals as on one node, to the bit');
 
+# forecast() is STABLE (dates in the session's time zone): Citus takes it
+# as a function scan joined to the models, not in a LATERAL subquery
+($out, $err) = tsf_psql($coord, q{
+	SELECT m.gauge, x.s FROM gauge_models m,
+	       LATERAL (SELECT string_agg(round(value)::text, ',') AS s FROM forecast(m.model, 5)) x});
+like($err, qr/ERROR:  cannot push down this subquery\nDETAIL:  Only immutable functions can be used as a table expressions in a multi-shard query/,
+	'forecast() inside a LATERAL subquery over the distributed models is refused by Citus');
+my $q_forecast_agg = q{
+	SELECT m.gauge, m.kind, string_agg(round(f.value)::text, ',' ORDER BY f.step) AS s
+	  FROM gauge_models m, forecast(m.model, 5) f GROUP BY m.gauge, m.kind};
+ok(pushed_down(plan_of($q_forecast_agg), qr/string_agg\(.*tsforecast\.forecast\(m\.model, 5\) f/),
+	'... the same as a join grouped by the distribution column runs in every task') or diag(plan_of($q_forecast_agg));
+
 my $q_predict = q{
 	SELECT g.gauge, m.kind, g.week_start, predict(m.model, g.week_start, g.flow)
 	       OVER (PARTITION BY g.gauge, m.kind ORDER BY g.week_start) AS p
@@ -317,6 +333,24 @@ note(sprintf('received from the workers: %s of rows (by week) against %s of mode
 	SELECT gauge, $fit{ar} FROM gauges_by_week GROUP BY gauge");
 like($err, qr/ERROR:  unsupported aggregate function ar_fit/,
 	'... with citus.coordinator_aggregation_strategy = disabled, Citus refuses the query instead');
+
+# an accuracy metric over every series (a float8[] state with a combine
+# function): Citus aggregates it partially in each task
+my $q_metric = q{
+	SELECT s.kind, count(s.p), rmse(s.flow, s.p) FROM (
+	SELECT g.gauge, m.kind, g.flow, predict(m.model, g.week_start, g.flow)
+	       OVER (PARTITION BY g.gauge, m.kind ORDER BY g.week_start) AS p
+	  FROM gauges g JOIN gauge_models m ON m.gauge = g.gauge) s GROUP BY s.kind};
+my $metric_plan = plan_of($q_metric);
+my @metric_queries = grep { /^\s*Query: / } split /\n/, $metric_plan;
+ok($metric_plan =~ /^HashAggregate\n\s*Output: .*coord_combine_agg\(/ && @metric_queries > 0
+	  && !grep({ !/worker_partial_agg\('tsforecast\.rmse\(double precision,double precision\)'::regprocedure/ } @metric_queries),
+	'rmse() over every series, grouped by kind: partial aggregates in every task, combined on the coordinator')
+  or diag($metric_plan);
+is(tsf_sql($coord, qq{
+	SELECT string_agg(format('%s %s %s', d.kind, d.count = l.count, abs(d.rmse - l.rmse) <= 1e-12 * l.rmse), ', ' ORDER BY d.kind)
+	  FROM ($q_metric) d JOIN (} . $local->($q_metric) . ') l USING (kind)'),
+	'ar t t, lstm t t', '... within 1e-12 of one node\'s (the partial sums add up in another order)');
 
 note(sprintf('014_citus: %.1f s', time() - $t_start));
 $_->stop for ($coord, @workers);
