@@ -20,9 +20,10 @@
 # Methods, all in this run:
 #   tsforecast  backtest(week_start, flow, spec, settings) with settings
 #               {"horizon": 2, "origins": [the Saturdays], "level": 0.95,
-#               "refit_every": 1}: the given SPEC; the default AR
-#               {"kind": "ar", "transform": "log"}; the same on the last
-#               260 weeks ("window": 260); the default LSTM {"kind": "lstm"}.
+#               "refit_every": 1}: the given SPEC, and it on the last 260
+#               weeks ("window": 260) when it is not the default; the
+#               default AR {"kind": "ar", "transform": "log"}; the same on
+#               the last 260 weeks; the default LSTM {"kind": "lstm"}.
 #               Without backtest() in the installed extension these rows
 #               say "backtest() not installed" and the rest still runs.
 #   Python      persistence, statsforecast AutoARIMA / AutoETS / AutoTheta,
@@ -120,11 +121,13 @@ echo "== tsforecast backtest() ($([ "$HAVE" = t ] && echo installed || echo "not
 SAME=$(psql -At -v spec="$SPEC" -v def="$DEFAULT_AR" <<<"SELECT :'spec'::jsonb = :'def'::jsonb")
 if [ "$SAME" = t ]; then
     run_backtest 1 "tsforecast AR (default)" "$DEFAULT_AR" "$SETTINGS" "the given spec, $DEFAULT_AR"
-else
-    run_backtest 0 "tsforecast: the given spec" "$SPEC" "$SETTINGS" "$SPEC"
-    run_backtest 1 "tsforecast AR (default)" "$DEFAULT_AR" "$SETTINGS" "$DEFAULT_AR"
 fi
 W260=$(psql -At -v s="$SETTINGS" <<<"SELECT :'s'::jsonb || '{\"window\": 260}'")
+if [ "$SAME" != t ]; then
+    run_backtest 0 "tsforecast: the given spec" "$SPEC" "$SETTINGS" "$SPEC"
+    run_backtest 0 "tsforecast: the given spec, last 260 weeks" "$SPEC" "$W260" "$SPEC, settings \"window\": 260"
+    run_backtest 1 "tsforecast AR (default)" "$DEFAULT_AR" "$SETTINGS" "$DEFAULT_AR"
+fi
 run_backtest 2 "tsforecast AR, last 260 weeks" "$DEFAULT_AR" "$W260" "$DEFAULT_AR, settings \"window\": 260"
 if [ "$LSTM" = 1 ]; then
     run_backtest 3 "tsforecast LSTM (default)" '{"kind": "lstm"}' "$SETTINGS" '{"kind": "lstm"}: the defaults of lstm_train'

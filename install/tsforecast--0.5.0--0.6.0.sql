@@ -291,3 +291,49 @@ COMMENT ON AGGREGATE naive_mae(date, float8) IS 'mean absolute error of the one-
 COMMENT ON AGGREGATE naive_mae(date, float8, integer) IS 'mean absolute error of the seasonal naive forecast (each value predicted by the one season rows before it, rows in ts order): the scale of mase';
 COMMENT ON AGGREGATE naive_mae(bigint, float8) IS 'mean absolute error of the one-step naive forecast (each value predicted by the one before it, rows in ts order): the scale of mase';
 COMMENT ON AGGREGATE naive_mae(bigint, float8, integer) IS 'mean absolute error of the seasonal naive forecast (each value predicted by the one season rows before it, rows in ts order): the scale of mase';
+
+-- ---------------------------------------------------------------------------
+-- ar_fit(ts, value, covariates, options): AR models with the user's
+-- covariates as exogenous terms, and the options "harmonics" and
+-- "season_length" (Fourier terms of the season) in every ar_fit (since
+-- 0.6.0)
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION _ar_fit_transfn(internal, timestamptz, float8, float8[], jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_ar_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _ar_fit_transfn(internal, date, float8, float8[], jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_ar_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _ar_fit_transfn(internal, bigint, float8, float8[], jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_ar_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION _ar_fit_transfn(internal, timestamptz, float8, float8[], jsonb) IS 'ar_fit: collect one point and its covariates';
+COMMENT ON FUNCTION _ar_fit_transfn(internal, date, float8, float8[], jsonb) IS 'ar_fit: collect one point and its covariates';
+COMMENT ON FUNCTION _ar_fit_transfn(internal, bigint, float8, float8[], jsonb) IS 'ar_fit: collect one point and its covariates';
+
+CREATE AGGREGATE ar_fit(ts timestamptz, value float8, covariates float8[], options jsonb) (
+    SFUNC = _ar_fit_transfn, STYPE = internal,
+    FINALFUNC = _ar_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ar_fit(ts date, value float8, covariates float8[], options jsonb) (
+    SFUNC = _ar_fit_transfn, STYPE = internal,
+    FINALFUNC = _ar_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE ar_fit(ts bigint, value float8, covariates float8[], options jsonb) (
+    SFUNC = _ar_fit_transfn, STYPE = internal,
+    FINALFUNC = _ar_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE ar_fit(timestamptz, float8, jsonb) IS 'fit an autoregressive model; options: order, max_order, method, intercept, transform, fill, harmonics, season_length';
+COMMENT ON AGGREGATE ar_fit(date, float8, jsonb) IS 'fit an autoregressive model; options: order, max_order, method, intercept, transform, fill, harmonics, season_length';
+COMMENT ON AGGREGATE ar_fit(bigint, float8, jsonb) IS 'fit an autoregressive model on an integer-indexed series; options: order, max_order, method, intercept, transform, fill, harmonics, season_length';
+COMMENT ON AGGREGATE ar_fit(timestamptz, float8, float8[], jsonb) IS 'fit an autoregressive model with the covariates of each row as exogenous terms (forecast() then takes their future values); options as ar_fit''s';
+COMMENT ON AGGREGATE ar_fit(date, float8, float8[], jsonb) IS 'fit an autoregressive model with the covariates of each row as exogenous terms (forecast() then takes their future values); options as ar_fit''s';
+COMMENT ON AGGREGATE ar_fit(bigint, float8, float8[], jsonb) IS 'fit an autoregressive model on an integer-indexed series with the covariates of each row as exogenous terms (forecast() then takes their future values); options as ar_fit''s';

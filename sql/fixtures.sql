@@ -21,10 +21,14 @@ SELECT name, count(*) FROM fx_series GROUP BY name ORDER BY name;
 -- statsmodels / R reference values
 SELECT count(*) FROM ar_ref;
 SELECT part, count(*) FROM split_ref GROUP BY part ORDER BY part;
+SELECT count(*), count(flow), min(week_start), max(week_start) FROM exog_weeks;
+SELECT name, ts, covariates, train_weeks FROM exog_cases ORDER BY name;
+SELECT name, count(*) FROM exog_ref GROUP BY name ORDER BY name;
 
 -- the fixtures' tables are the session's own
 SELECT c.relname, c.relpersistence FROM pg_class c
- WHERE c.relname IN ('verde', 'fx_series', 'ar_ref', 'split_ref') AND c.relkind = 'r' ORDER BY 1;
+ WHERE c.relname IN ('verde', 'fx_series', 'ar_ref', 'split_ref', 'exog_weeks', 'exog_cases', 'exog_ref')
+   AND c.relkind = 'r' ORDER BY 1;
 
 -- the helpers
 SELECT close_to(1.0, 1.0 + 1e-9) AS close, close_to(1.0, 1.0 + 1e-7) AS not_close,

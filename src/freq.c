@@ -548,3 +548,94 @@ tsf_freq_infer(int ts_type, const int64 *ts, int64 n, TsfFreq *f)
 					   tsf_ts_to_cstring(ts_type, ts[at])),
 			 errhint("The series must be regular (hourly, daily, weekly, monthly, quarterly, yearly or any fixed step); missing points can be filled with the \"fill\" option.")));
 }
+
+/*
+ * The season's length in steps inferred from the frequency, 0 for none: a
+ * year (TSF_DAYS_PER_YEAR days) for data from daily to monthly (52.18 steps
+ * for weekly data, 12 for monthly), a day below daily (24 for hourly), none
+ * for an integer index or when a season would be shorter than two steps.
+ * The LSTM's season inputs and the AR kind's harmonics use it.
+ */
+double
+tsf_season_period(int ts_type, const TsfFreq *f)
+{
+	double		p;
+	double		step = (double) f->step;
+
+	switch (f->unit)
+	{
+		case TSF_FREQ_MONTHS:
+		case TSF_FREQ_MONTH_END:
+			p = 12.0 / step;
+			break;
+		case TSF_FREQ_DAYS:
+			p = TSF_DAYS_PER_YEAR / step;
+			break;
+		default:
+			if (ts_type == TSF_TS_INT8)
+				return 0.0;
+			if (ts_type == TSF_TS_DATE)
+				p = TSF_DAYS_PER_YEAR / step;
+			else if (f->step >= USECS_PER_DAY)
+				p = TSF_DAYS_PER_YEAR * USECS_PER_DAY_F / step;
+			else
+				p = USECS_PER_DAY_F / step;
+	}
+	return p >= 2.0 ? p : 0.0;
+}
+
+/* position of ts in grid steps since 2000-01-01 (or index 0) */
+static double
+steps_since_epoch(int ts_type, const TsfFreq *f, int64 ts)
+{
+	double		step = (double) f->step;
+
+	switch (f->unit)
+	{
+		case TSF_FREQ_MONTHS:
+		case TSF_FREQ_MONTH_END:
+			{
+				int			year,
+							month,
+							day;
+
+				if (ts_type == TSF_TS_DATE)
+					j2date((int) ts + POSTGRES_EPOCH_JDATE, &year, &month, &day);
+				else
+				{
+					struct pg_tm tm;
+					fsec_t		fsec;
+					int			tz;
+
+					if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, NULL) != 0)
+						ereport(ERROR,
+								(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+								 errmsg("timestamp out of range")));
+					year = tm.tm_year;
+					month = tm.tm_mon;
+				}
+				return ((double) (year - 2000) * 12.0 + (month - 1)) / step;
+			}
+		case TSF_FREQ_DAYS:
+			return (double) ts / USECS_PER_DAY_F / step;
+		default:
+			return (double) ts / step;
+	}
+}
+
+/*
+ * The season's phase in [0, 1) at timestamp ts, for a period in steps,
+ * measured from 2000-01-01 (index 0 for bigint series), so that two models
+ * of one series agree on it whatever their training window
+ */
+double
+tsf_season_phase(int ts_type, const TsfFreq *f, int64 ts, double period)
+{
+	double		x;
+
+	if (period <= 0)
+		return 0.0;
+	x = steps_since_epoch(ts_type, f, ts) / period;
+	x -= floor(x);
+	return x >= 0.0 && x < 1.0 ? x : 0.0;
+}

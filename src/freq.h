@@ -55,4 +55,11 @@ extern bool tsf_freq_valid(int ts_type, const TsfFreq *f);
 extern bool tsf_ts_valid(int ts_type, int64 ts);
 extern int64 tsf_ts_from_datum(int ts_type, Datum d);
 
+/* default seasons: a year for daily to monthly data, a day below daily */
+#define TSF_DAYS_PER_YEAR	365.25
+
+extern double tsf_season_period(int ts_type, const TsfFreq *f);
+extern double tsf_season_phase(int ts_type, const TsfFreq *f, int64 ts,
+							   double period);
+
 #endif							/* TSF_FREQ_H */

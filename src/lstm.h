@@ -21,9 +21,6 @@
 #define TSF_LSTM_DEFAULT_EPOCHS	200
 #define TSF_LSTM_DEFAULT_EMA	0.98
 
-/* default seasons: a year for daily to monthly data, a day below daily */
-#define TSF_DAYS_PER_YEAR	365.25
-
 /* Monte Carlo sample paths behind an LSTM forecast's interval */
 #define TSF_MC_SAMPLES		200
 
@@ -62,10 +59,7 @@ tsf_lstm(const TsfModel *m)
 	return (TsfLstm *) m->payload;
 }
 
-/* lstm_model.c: the network's inputs, scaling and seasons */
-extern double tsf_season_period(int ts_type, const TsfFreq *f);
-extern double tsf_season_phase(int ts_type, const TsfFreq *f, int64 ts,
-							   double period);
+/* lstm_model.c: the network's inputs and scaling (seasons: freq.h) */
 extern int	tsf_lstm_n_in(double season_period, int n_cov);
 extern double tsf_lstm_scale(const TsfLstm *L, double y);
 extern double tsf_lstm_unscale(const TsfLstm *L, double s);

@@ -20,7 +20,8 @@
  * season (period in steps, phase at the first training timestamp) are stored
  * in the model, so predict() and forecast() build exactly the same rows.
  *
- * The season's period is inferred from the frequency: a year (365.25 days)
+ * The season's period is inferred from the frequency (tsf_season_period,
+ * freq.c, which the AR kind's harmonics share): a year (365.25 days)
  * for data from daily to monthly (52.18 steps for weekly data, 12 for
  * monthly, month ends included: a month's phase is its number, whatever the
  * day), a day for sub-daily data (24 steps for hourly); none for an
@@ -33,93 +34,7 @@
 
 #include <math.h>
 
-#include "utils/datetime.h"
-#include "utils/timestamp.h"
-
 #include "lstm.h"
-
-#define USECS_PER_DAY_F		86400000000.0
-
-/* season length in steps inferred from the frequency; 0 for none */
-double
-tsf_season_period(int ts_type, const TsfFreq *f)
-{
-	double		p;
-	double		step = (double) f->step;
-
-	switch (f->unit)
-	{
-		case TSF_FREQ_MONTHS:
-		case TSF_FREQ_MONTH_END:
-			p = 12.0 / step;
-			break;
-		case TSF_FREQ_DAYS:
-			p = TSF_DAYS_PER_YEAR / step;
-			break;
-		default:
-			if (ts_type == TSF_TS_INT8)
-				return 0.0;
-			if (ts_type == TSF_TS_DATE)
-				p = TSF_DAYS_PER_YEAR / step;
-			else if (f->step >= USECS_PER_DAY)
-				p = TSF_DAYS_PER_YEAR * USECS_PER_DAY_F / step;
-			else
-				p = USECS_PER_DAY_F / step;
-	}
-	return p >= 2.0 ? p : 0.0;
-}
-
-/* position of ts in grid steps since 2000-01-01 (or index 0) */
-static double
-steps_since_epoch(int ts_type, const TsfFreq *f, int64 ts)
-{
-	double		step = (double) f->step;
-
-	switch (f->unit)
-	{
-		case TSF_FREQ_MONTHS:
-		case TSF_FREQ_MONTH_END:
-			{
-				int			year,
-							month,
-							day;
-
-				if (ts_type == TSF_TS_DATE)
-					j2date((int) ts + POSTGRES_EPOCH_JDATE, &year, &month, &day);
-				else
-				{
-					struct pg_tm tm;
-					fsec_t		fsec;
-					int			tz;
-
-					if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, NULL) != 0)
-						ereport(ERROR,
-								(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-								 errmsg("timestamp out of range")));
-					year = tm.tm_year;
-					month = tm.tm_mon;
-				}
-				return ((double) (year - 2000) * 12.0 + (month - 1)) / step;
-			}
-		case TSF_FREQ_DAYS:
-			return (double) ts / USECS_PER_DAY_F / step;
-		default:
-			return (double) ts / step;
-	}
-}
-
-/* the season's phase in [0, 1) at timestamp ts, for a period in steps */
-double
-tsf_season_phase(int ts_type, const TsfFreq *f, int64 ts, double period)
-{
-	double		x;
-
-	if (period <= 0)
-		return 0.0;
-	x = steps_since_epoch(ts_type, f, ts) / period;
-	x -= floor(x);
-	return x >= 0.0 && x < 1.0 ? x : 0.0;
-}
 
 /* inputs per step: the lag, two season inputs if any, the covariates */
 int

@@ -1,29 +1,61 @@
 /*
  * model_ar.c
- *		The AR kind: ar_fit(ts, value [, options]), the aggregate, and the
- *		kind's routines (kind.h): its stored payload, its jsonb view, its
- *		forecasts with analytic intervals and its one-step predictions.
+ *		The AR kind: ar_fit(ts, value [, covariates] [, options]), the
+ *		aggregate, and the kind's routines (kind.h): its stored payload, its
+ *		jsonb view, its forecasts with analytic intervals and its one-step
+ *		predictions.
  *
  * The model is
  *
- *		y[t] = c + phi[1] y[t-1] + ... + phi[p] y[t-p] + e[t],  e ~ N(0, sigma2)
+ *		y[t] = c + phi[1] y[t-1] + ... + phi[p] y[t-p]
+ *		         + beta[1] x[t][1] + ... + beta[m] x[t][m] + e[t],  e ~ N(0, sigma2)
  *
  * on the transformed series, estimated by the AR core (src/ar, no
- * PostgreSQL headers).  The aggregate's transition, combine and
- * (de)serialize steps are the shared series state's (series.c); its final
- * step prepares the series, picks the order (fixed, or by AIC up to a
- * bound), calls the core and packs the result into a tsmodel.
+ * PostgreSQL headers).  The exogenous terms x[t] (m = 0 by default) are, in
+ * this order, the Fourier terms of the season, sin(2 pi j s_t) and
+ * cos(2 pi j s_t) for j = 1..K ("harmonics": K), s_t the season's phase at
+ * step t (tsf_ar_fourier: the period in steps is the frequency's, as the
+ * LSTM's season inputs have it, or "season_length"; the phase is counted
+ * from 2000-01-01 (freq.c), so the coefficients of two models of one series
+ * mean the same whatever their training windows), then the user's
+ * covariates of step t (ar_fit's float8[] argument, contemporaneous as in
+ * statsmodels' AutoReg(exog=...)).  Only least squares takes them.  The
+ * aggregate's transition, combine and (de)serialize steps are the shared
+ * series state's (series.c); its final step prepares the series, picks the
+ * order (fixed, or by AIC up to a bound, the same x in every candidate),
+ * calls the core and packs the result into a tsmodel.
  *
  * Stored payload (after model.c's header, at offset 69 of format version
- * 2): method (1: 0 ols, 1 yule_walker), intercept (1), max order searched
- * (4, 0 when fixed), order p (4), nobs (8), c, mean, sigma2, aic (4 x
- * float8), phi[p] (float8), the last p transformed values (float8, oldest
- * first).
+ * 2):
  *
- * Forecasts follow the fitted recursion; the interval is mean +/- z se,
- * se[h] = sqrt(sigma2 * sum_{j<h} psi[j]^2) with psi the MA(inf) weights and
- * z the normal quantile of (1 + level) / 2 (statsmodels' AutoReg and R's
- * predict.ar).
+ *	offset	size	field
+ *	69		1		method: 0 ols, 1 yule_walker; 0x80 set: the exogenous
+ *					section below is there (0.6.0)
+ *	70		1		intercept
+ *	71		4		max order searched (0 when fixed)
+ *	75		4		order p
+ *	79		8		nobs
+ *	87		32		c, mean, sigma2, aic (float8)
+ *	119		24		only with 0x80: harmonics K (4), user covariates
+ *					n_cov (4), season length in steps (float8; 0 when K is
+ *					0), the season's phase at the first training step
+ *					(float8, [0, 1))
+ *	...		8 p		phi (float8)
+ *	...		8 m		only with 0x80: beta, m = 2K + n_cov >= 1 (float8:
+ *					sin 1, cos 1, ..., sin K, cos K, the covariates)
+ *	...		8 p		the last p transformed values (float8, oldest first)
+ *
+ * A model without exogenous terms is written without the flag and the
+ * section, so its bytes are those of 0.5.0 and earlier, which read it;
+ * those readers refuse a model with them as an unknown method, rather than
+ * forecast it without its x.
+ *
+ * Forecasts follow the fitted recursion, the Fourier terms computed for
+ * the future steps (after model_update() too: from tsf_model_next_step) and
+ * the covariates' future values given (forecast(..., future_covariates));
+ * the interval is mean +/- z se, se[h] = sqrt(sigma2 * sum_{j<h} psi[j]^2)
+ * with psi the MA(inf) weights and z the normal quantile of (1 + level) / 2
+ * (statsmodels' AutoReg and R's predict.ar), x treated as known.
  */
 #include "postgres.h"
 
@@ -45,16 +77,27 @@
 PG_FUNCTION_INFO_V1(tsf_ar_fit_transfn);
 PG_FUNCTION_INFO_V1(tsf_ar_fit_finalfn);
 
-/* the payload's fixed fields, before its arrays */
+/* the payload's fixed fields, before its arrays, and the exogenous section's */
 #define AR_FIXED_SIZE	50
+#define AR_EXOG_SIZE	24
+
+/* the method byte's flag of the exogenous section */
+#define AR_FLAG_EXOG	0x80
+
+/* most harmonics of the season a model takes */
+#define TSF_AR_MAX_HARMONICS	100
 
 /* a model's AR fields: TsfModel.payload */
 typedef struct TsfAr
 {
 	int32		method;			/* TsfArMethod */
 	int32		max_order;		/* bound searched by AIC; 0 if the order was fixed */
-	TsfArModel	ar;				/* ar.phi: (p) */
+	TsfArModel	ar;				/* ar.phi: (p); ar.beta: (ar.m) */
 	double	   *hist;			/* (p) last transformed values, oldest first */
+	int32		harmonics;		/* K: the first 2K of the ar.m terms */
+	int32		n_cov;			/* the user's covariates, the last n_cov */
+	double		season_period;	/* in steps; 0 when K = 0 */
+	double		season_s0;		/* the season's phase at step 0, [0, 1) */
 } TsfAr;
 
 static inline TsfAr *
@@ -73,6 +116,8 @@ typedef struct ArOptions
 	bool		intercept;
 	int32		transform;
 	int32		fill;
+	int32		harmonics;
+	double		season_length;
 } ArOptions;
 
 static const char *const ar_method_names[] = {"ols", "yule_walker", NULL};
@@ -80,6 +125,7 @@ static const char *const ar_method_names[] = {"ols", "yule_walker", NULL};
 enum
 {
 	OPT_ORDER, OPT_MAX_ORDER, OPT_METHOD, OPT_INTERCEPT, OPT_TRANSFORM, OPT_FILL,
+	OPT_HARMONICS, OPT_SEASON_LENGTH,
 	N_AR_OPTS
 };
 
@@ -90,7 +136,19 @@ static const TsfOptDef ar_opts[N_AR_OPTS] = {
 	{"intercept", TSF_OPT_BOOL, offsetof(ArOptions, intercept), 0, 0, NULL},
 	{"transform", TSF_OPT_ENUM, offsetof(ArOptions, transform), 0, 0, tsf_transform_names},
 	{"fill", TSF_OPT_ENUM, offsetof(ArOptions, fill), 0, 0, tsf_fill_names},
+	{"harmonics", TSF_OPT_INT, offsetof(ArOptions, harmonics), 0, TSF_AR_MAX_HARMONICS, NULL},
+	{"season_length", TSF_OPT_FLOAT, offsetof(ArOptions, season_length), 0, 1e9, NULL},
 };
+
+/* exogenous terms are least squares' only */
+static void
+yule_walker_exog(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("the \"yule_walker\" method does not take harmonics or covariates"),
+			 errhint("Use \"method\": \"ols\" (the default) for a model with exogenous terms.")));
+}
 
 /* defaults, then the user's options; seen[] says which were given */
 static void
@@ -102,12 +160,21 @@ ar_parse_options(Jsonb *opts, ArOptions *o, bool *seen)
 	o->intercept = true;
 	o->transform = TSF_TRANSFORM_NONE;
 	o->fill = TSF_FILL_NONE;
+	o->harmonics = 0;
+	o->season_length = 0;		/* inferred from the frequency */
 	tsf_parse_options(opts, ar_opts, N_AR_OPTS, o, seen);
 	if (seen[OPT_ORDER] && seen[OPT_MAX_ORDER])
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("options \"order\" and \"max_order\" cannot be used together"),
 				 errhint("Give \"order\" to fix the order, or \"max_order\" to choose it by AIC.")));
+	if (seen[OPT_SEASON_LENGTH] && o->season_length < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for option \"season_length\": %g", o->season_length),
+				 errdetail("A season must last at least 2 steps.")));
+	if (o->harmonics > 0 && o->method == TSF_AR_YULE_WALKER)
+		yule_walker_exog();
 }
 
 /* check an options jsonb of ar_fit; returns its fill mode */
@@ -130,7 +197,7 @@ tsf_ar_fit_transfn(PG_FUNCTION_ARGS)
 }
 
 static void
-too_short(int64 n, int p, int intercept, bool selecting)
+too_short(int64 n, int p, int intercept, int m, bool selecting)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -139,7 +206,10 @@ too_short(int64 n, int p, int intercept, bool selecting)
 			 errmsg("time series is too short to fit an AR(%d) model", p),
 			 errdetail_plural("The series has " INT64_FORMAT " point, but at least %d are required.",
 							  "The series has " INT64_FORMAT " points, but at least %d are required.",
-							  n, n, tsf_ar_min_points(p, intercept))));
+							  n, n, tsf_ar_min_points_exog(p, intercept, m)),
+			 m > 0 ? errhint_plural("The model has %d exogenous term besides the lags (harmonics count two each).",
+									"The model has %d exogenous terms besides the lags (harmonics count two each).",
+									m, m) : 0));
 }
 
 /*
@@ -149,7 +219,7 @@ too_short(int64 n, int p, int intercept, bool selecting)
 static const TsfArPoll ar_poll = {tsf_poll_cancel, NULL};
 
 static void
-check_status(TsfArStatus s, int p)
+check_status(TsfArStatus s, int p, int m)
 {
 	switch (s)
 	{
@@ -159,6 +229,12 @@ check_status(TsfArStatus s, int p)
 			tsf_raise_cancel();
 			break;
 		case TSF_AR_RANK_DEFICIENT:
+			if (m > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("cannot fit an AR(%d) model: its regressors are collinear", p),
+						 errdetail("The harmonics and covariates are collinear with each other, with the intercept or with the lagged values."),
+						 errhint("Leave out a covariate that repeats another or is constant, or use fewer harmonics.")));
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("cannot fit an AR(%d) model: the lagged values are collinear", p),
@@ -188,10 +264,67 @@ tsf_ar_fit_finalfn(PG_FUNCTION_ARGS)
 }
 
 /*
- * Fit the AR model of a collected series (its options in st->options) and
- * return it serialized: ar_fit's final step, and a job's for "kind": "ar"
- * (AR trains on the CPU whatever the device; no epochs to report).  Sorts
- * st's points in place.
+ * The regressors of grid steps k0 .. k0 + rows - 1 into x (rows, 2K +
+ * n_cov) row-major: the season's Fourier terms of each step, then its
+ * covariates from cov (rows, n_cov) row-major (NULL when n_cov is 0)
+ */
+static void
+ar_exog_rows(const TsfAr *A, int64 k0, int64 rows, const double *cov, double *x)
+{
+	int			m = A->ar.m;
+
+	for (int64 i = 0; i < rows; i++)
+	{
+		double	   *row = x + i * m;
+
+		if (A->harmonics > 0)
+			tsf_ar_fourier(A->season_period, A->season_s0, k0 + i, A->harmonics, row);
+		if (A->n_cov > 0)
+			memcpy(row + 2 * A->harmonics, cov + i * A->n_cov, sizeof(double) * A->n_cov);
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * The season of K harmonics on series s: its period (the "season_length"
+ * option, or the frequency's) and its phase at the first step, into A;
+ * errors for a season that cannot carry K harmonics
+ */
+static void
+ar_season(TsfAr *A, const ArOptions *o, const bool *seen, const TsfSeries *s)
+{
+	double		period;
+
+	A->harmonics = o->harmonics;
+	A->season_period = 0;
+	A->season_s0 = 0;
+	if (o->harmonics == 0)
+		return;
+	period = seen[OPT_SEASON_LENGTH] ? o->season_length :
+		tsf_season_period(s->ts_type, &s->freq);
+	if (period == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"harmonics\" needs the season's length"),
+				 errdetail("The series' frequency (%s) has no default season.",
+						   tsf_freq_name(s->ts_type, &s->freq)),
+				 errhint("Set \"season_length\" to the season's length in steps.")));
+	if (2.0 * o->harmonics >= period)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for option \"harmonics\": %d", o->harmonics),
+				 errdetail("A season of %g steps has at most %d harmonics.",
+						   period, (int) ceil(period / 2.0) - 1)));
+	A->season_period = period;
+	A->season_s0 = tsf_season_phase(s->ts_type, &s->freq, s->first_ts, period);
+}
+
+/*
+ * Fit the AR model of a collected series (its options in st->options; its
+ * covariates, if any, in st->cov) and return it serialized: ar_fit's final
+ * step, and a job's for "kind": "ar" (AR trains on the CPU whatever the
+ * device; no epochs to report).  Sorts st's points in place.
  */
 static bytea *
 ar_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
@@ -204,47 +337,72 @@ ar_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 	int			p,
 				maxp;
 	int			n;
+	int			mx;
+	double	   *x = NULL;
 	double	   *work;
 	instr_time	t0;
 	TsfArStatus status;
 
 	INSTR_TIME_SET_CURRENT(t0);
 	ar_parse_options(st->options, &o, seen);
+	if (st->ncov > 0 && o.method == TSF_AR_YULE_WALKER)
+		yule_walker_exog();
 	tsf_series_prepare(st, o.transform, o.fill, &s);
 	n = (int) s.n;
+
+	memset(&A, 0, sizeof(A));
+	ar_season(&A, &o, seen, &s);
+	A.n_cov = s.ncov;
+	mx = 2 * A.harmonics + A.n_cov;
 
 	if (o.order >= 0)
 	{
 		p = o.order;
 		maxp = 0;
-		if (n < tsf_ar_min_points(p, o.intercept))
-			too_short(n, p, o.intercept, false);
+		if (n < tsf_ar_min_points_exog(p, o.intercept, mx))
+			too_short(n, p, o.intercept, mx, false);
 	}
 	else
 	{
-		maxp = o.max_order >= 0 ? o.max_order : tsf_ar_default_max_order(n, o.intercept);
-		if (n < tsf_ar_min_points(maxp, o.intercept))
-			too_short(n, maxp, o.intercept, true);
+		maxp = o.max_order >= 0 ? o.max_order :
+			tsf_ar_default_max_order_exog(n, o.intercept, mx);
+		if (n < tsf_ar_min_points_exog(maxp, o.intercept, mx))
+			too_short(n, maxp, o.intercept, mx, true);
 		p = maxp;
 	}
 
-	/* the core's workspace and the model's arrays, with the series it holds */
-	tsf_check_memory(s.bytes + sizeof(double) * ((double) tsf_ar_work_size(n, p) + 4.0 * (p + 1)),
+	/*
+	 * the core's workspace and the model's arrays, with the series it holds
+	 * and, with exogenous terms, their rows
+	 */
+	tsf_check_memory(s.bytes + sizeof(double) * ((double) tsf_ar_work_size_exog(n, p, mx) +
+												 4.0 * (p + 1) + (double) mx * (n + 1)),
 					 TSF_MEM_AR_FIT,
+					 mx > 0 ?
+					 psprintf("An AR(%d) fit with %d exogenous terms on %d points.", p, mx, n) :
 					 psprintf("An AR(%d) fit on %d points.", p, n));
-	work = palloc_extended(sizeof(double) * tsf_ar_work_size(n, p),
+	work = palloc_extended(sizeof(double) * tsf_ar_work_size_exog(n, p, mx),
 						   MCXT_ALLOC_HUGE);
+	A.ar.m = mx;
+	A.ar.beta = palloc(sizeof(double) * (mx + 1));
+	if (mx > 0)
+	{
+		x = palloc_extended(sizeof(double) * mx * (Size) n, MCXT_ALLOC_HUGE);
+		ar_exog_rows(&A, 0, n, s.cov, x);
+	}
 	if (o.order < 0)
 	{
-		status = tsf_ar_select(s.y, n, maxp, o.intercept, o.method, &ar_poll,
-							   work, &p);
-		check_status(status, maxp);
+		status = mx > 0 ?
+			tsf_ar_select_exog(s.y, n, maxp, o.intercept, x, mx, &ar_poll, work, &p) :
+			tsf_ar_select(s.y, n, maxp, o.intercept, o.method, &ar_poll, work, &p);
+		check_status(status, maxp, mx);
 	}
 
-	memset(&A, 0, sizeof(A));
 	A.ar.phi = palloc(sizeof(double) * (p + 1));
-	status = tsf_ar_fit(s.y, n, p, o.intercept, o.method, &ar_poll, work, &A.ar);
-	check_status(status, p);
+	status = mx > 0 ?
+		tsf_ar_fit_exog(s.y, n, p, o.intercept, x, mx, &ar_poll, work, &A.ar) :
+		tsf_ar_fit(s.y, n, p, o.intercept, o.method, &ar_poll, work, &A.ar);
+	check_status(status, p, mx);
 	CHECK_FOR_INTERRUPTS();
 	A.method = o.method;
 	A.max_order = maxp;
@@ -255,6 +413,8 @@ ar_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 	m.fit_seconds = tsf_seconds_since(t0);
 
 	pfree(work);
+	if (x)
+		pfree(x);
 	return tsf_model_serialize(&m);
 }
 
@@ -263,15 +423,20 @@ ar_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 static double
 ar_stored_bytes(const TsfModel *m)
 {
-	return AR_FIXED_SIZE + 16.0 * ar_of(m)->ar.p;
+	const TsfAr *A = ar_of(m);
+
+	return AR_FIXED_SIZE + 16.0 * A->ar.p +
+		(A->ar.m > 0 ? AR_EXOG_SIZE + 8.0 * A->ar.m : 0);
 }
 
+/* the layout of the file's header comment; no exogenous terms: 0.5.0's */
 static void
 ar_write(StringInfo b, const TsfModel *m)
 {
 	const TsfAr *A = ar_of(m);
+	bool		exog = A->ar.m > 0;
 
-	tsf_write_u8(b, (uint8) A->method);
+	tsf_write_u8(b, (uint8) (A->method | (exog ? AR_FLAG_EXOG : 0)));
 	tsf_write_u8(b, (uint8) A->ar.intercept);
 	tsf_write_u32(b, (uint32) A->max_order);
 	tsf_write_u32(b, (uint32) A->ar.p);
@@ -280,8 +445,17 @@ ar_write(StringInfo b, const TsfModel *m)
 	tsf_write_f64(b, A->ar.mean);
 	tsf_write_f64(b, A->ar.sigma2);
 	tsf_write_f64(b, A->ar.aic);
+	if (exog)
+	{
+		tsf_write_u32(b, (uint32) A->harmonics);
+		tsf_write_u32(b, (uint32) A->n_cov);
+		tsf_write_f64(b, A->season_period);
+		tsf_write_f64(b, A->season_s0);
+	}
 	for (int i = 0; i < A->ar.p; i++)
 		tsf_write_f64(b, A->ar.phi[i]);
+	for (int j = 0; j < A->ar.m; j++)
+		tsf_write_f64(b, A->ar.beta[j]);
 	for (int i = 0; i < A->ar.p; i++)
 		tsf_write_f64(b, A->hist[i]);
 }
@@ -293,13 +467,18 @@ ar_read(TsfReader *r, TsfModel *m)
 	TsfAr	   *A = palloc0(sizeof(TsfAr));
 	uint32		p;
 	int64		nobs;
+	uint8		method;
+	bool		exog;
 
-	A->method = tsf_read_u8(r);
+	method = tsf_read_u8(r);
+	exog = (method & AR_FLAG_EXOG) != 0;
+	A->method = method & ~AR_FLAG_EXOG;
 	A->ar.intercept = tsf_read_u8(r);
 	A->max_order = tsf_read_u32(r);
 	p = tsf_read_u32(r);
 	nobs = tsf_read_i64(r);
-	if (A->method > TSF_AR_YULE_WALKER || A->ar.intercept > 1)
+	if (A->method > TSF_AR_YULE_WALKER || A->ar.intercept > 1 ||
+		(exog && A->method != TSF_AR_OLS))
 		tsf_read_corrupt(r, "Unknown AR method.");
 	if (p > TSF_AR_MAX_ORDER || (int64) p >= m->n || A->max_order > TSF_AR_MAX_ORDER)
 		tsf_read_corrupt(r, "Invalid AR order.");
@@ -313,13 +492,32 @@ ar_read(TsfReader *r, TsfModel *m)
 	A->ar.aic = tsf_read_f64(r);
 	if (A->ar.sigma2 < 0 || isnan(A->ar.aic))
 		tsf_read_corrupt(r, "Invalid AR variance.");
+	if (exog)
+	{
+		A->harmonics = tsf_read_bounded(r, 0, TSF_AR_MAX_HARMONICS, "harmonics");
+		A->n_cov = tsf_read_bounded(r, 0, TSF_MAX_COVARIATES, "n_cov");
+		A->season_period = tsf_read_finite(r, "season_length");
+		A->season_s0 = tsf_read_finite(r, "season_phase");
+		A->ar.m = 2 * A->harmonics + A->n_cov;
+		if (A->ar.m == 0)
+			tsf_read_corrupt(r, "The AR model's exogenous section is empty.");
+		if (A->harmonics > 0 ?
+			!(A->season_period >= 2 && A->season_period <= 1e9 &&
+			  2.0 * A->harmonics < A->season_period &&
+			  A->season_s0 >= 0 && A->season_s0 < 1) :
+			A->season_period != 0 || A->season_s0 != 0)
+			tsf_read_corrupt(r, "Invalid AR season.");
+	}
 	/* bound the allocations by what is really there */
-	if (r->left != (Size) p * 16)
+	if (r->left != (Size) p * 16 + (Size) A->ar.m * 8)
 		tsf_read_corrupt(r, "The AR payload has the wrong length.");
 	A->ar.phi = palloc(sizeof(double) * (p + 1));
+	A->ar.beta = palloc(sizeof(double) * (A->ar.m + 1));
 	A->hist = palloc(sizeof(double) * (p + 1));
 	for (uint32 i = 0; i < p; i++)
 		A->ar.phi[i] = tsf_read_finite(r, "phi");
+	for (int j = 0; j < A->ar.m; j++)
+		A->ar.beta[j] = tsf_read_finite(r, "beta");
 	for (uint32 i = 0; i < p; i++)
 		A->hist[i] = tsf_read_finite(r, "history");
 	m->payload = A;
@@ -331,6 +529,7 @@ ar_free(TsfModel *m)
 	TsfAr	   *A = ar_of(m);
 
 	pfree(A->ar.phi);
+	pfree(A->ar.beta);
 	pfree(A->hist);
 	pfree(A);
 }
@@ -340,7 +539,7 @@ ar_free(TsfModel *m)
 static double
 ar_json_numbers(const TsfModel *m)
 {
-	return 2.0 * ar_of(m)->ar.p;
+	return 2.0 * ar_of(m)->ar.p + 2.0 * ar_of(m)->ar.m;
 }
 
 static void
@@ -359,25 +558,51 @@ ar_to_jsonb(TsfJson *js, const TsfModel *m, bool full)
 	if (A->method == TSF_AR_YULE_WALKER)
 		tsf_json_kv_num(js, "mean", A->ar.mean);
 	tsf_json_kv_doubles(js, "coefficients", A->ar.phi, A->ar.p);
+	if (A->ar.m > 0)
+	{
+		/* the keys of a model with exogenous terms only: others show as before */
+		tsf_json_kv_int(js, "harmonics", A->harmonics);
+		if (A->harmonics > 0)
+			tsf_json_kv_num(js, "season_length", A->season_period);
+		tsf_json_kv_int(js, "n_covariates", A->n_cov);
+		tsf_json_key(js, "exog");
+		tsf_json_begin_array(js);
+		for (int j = 1; j <= A->harmonics; j++)
+		{
+			tsf_json_str(js, psprintf("sin_%d", j));
+			tsf_json_str(js, psprintf("cos_%d", j));
+		}
+		for (int j = 1; j <= A->n_cov; j++)
+			tsf_json_str(js, psprintf("covariate_%d", j));
+		tsf_json_end_array(js);
+		tsf_json_kv_doubles(js, "exog_coefficients", A->ar.beta, A->ar.m);
+	}
 	tsf_json_kv_num(js, "sigma2", A->ar.sigma2);
 	tsf_json_kv_num(js, "aic", A->ar.aic);
 	tsf_json_kv_int(js, "nobs", A->ar.nobs);
 	if (full)
+	{
 		tsf_json_kv_doubles(js, "history", A->hist, A->ar.p);
+		if (A->harmonics > 0)
+			tsf_json_kv_num(js, "season_phase", A->season_s0);
+	}
 }
 
 /* ---- inference ---- */
 
+/* the user's covariates: the harmonics are the model's own */
 static int
 ar_n_covariates(const TsfModel *m)
 {
-	return 0;
+	return ar_of(m)->n_cov;
 }
 
 static double
 ar_forecast_bytes(const TsfModel *m, int horizon, char **detail)
 {
-	return sizeof(double) * ((double) ar_of(m)->ar.p + 2.0 * horizon);
+	const TsfAr *A = ar_of(m);
+
+	return sizeof(double) * ((double) A->ar.p + (2.0 + A->ar.m) * horizon);
 }
 
 static void
@@ -387,6 +612,7 @@ ar_forecast(const TsfModel *m, int horizon, double level, const double *fcov,
 	const TsfAr *A = ar_of(m);
 	double	   *se = palloc(sizeof(double) * horizon);
 	double	   *work = palloc(sizeof(double) * (A->ar.p + 2 * horizon));
+	double	   *xf = NULL;
 
 	/*
 	 * the normal quantile of (1 + level) / 2 from the lower tail: 0.5 +
@@ -395,7 +621,13 @@ ar_forecast(const TsfModel *m, int horizon, double level, const double *fcov,
 	 */
 	double		z = -tsf_qnorm((1.0 - level) / 2.0);
 
-	tsf_ar_forecast(&A->ar, A->hist, horizon, mean, se, work);
+	/* the future steps' regressors: (horizon, m) */
+	if (A->ar.m > 0)
+	{
+		xf = palloc(sizeof(double) * A->ar.m * (Size) horizon);
+		ar_exog_rows(A, tsf_model_next_step(m), horizon, fcov, xf);
+	}
+	tsf_ar_forecast_exog(&A->ar, A->hist, horizon, xf, mean, se, work);
 	for (int h = 0; h < horizon; h++)
 	{
 		lo[h] = mean[h] - z * se[h];
@@ -405,11 +637,14 @@ ar_forecast(const TsfModel *m, int horizon, double level, const double *fcov,
 	}
 	pfree(se);
 	pfree(work);
+	if (xf)
+		pfree(xf);
 }
 
 /*
  * A row's prediction uses the p rows before it, which must be exactly the
- * steps k - p .. k - 1 of the grid, all with values; else it is NULL
+ * steps k - p .. k - 1 of the grid, all with values; else it is NULL.  Its
+ * exogenous terms are its own step's: the season's, and its covariates.
  */
 static void
 ar_predict(const TsfModel *m, int64 rows, const int64 *k, const double *y,
@@ -417,6 +652,7 @@ ar_predict(const TsfModel *m, int64 rows, const int64 *k, const double *y,
 {
 	const TsfAr *A = ar_of(m);
 	int			p = A->ar.p;
+	double	   *x = palloc(sizeof(double) * (A->ar.m + 1));
 
 	for (int64 i = 0; i < rows; i++)
 	{
@@ -425,17 +661,27 @@ ar_predict(const TsfModel *m, int64 rows, const int64 *k, const double *y,
 		for (int j = 1; ok && j <= p; j++)
 			ok = !ynull[i - j];
 		isnull[i] = !ok;
-		if (ok)
+		if (ok && A->ar.m > 0)
+		{
+			ar_exog_rows(A, k[i], 1, cov ? cov + i * A->n_cov : NULL, x);
+			pred[i] = tsf_check_prediction(tsf_back_transform(m->transform,
+															  tsf_ar_predict1_exog(&A->ar, y + i - p, x)), i);
+		}
+		else if (ok)
 			pred[i] = tsf_check_prediction(tsf_back_transform(m->transform,
 															  tsf_ar_predict1(&A->ar, y + i - p)), i);
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
+	pfree(x);
 }
 
 /*
  * The AR state is its last p values: the new rows' last p, or, when fewer
- * rows continue right after the state, the stored values shifted by them
+ * rows continue right after the state, the stored values shifted by them.
+ * The exogenous terms are no state: the covariates of the new rows (which
+ * update.c has checked to be the model's count) are not needed, and the
+ * harmonics follow the step.
  */
 static void
 ar_update(TsfModel *m, int64 rows, const int64 *k, const double *y, const double *cov)

@@ -35,6 +35,16 @@
  * [TSF_AR_SCALE_MIN, TSF_AR_SCALE_MAX] (ar.h); the estimators below see the
  * factor f = 2^-k (1 otherwise) and return the model in the scaled units,
  * which finish_model() turns back.
+ *
+ * Exogenous regressors (the *_exog entry points): the m columns of x are
+ * copied once into the workspace, column-major, each scaled by its own
+ * power of two as the series is and, with an intercept, centered (which
+ * changes no fit, and conditions the Gram matrix as centering the series
+ * does); ArExog carries the copy.  Every design then has the columns
+ * (1 if intercept, x[.][0..m-1], lags 1..p, y): x comes before the lags,
+ * so that the order selection's nested models all hold it, and with m = 0
+ * every loop over x is empty and every index is what it was without
+ * exogenous terms, so those fits are the same operations, bit for bit.
  */
 #include "ar.h"
 
@@ -95,9 +105,22 @@ typedef struct ArPoll
 	double		since;			/* operations counted since the last call */
 } ArPoll;
 
+/* the exogenous regressors as the estimators see them (m = 0: none) */
+typedef struct ArExog
+{
+	int			m;
+	const double *xc;			/* (m, n) column-major: column j at xc + j n,
+								 * x[.][j] 2^-e[j] - mu[j] */
+	const double *mu;			/* (m) the shifts (0 without an intercept) */
+	int			e[TSF_AR_MAX_EXOG]; /* the columns' scale exponents */
+} ArExog;
+
+/* most regressors of any design: intercept, exogenous columns, lags */
+#define MAX_REGRESSORS	(1 + TSF_AR_MAX_EXOG + TSF_AR_MAX_ORDER)
+
 static TsfArStatus ar_fit_ols_qr(const double *y, int n, int p, int intercept,
-								 double f, ArPoll *pl, double *work,
-								 TsfArModel *m);
+								 double f, const ArExog *ex, ArPoll *pl,
+								 double *work, TsfArModel *m);
 
 /*
  * Account for a unit of about `flops` operations about to start, calling the
@@ -180,7 +203,14 @@ qr_work_size(int kc)
 int
 tsf_ar_min_points(int p, int intercept)
 {
-	int			n = 2 * p + intercept + 1;
+	return tsf_ar_min_points_exog(p, intercept, 0);
+}
+
+/* more equations (n - p) than regressors (p + intercept + m) */
+int
+tsf_ar_min_points_exog(int p, int intercept, int m)
+{
+	int			n = 2 * p + intercept + m + 1;
 
 	return n < 3 ? 3 : n;
 }
@@ -188,8 +218,14 @@ tsf_ar_min_points(int p, int intercept)
 int
 tsf_ar_default_max_order(int n, int intercept)
 {
+	return tsf_ar_default_max_order_exog(n, intercept, 0);
+}
+
+int
+tsf_ar_default_max_order_exog(int n, int intercept, int m)
+{
 	int			p = (int) floor(10.0 * log10((double) n));
-	int			feasible = (n - intercept - 1) / 2;
+	int			feasible = (n - intercept - m - 1) / 2;
 
 	if (p > n - 1)
 		p = n - 1;
@@ -203,11 +239,18 @@ tsf_ar_default_max_order(int n, int intercept)
 size_t
 tsf_ar_work_size(int n, int maxp)
 {
-	size_t		kc = (size_t) maxp + 2; /* intercept, lags, y */
+	return tsf_ar_work_size_exog(n, maxp, 0);
+}
+
+size_t
+tsf_ar_work_size_exog(int n, int maxp, int m)
+{
+	size_t		kc = (size_t) maxp + 2 + m; /* intercept, x, lags, y */
 	size_t		gram = 2 * (size_t) n + kc * kc + 2 * kc;	/* series, Gram, scratch, residuals */
+	size_t		exog = m > 0 ? ((size_t) n + 1) * m : 0;	/* x's copy and shifts */
 
 	/* the QR fallback works past the Gram's area */
-	return gram + qr_work_size((int) kc);
+	return exog + gram + qr_work_size((int) kc);
 }
 
 /*
@@ -261,11 +304,88 @@ scale_copy(const double *y, int n, double f, ArPoll *pl, double *ys)
 }
 
 /*
- * The model fitted on y * 2^-k back in the units of y (ar.h, "Scale"), then
- * the check that it is representable: NOT_FINITE when any estimate is not.
+ * The copy of the exogenous regressors x (n, m) row-major the estimators
+ * use (ArExog): column j scaled by 2^-e[j], e[j] chosen as for the series
+ * (scale_exponent), and with an intercept shifted by its mean, into xc
+ * (m, n) column-major and mu (m).  O(n m), polled per column and chunk.
+ * True when the poll asked to stop.
+ */
+static bool
+prepare_exog(const double *x, int n, int m, int intercept, ArPoll *pl,
+			 double *xc, double *mu, ArExog *ex)
+{
+	ex->m = m;
+	ex->xc = xc;
+	ex->mu = mu;
+	for (int j = 0; j < m; j++)
+	{
+		double	   *col = xc + (size_t) j * n;
+		double		amax = 0.0,
+					sum = 0.0,
+					g;
+		int			e = 0;
+
+		for (int t0 = 0; t0 < n;)
+		{
+			int			t1 = chunk_end(t0, n);
+
+			if (poll_stop(pl, 2.0 * (t1 - t0)))
+				return true;
+			for (int t = t0; t < t1; t++)
+			{
+				col[t] = x[(size_t) t * m + j];
+				if (fabs(col[t]) > amax)
+					amax = fabs(col[t]);
+			}
+			t0 = t1;
+		}
+		if (amax != 0.0 && isfinite(amax) &&
+			(amax < TSF_AR_SCALE_MIN || amax > TSF_AR_SCALE_MAX))
+		{
+			(void) frexp(amax, &e);
+			e = e < -1022 ? -1022 : e;
+		}
+		ex->e[j] = e;
+		g = ldexp(1.0, -e);
+		for (int t0 = 0; t0 < n;)
+		{
+			int			t1 = chunk_end(t0, n);
+
+			if (poll_stop(pl, 2.0 * (t1 - t0)))
+				return true;
+			for (int t = t0; t < t1; t++)
+			{
+				col[t] *= g;
+				sum += col[t];
+			}
+			t0 = t1;
+		}
+		mu[j] = intercept ? sum / n : 0.0;
+		if (intercept)
+		{
+			for (int t0 = 0; t0 < n;)
+			{
+				int			t1 = chunk_end(t0, n);
+
+				if (poll_stop(pl, t1 - t0))
+					return true;
+				for (int t = t0; t < t1; t++)
+					col[t] -= mu[j];
+				t0 = t1;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * The model fitted on y * 2^-k (and x[.][j] * 2^-e[j]) back in the units of
+ * y and x (ar.h, "Scale"), then the check that it is representable:
+ * NOT_FINITE when any estimate is not.  y f = c f + ... + (beta[j] f /
+ * g[j]) (x[j] g[j]): the fitted beta[j] is beta's times 2^(e[j] - k).
  */
 static TsfArStatus
-finish_model(TsfArStatus s, int k, TsfArModel *m)
+finish_model(TsfArStatus s, int k, const ArExog *ex, TsfArModel *m)
 {
 	if (s != TSF_AR_OK)
 		return s;
@@ -277,11 +397,47 @@ finish_model(TsfArStatus s, int k, TsfArModel *m)
 		/* log sigma2 grows by 2k log 2 in each of the nobs terms of -2 llf */
 		m->aic += m->nobs * (2.0 * k * M_LN2);
 	}
+	for (int j = 0; j < ex->m; j++)
+	{
+		if (k - ex->e[j] != 0)
+			m->beta[j] = ldexp(m->beta[j], k - ex->e[j]);
+		if (!isfinite(m->beta[j]))
+			return TSF_AR_NOT_FINITE;
+	}
 	for (int i = 0; i < m->p; i++)
 		if (!isfinite(m->phi[i]))
 			return TSF_AR_NOT_FINITE;
 	if (!isfinite(m->c) || !isfinite(m->mean) || !isfinite(m->sigma2))
 		return TSF_AR_NOT_FINITE;
+	return TSF_AR_OK;
+}
+
+/* no exogenous regressors */
+static const ArExog no_exog = {0};
+
+/*
+ * The entry points' common start: the series' scale exponent *k, and with
+ * m > 0 the copy of x at the head of *work (ex), *work moved past it.
+ * CANCELLED or INVALID, else OK.
+ */
+static TsfArStatus
+begin_fit(const double *y, int n, int intercept, const double *x, int m,
+		  ArPoll *pl, double **work, ArExog *ex, int *k)
+{
+	if (m < 0 || m > TSF_AR_MAX_EXOG || (m > 0 && x == NULL) || n < 0)
+		return TSF_AR_INVALID;
+	if (scale_exponent(y, n, pl, k))
+		return TSF_AR_CANCELLED;
+	ex->m = 0;
+	if (m > 0)
+	{
+		double	   *xc = *work;
+		double	   *mu = xc + (size_t) m * n;
+
+		if (prepare_exog(x, n, m, intercept, pl, xc, mu, ex))
+			return TSF_AR_CANCELLED;
+		*work = mu + m;
+	}
 	return TSF_AR_OK;
 }
 
@@ -293,10 +449,28 @@ tsf_ar_fit_ols_qr(const double *y, int n, int p, int intercept,
 	ArPoll		pl = {poll, 0.0};
 	int			k;
 
+	m->m = 0;
 	if (scale_exponent(y, n, &pl, &k))
 		return TSF_AR_CANCELLED;
-	return finish_model(ar_fit_ols_qr(y, n, p, intercept, ldexp(1.0, -k), &pl,
-									  work, m), k, m);
+	return finish_model(ar_fit_ols_qr(y, n, p, intercept, ldexp(1.0, -k), &no_exog,
+									  &pl, work, m), k, &no_exog, m);
+}
+
+TsfArStatus
+tsf_ar_fit_ols_qr_exog(const double *y, int n, int p, int intercept,
+					   const double *x, int m, const TsfArPoll *poll,
+					   double *work, TsfArModel *model)
+{
+	ArPoll		pl = {poll, 0.0};
+	ArExog		ex;
+	int			k;
+	TsfArStatus s = begin_fit(y, n, intercept, x, m, &pl, &work, &ex, &k);
+
+	if (s != TSF_AR_OK)
+		return s;
+	model->m = m;
+	return finish_model(ar_fit_ols_qr(y, n, p, intercept, ldexp(1.0, -k), &ex,
+									  &pl, work, model), k, &ex, model);
 }
 
 /*
@@ -350,8 +524,9 @@ qr_fold(double *R, int *r0, int kc, double *X, int rows, int ldx, double *T,
 /*
  * Least squares fit by Householder QR, folding rows into R.
  *
- * The augmented matrix [X | y] * f (nobs x kc, kc = k + 1) is taken a block
- * of rows at a time and folded into the triangular factor R of the rows so
+ * The augmented matrix [X | y] * f (nobs x kc, kc = k + 1; X's columns 1,
+ * ex's x, the lags) is taken a block of rows at a time and folded into the
+ * triangular factor R of the rows so
  * far, without forming the stacked matrix: about 2 rows kc^2 operations a
  * block, O(n kc^2) in all.  While R fills, qr_fold takes a few rows at a
  * time; then each block [R ; X] = Q [R' ; 0] is dtpqrt's, QR_PANEL columns
@@ -361,9 +536,10 @@ qr_fold(double *R, int *r0, int kc, double *X, int rows, int ldx, double *T,
  */
 static TsfArStatus
 ar_fit_ols_qr(const double *y, int n, int p, int intercept, double f,
-			  ArPoll *pl, double *work, TsfArModel *m)
+			  const ArExog *ex, ArPoll *pl, double *work, TsfArModel *m)
 {
-	int			k = p + intercept;
+	int			mx = ex->m;
+	int			k = p + intercept + mx;
 	int			kc = k + 1;
 	int			start_rows = qr_start_rows(kc);
 	int			block_rows = qr_block_rows(kc);
@@ -375,7 +551,7 @@ ar_fit_ols_qr(const double *y, int n, int p, int intercept, double f,
 	double	   *qwork = T + (size_t) QR_PANEL * kc;	/* (QR_PANEL, kc) */
 	int			rrows = 0;		/* rows of R defined so far */
 	int			t = p;
-	double		beta[TSF_AR_MAX_ORDER + 1];
+	double		beta[MAX_REGRESSORS];
 	double		dmax = 0.0;
 
 	m->p = p;
@@ -383,7 +559,8 @@ ar_fit_ols_qr(const double *y, int n, int p, int intercept, double f,
 	m->mean = 0.0;
 	m->nobs = n - p;
 	m->solver = 1;
-	if (n < tsf_ar_min_points(p, intercept))
+	m->m = mx;
+	if (n < tsf_ar_min_points_exog(p, intercept, mx))
 		return TSF_AR_TOO_SHORT;
 
 	memset(R, 0, sizeof(double) * kc * kc);
@@ -396,13 +573,15 @@ ar_fit_ols_qr(const double *y, int n, int p, int intercept, double f,
 		if (!full && poll_stop(pl, 2.0 * rows * kc * kc))
 			return TSF_AR_CANCELLED;
 
-		/* the block: row r is [1?, y[t-1], ..., y[t-p], y[t]] (times f) */
+		/* the block: row r is [1?, x[t], y[t-1], ..., y[t-p], y[t]] (y times f) */
 		for (int r = 0; r < rows; r++, t++)
 		{
 			int			col = 0;
 
 			if (intercept)
 				X[(size_t) col++ * rows + r] = 1.0;
+			for (int j = 0; j < mx; j++)
+				X[(size_t) col++ * rows + r] = ex->xc[(size_t) j * n + t];
 			for (int i = 1; i <= p; i++)
 				X[(size_t) col++ * rows + r] = y[t - i] * f;
 			X[(size_t) col * rows + r] = y[t] * f;
@@ -458,8 +637,14 @@ ar_fit_ols_qr(const double *y, int n, int p, int intercept, double f,
 		double		nobs = (double) (n - p);
 
 		m->c = intercept ? beta[0] : 0.0;
+		/* x was shifted by mu: c absorbs sum beta[j] mu[j] */
+		for (int j = 0; j < mx; j++)
+		{
+			m->beta[j] = beta[intercept + j];
+			m->c -= m->beta[j] * ex->mu[j];
+		}
 		for (int i = 0; i < p; i++)
-			m->phi[i] = beta[intercept + i];
+			m->phi[i] = beta[intercept + mx + i];
 		m->sigma2 = sse / nobs;
 		/* -2 llf + 2 (df_model + 1), llf = -nobs/2 (log(2 pi) + log(sigma2) + 1) */
 		m->aic = nobs * (log(2.0 * M_PI) + log(m->sigma2) + 1.0) + 2.0 * (k + 1);
@@ -644,13 +829,19 @@ ar_fit_yw(const double *y, int n, int p, int intercept, ArPoll *pl,
  * which adds the same terms in the same order as walking the diagonal down
  * from S(0, j-i), in O(P^2) for the whole matrix.  S0 and mu are scratch of
  * P + 1 doubles each.  True when the poll asked to stop.
+ *
+ * With off > 0, off columns (the exogenous regressors, exog_gram's) sit
+ * between the intercept and the lags: M is then (kc + off, kc + off) and
+ * regressor a of the above at row and column pos(a) = a, or a + off past
+ * the intercept; with off = 0 everything is where it was.
  */
 static bool
-lagged_gram(const double *z, int n, int t0, int P, int intercept, ArPoll *pl,
-			double *M, double *S0, double *mu)
+lagged_gram(const double *z, int n, int t0, int P, int intercept, int off,
+			ArPoll *pl, double *M, double *S0, double *mu)
 {
 	int			k = P + intercept;
 	int			kc = k + 1;
+	int			ld = kc + off;
 	int			N = n - t0;
 
 	/* first row of S directly, O(N P); the lag sums by their recurrence */
@@ -681,8 +872,11 @@ lagged_gram(const double *z, int n, int t0, int P, int intercept, ArPoll *pl,
 		return true;
 	for (int a = 0; a < kc; a++)
 	{
+		int			pa = a < intercept ? a : a + off;
+
 		for (int b = 0; b <= a; b++)
 		{
+			int			pb = b < intercept ? b : b + off;
 			double		val;
 
 			if (intercept && a == 0)
@@ -697,11 +891,63 @@ lagged_gram(const double *z, int n, int t0, int P, int intercept, ArPoll *pl,
 							j = b + 1 - intercept,
 							g = i - j;
 
-				val = j == 1 ? S0[g] : M[(size_t) (a - 1) * kc + (b - 1)];
+				/* (a-1, b-1) are lags too, so both at their index + off */
+				val = j == 1 ? S0[g] : M[(size_t) (pa - 1) * ld + (pb - 1)];
 				val += z[t0 - j] * z[t0 - j - g] - z[n - j] * z[n - j - g];
 			}
-			M[(size_t) a * kc + b] = val;
+			M[(size_t) pa * ld + pb] = val;
 		}
+	}
+	return false;
+}
+
+/*
+ * The rows of the exogenous regressors in the Gram matrix M (ld, ld) whose
+ * columns are (1 if intercept, x[.][0..m-1], lags 1..P, y) over the
+ * equations t = t0..n-1, lagged_gram having filled the rest (off = m):
+ * each x column's products with the constant, the x columns before it, and
+ * (in the rows below) every lag and y, as dot products over the equations,
+ * O((n - t0) m (m + P)).  True when the poll asked to stop.
+ */
+static bool
+exog_gram(const double *z, int n, int t0, int P, int intercept,
+		  const ArExog *ex, ArPoll *pl, double *M, int ld)
+{
+	int			N = n - t0;
+	int			mx = ex->m;
+
+	for (int j = 0; j < mx; j++)
+	{
+		const double *xj = ex->xc + (size_t) j * n + t0;
+		int			row = intercept + j;
+
+		if (intercept)
+		{
+			double		sum = 0.0;
+
+			for (int c0 = 0; c0 < N;)
+			{
+				int			c1 = chunk_end(c0, N);
+
+				if (poll_stop(pl, c1 - c0))
+					return true;
+				for (int t = c0; t < c1; t++)
+					sum += xj[t];
+				c0 = c1;
+			}
+			M[(size_t) row * ld] = sum;
+		}
+		for (int l = 0; l <= j; l++)
+			if (dot(xj, ex->xc + (size_t) l * n + t0, N, pl,
+					&M[(size_t) row * ld + intercept + l]))
+				return true;
+		/* lag i at intercept + m + i - 1, y (lag 0) last */
+		for (int i = 1; i <= P; i++)
+			if (dot(xj, z + t0 - i, N, pl,
+					&M[(size_t) (intercept + mx + i - 1) * ld + row]))
+				return true;
+		if (dot(xj, z + t0, N, pl, &M[(size_t) (intercept + mx + P) * ld + row]))
+			return true;
 	}
 	return false;
 }
@@ -717,12 +963,18 @@ lagged_gram(const double *z, int n, int t0, int P, int intercept, ArPoll *pl,
  *		mu(j)  = mu(j-1) + z[P-j] - z[n-j]
  * Its Cholesky factor L, with y last, gives SSE(q regressors) =
  * L[k][k]^2 + sum_{a >= q} L[k][a]^2, summed from the tail.
+ *
+ * Exogenous regressors come before the lags (exog_gram), so every nested
+ * model from q = intercept + m on holds them all, as ar_select_order's
+ * candidates do; when the factor breaks down within them they are
+ * collinear: RANK_DEFICIENT.
  */
 static TsfArStatus
 ar_select_ols(const double *y, int n, int P, int intercept, double f,
-			  ArPoll *pl, double *work, int *p_out)
+			  const ArExog *ex, ArPoll *pl, double *work, int *p_out)
 {
-	int			k = P + intercept;	/* regressors */
+	int			mx = ex->m;
+	int			k = P + intercept + mx; /* regressors */
 	int			kc = k + 1;		/* plus y */
 	int			N = n - P;
 	double	   *z = work;		/* (n) */
@@ -735,11 +987,12 @@ ar_select_ols(const double *y, int n, int P, int intercept, double f,
 	int			bestp = 0;
 	double		tail;
 
-	if (n < tsf_ar_min_points(P, intercept))
+	if (n < tsf_ar_min_points_exog(P, intercept, mx))
 		return TSF_AR_TOO_SHORT;
 	if ((intercept && series_mean(y, n, f, pl, &xm)) ||
 		center(y, n, f, xm, pl, z) ||
-		lagged_gram(z, n, P, P, intercept, pl, M, S0, mu))
+		lagged_gram(z, n, P, P, intercept, mx, pl, M, S0, mu) ||
+		exog_gram(z, n, P, P, intercept, ex, pl, M, kc))
 		return TSF_AR_CANCELLED;
 
 	/* in-place Cholesky, row by row; stop at the first non-positive pivot */
@@ -776,6 +1029,9 @@ ar_select_ols(const double *y, int n, int P, int intercept, double f,
 		}
 	}
 
+	if (usable < intercept + mx)
+		return TSF_AR_RANK_DEFICIENT;
+
 	/* residual sums of squares from the tail of the y row, then AIC */
 	{
 		double	   *ry = M + (size_t) k * kc;
@@ -784,9 +1040,9 @@ ar_select_ols(const double *y, int n, int P, int intercept, double f,
 		for (int c = 0; c < usable; c++)
 			d -= ry[c] * ry[c];
 		tail = d > 0.0 ? d : 0.0;
-		for (int q = usable; q >= intercept; q--)
+		for (int q = usable; q >= intercept + mx; q--)
 		{
-			int			p = q - intercept;
+			int			p = q - intercept - mx;
 			double		aic;
 
 			if (q < usable)
@@ -891,16 +1147,18 @@ cholesky_solve(const double *L, int k, int ld, double *b)
 
 /*
  * One pass over the equations t = p..n-1 with coefficients b (intercept
- * first): the residuals r (n - p), h = X' r (the negative half-gradient of
- * the residual sum of squares), and *sse = r' r.  O(n p), as column-wise
- * axpys and dot products that vectorize, polled per lag and chunk.
+ * first, then ex's x, then the lags): the residuals r (n - p), h = X' r
+ * (the negative half-gradient of the residual sum of squares), and
+ * *sse = r' r.  O(n (p + m)), as column-wise axpys and dot products that
+ * vectorize, polled per column and chunk.
  */
 static bool
-residual_pass(const double *z, int n, int p, int intercept, const double *b,
-			  ArPoll *pl, double *h, double *r, double *sse)
+residual_pass(const double *z, int n, int p, int intercept, const ArExog *ex,
+			  const double *b, ArPoll *pl, double *h, double *r, double *sse)
 {
 	int			N = n - p;
-	const double *phi = b + intercept;
+	int			mx = ex->m;
+	const double *phi = b + intercept + mx;
 	double		b0 = intercept ? b[0] : 0.0;
 
 	for (int t0 = 0; t0 < N;)
@@ -929,6 +1187,22 @@ residual_pass(const double *z, int n, int p, int intercept, const double *b,
 			t0 = t1;
 		}
 	}
+	for (int j = 0; j < mx; j++)
+	{
+		const double *xj = ex->xc + (size_t) j * n + p;	/* x[t][j] of equation t */
+		double		f = b[intercept + j];
+
+		for (int t0 = 0; t0 < N;)
+		{
+			int			t1 = chunk_end(t0, N);
+
+			if (poll_stop(pl, 2.0 * (t1 - t0)))
+				return true;
+			for (int t = t0; t < t1; t++)
+				r[t] -= f * xj[t];
+			t0 = t1;
+		}
+	}
 	if (intercept)
 	{
 		double		sum = 0.0;
@@ -945,8 +1219,11 @@ residual_pass(const double *z, int n, int p, int intercept, const double *b,
 		}
 		h[0] = sum;
 	}
+	for (int j = 0; j < mx; j++)
+		if (dot(r, ex->xc + (size_t) j * n + p, N, pl, &h[intercept + j]))
+			return true;
 	for (int i = 0; i < p; i++)
-		if (dot(r, z + p - 1 - i, N, pl, &h[intercept + i]))
+		if (dot(r, z + p - 1 - i, N, pl, &h[intercept + mx + i]))
 			return true;
 	return dot(r, r, N, pl, sse);
 }
@@ -965,9 +1242,10 @@ residual_pass(const double *z, int n, int p, int intercept, const double *b,
  */
 static TsfArStatus
 ar_fit_ols(const double *y, int n, int p, int intercept, double f,
-		   ArPoll *pl, double *work, TsfArModel *m)
+		   const ArExog *ex, ArPoll *pl, double *work, TsfArModel *m)
 {
-	int			k = p + intercept;
+	int			mx = ex->m;
+	int			k = p + intercept + mx;
 	int			kc = k + 1;
 	double	   *z = work;		/* (n) */
 	double	   *M = z + n;		/* (kc, kc) */
@@ -976,22 +1254,24 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double f,
 	double	   *r = mu + p + 1; /* (n - p) residuals */
 	double	   *qr_work = r + n;
 	double		shift = 0.0;
-	double		b[TSF_AR_MAX_ORDER + 1];
-	double		h[TSF_AR_MAX_ORDER + 1];
-	double		d[TSF_AR_MAX_ORDER + 1];
+	double		b[MAX_REGRESSORS];
+	double		h[MAX_REGRESSORS];
+	double		d[MAX_REGRESSORS];
 	double		sse = 0.0,
 				sphi = 0.0;
 	bool		converged = false;
 	TsfArStatus s;
 
-	if (n < tsf_ar_min_points(p, intercept))
+	m->m = mx;
+	if (n < tsf_ar_min_points_exog(p, intercept, mx))
 	{
 		m->p = p;
 		return TSF_AR_TOO_SHORT;
 	}
 	if ((intercept && series_mean(y, n, f, pl, &shift)) ||
 		center(y, n, f, shift, pl, z) ||
-		lagged_gram(z, n, p, p, intercept, pl, M, S0, mu))
+		lagged_gram(z, n, p, p, intercept, mx, pl, M, S0, mu) ||
+		exog_gram(z, n, p, p, intercept, ex, pl, M, kc))
 		return TSF_AR_CANCELLED;
 	for (int a = 0; a < k; a++)
 		h[a] = M[(size_t) a * kc + a];
@@ -999,7 +1279,7 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double f,
 	if (s == TSF_AR_CANCELLED)
 		return s;
 	if (s != TSF_AR_OK)
-		return ar_fit_ols_qr(y, n, p, intercept, f, pl, qr_work, m);
+		return ar_fit_ols_qr(y, n, p, intercept, f, ex, pl, qr_work, m);
 
 	/*
 	 * The smallest pivot relative to its diagonal entry bounds the condition
@@ -1011,7 +1291,7 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double f,
 		double		L = M[(size_t) a * kc + a];
 
 		if (L * L < 1e-8 * h[a])
-			return ar_fit_ols_qr(y, n, p, intercept, f, pl, qr_work, m);
+			return ar_fit_ols_qr(y, n, p, intercept, f, ex, pl, qr_work, m);
 	}
 
 	if (poll_stop(pl, 2.0 * k * k))
@@ -1032,7 +1312,7 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double f,
 					dmax = 0.0,
 					dh = 0.0;
 
-		if (residual_pass(z, n, p, intercept, b, pl, h, r, &sse) ||
+		if (residual_pass(z, n, p, intercept, ex, b, pl, h, r, &sse) ||
 			poll_stop(pl, 2.0 * k * k))
 			return TSF_AR_CANCELLED;
 		memcpy(d, h, sizeof(double) * k);
@@ -1048,7 +1328,7 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double f,
 		converged = dmax <= 1e-10 * (bmax > 1.0 ? bmax : 1.0);
 	}
 	if (!converged || !(sse >= 0.0))
-		return ar_fit_ols_qr(y, n, p, intercept, f, pl, qr_work, m);
+		return ar_fit_ols_qr(y, n, p, intercept, f, ex, pl, qr_work, m);
 
 	m->p = p;
 	m->intercept = intercept;
@@ -1057,11 +1337,19 @@ ar_fit_ols(const double *y, int n, int p, int intercept, double f,
 	m->solver = 0;
 	for (int i = 0; i < p; i++)
 	{
-		m->phi[i] = b[intercept + i];
+		m->phi[i] = b[intercept + mx + i];
 		sphi += m->phi[i];
 	}
-	/* back from the centered series: y - s = b0 + sum phi (y[t-i] - s) */
+	/*
+	 * back from the centered series and x: y - s = b0 + sum phi (y[t-i] - s)
+	 * + sum beta (x[t] - mu)
+	 */
 	m->c = intercept ? b[0] + shift * (1.0 - sphi) : 0.0;
+	for (int j = 0; j < mx; j++)
+	{
+		m->beta[j] = b[intercept + j];
+		m->c -= m->beta[j] * ex->mu[j];
+	}
 	m->sigma2 = sse / m->nobs;
 	m->aic = m->nobs * (log(2.0 * M_PI) + log(m->sigma2) + 1.0) + 2.0 * (k + 1);
 	return TSF_AR_OK;
@@ -1091,7 +1379,22 @@ tsf_ar_select(const double *y, int n, int maxp, int intercept,
 		}
 		return ar_select_yw(y, n, maxp, intercept, &pl, work, p_out);
 	}
-	return ar_select_ols(y, n, maxp, intercept, f, &pl, work, p_out);
+	return ar_select_ols(y, n, maxp, intercept, f, &no_exog, &pl, work, p_out);
+}
+
+TsfArStatus
+tsf_ar_select_exog(const double *y, int n, int maxp, int intercept,
+				   const double *x, int m, const TsfArPoll *poll, double *work,
+				   int *p_out)
+{
+	ArPoll		pl = {poll, 0.0};
+	ArExog		ex;
+	int			k;
+	TsfArStatus s = begin_fit(y, n, intercept, x, m, &pl, &work, &ex, &k);
+
+	if (s != TSF_AR_OK)
+		return s;
+	return ar_select_ols(y, n, maxp, intercept, ldexp(1.0, -k), &ex, &pl, work, p_out);
 }
 
 TsfArStatus
@@ -1103,6 +1406,7 @@ tsf_ar_fit(const double *y, int n, int p, int intercept, TsfArMethod method,
 	int			k;
 	TsfArStatus s;
 
+	m->m = 0;
 	if (scale_exponent(y, n, &pl, &k))
 		return TSF_AR_CANCELLED;
 	f = ldexp(1.0, -k);
@@ -1118,8 +1422,23 @@ tsf_ar_fit(const double *y, int n, int p, int intercept, TsfArMethod method,
 		s = ar_fit_yw(y, n, p, intercept, &pl, work, m);
 	}
 	else
-		s = ar_fit_ols(y, n, p, intercept, f, &pl, work, m);
-	return finish_model(s, k, m);
+		s = ar_fit_ols(y, n, p, intercept, f, &no_exog, &pl, work, m);
+	return finish_model(s, k, &no_exog, m);
+}
+
+TsfArStatus
+tsf_ar_fit_exog(const double *y, int n, int p, int intercept, const double *x,
+				int m, const TsfArPoll *poll, double *work, TsfArModel *model)
+{
+	ArPoll		pl = {poll, 0.0};
+	ArExog		ex;
+	int			k;
+	TsfArStatus s = begin_fit(y, n, intercept, x, m, &pl, &work, &ex, &k);
+
+	if (s != TSF_AR_OK)
+		return s;
+	s = ar_fit_ols(y, n, p, intercept, ldexp(1.0, -k), &ex, &pl, work, model);
+	return finish_model(s, k, &ex, model);
 }
 
 double
@@ -1132,9 +1451,31 @@ tsf_ar_predict1(const TsfArModel *m, const double *lags)
 	return s;
 }
 
+double
+tsf_ar_predict1_exog(const TsfArModel *m, const double *lags, const double *x)
+{
+	double		s = tsf_ar_predict1(m, lags);
+
+	for (int j = 0; j < m->m; j++)
+		s += m->beta[j] * x[j];
+	return s;
+}
+
 void
 tsf_ar_forecast(const TsfArModel *m, const double *hist, int h,
 				double *mean, double *se, double *work)
+{
+	tsf_ar_forecast_exog(m, hist, h, NULL, mean, se, work);
+}
+
+/*
+ * x[p+k] = c + sum_i phi[i] x[p+k-i] + sum_j beta[j] xf[k][j]: the exogenous
+ * terms are added after the lags, so with m = 0 (xf unused) the sums are
+ * those of the AR recursion alone
+ */
+void
+tsf_ar_forecast_exog(const TsfArModel *m, const double *hist, int h,
+					 const double *xf, double *mean, double *se, double *work)
 {
 	int			p = m->p;
 	double	   *x = work;		/* (p + h): history then forecasts */
@@ -1154,11 +1495,28 @@ tsf_ar_forecast(const TsfArModel *m, const double *hist, int h,
 			if (i <= k)
 				w += m->phi[i - 1] * psi[k - i];
 		}
+		for (int j = 0; xf != NULL && j < m->m; j++)
+			s += m->beta[j] * xf[(size_t) k * m->m + j];
 		x[p + k] = s;
 		psi[k] = w;
 		mean[k] = s;
 		cum += w * w;
 		se[k] = sqrt(m->sigma2 * cum);
+	}
+}
+
+void
+tsf_ar_fourier(double period, double s0, long long k, int K, double *out)
+{
+	double		s = s0 + fmod((double) k, period) / period;
+
+	s -= floor(s);
+	for (int j = 1; j <= K; j++)
+	{
+		double		a = 2.0 * M_PI * (double) j * s;
+
+		out[2 * (j - 1)] = sin(a);
+		out[2 * (j - 1) + 1] = cos(a);
 	}
 }
 

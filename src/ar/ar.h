@@ -13,7 +13,15 @@
  *		y[t] = c + phi[1] y[t-1] + ... + phi[p] y[t-p] + e[t],  e ~ N(0, sigma2)
  *
  * estimated either by ordinary least squares (as statsmodels' AutoReg) or by
- * the Yule-Walker equations (as R's ar.yw).
+ * the Yule-Walker equations (as R's ar.yw).  The *_exog entry points add m
+ * exogenous regressors x[t] (covariates, Fourier terms of a season),
+ * contemporaneous with y[t], to the least-squares fit:
+ *
+ *		y[t] = c + sum_i phi[i] y[t-i] + sum_j beta[j] x[t][j] + e[t]
+ *
+ * (statsmodels' AutoReg(y, p, trend="c", exog=x)); x is (n, m) row-major,
+ * one row of m values per point of the series.  With m = 0 they are the
+ * plain entry points, bit for bit.
  *
  * Scale: a series whose largest |y| lies outside [TSF_AR_SCALE_MIN,
  * TSF_AR_SCALE_MAX] (and is not 0) is fitted as y * 2^-k, k chosen so that
@@ -23,7 +31,8 @@
  * for every order, so the order chosen is unchanged).  Inside the range,
  * where no sum of squares can overflow or underflow, nothing is scaled.
  * When c, mean or sigma2 does not fit in a double once scaled back, the fit
- * returns TSF_AR_NOT_FINITE.
+ * returns TSF_AR_NOT_FINITE.  Each exogenous column is scaled the same way,
+ * by its own power of two, and its beta scaled back.
  */
 #ifndef TSF_CORE_AR_H
 #define TSF_CORE_AR_H
@@ -32,6 +41,9 @@
 
 /* largest AR order accepted anywhere */
 #define TSF_AR_MAX_ORDER	1000
+
+/* most exogenous regressors a fit takes */
+#define TSF_AR_MAX_EXOG		512
 
 /* largest |y| fitted as it is; outside, the series is scaled (see above) */
 #define TSF_AR_SCALE_MIN	0x1p-400
@@ -59,7 +71,8 @@ typedef enum TsfArStatus
 	TSF_AR_RANK_DEFICIENT,		/* the lagged design is (numerically) singular */
 	TSF_AR_NOT_FINITE,			/* the estimates overflowed */
 	TSF_AR_LAPACK,				/* LAPACK reported an argument error */
-	TSF_AR_CANCELLED			/* the poll function asked to stop */
+	TSF_AR_CANCELLED,			/* the poll function asked to stop */
+	TSF_AR_INVALID				/* an argument out of its documented range */
 } TsfArStatus;
 
 /*
@@ -75,7 +88,10 @@ typedef struct TsfArPoll
 	void	   *arg;
 } TsfArPoll;
 
-/* a fitted model; phi has room for p coefficients, supplied by the caller */
+/*
+ * a fitted model; phi has room for p coefficients and, for the *_exog fits
+ * with m > 0, beta for m, both supplied by the caller
+ */
 typedef struct TsfArModel
 {
 	int			p;				/* order */
@@ -87,6 +103,8 @@ typedef struct TsfArModel
 	int			nobs;			/* equations used in the final fit */
 	int			solver;			/* OLS: 0 normal equations + refinement, 1 QR */
 	double	   *phi;			/* (p) */
+	int			m;				/* exogenous regressors (0: none) */
+	double	   *beta;			/* (m) their coefficients */
 } TsfArModel;
 
 /* smallest series on which an AR(p) fit (with or without intercept) is allowed */
@@ -97,6 +115,11 @@ extern int	tsf_ar_default_max_order(int n, int intercept);
 
 /* doubles of workspace the functions below need for n points and order <= maxp */
 extern size_t tsf_ar_work_size(int n, int maxp);
+
+/* the same three with m exogenous regressors (m = 0: the above) */
+extern int	tsf_ar_min_points_exog(int p, int intercept, int m);
+extern int	tsf_ar_default_max_order_exog(int n, int intercept, int m);
+extern size_t tsf_ar_work_size_exog(int n, int maxp, int m);
 
 /*
  * Choose the order 0..maxp by AIC and return it in *p_out.  OLS compares the
@@ -113,6 +136,22 @@ extern TsfArStatus tsf_ar_fit(const double *y, int n, int p, int intercept,
 							  double *work, TsfArModel *m);
 
 /*
+ * Least squares with m exogenous regressors x (n, m) row-major, finite
+ * (0 <= m <= TSF_AR_MAX_EXOG; else TSF_AR_INVALID): the order chosen by
+ * AIC among 0..maxp with all of x in every candidate, on the common sample
+ * (statsmodels' ar_select_order(..., exog=x)), and the fit, whose m->beta
+ * must have room for m values.  RANK_DEFICIENT when x's columns are
+ * collinear (with each other, the intercept or the lags).  work:
+ * tsf_ar_work_size_exog(n, maxp, m) doubles.
+ */
+extern TsfArStatus tsf_ar_select_exog(const double *y, int n, int maxp, int intercept,
+									  const double *x, int m, const TsfArPoll *poll,
+									  double *work, int *p_out);
+extern TsfArStatus tsf_ar_fit_exog(const double *y, int n, int p, int intercept,
+								   const double *x, int m, const TsfArPoll *poll,
+								   double *work, TsfArModel *model);
+
+/*
  * Forecast h steps ahead from the last p values of the series, hist[0..p-1]
  * oldest first.  mean[k] is the point forecast for step k+1 and se[k] its
  * standard error sqrt(sigma2 * sum_{j<=k} psi[j]^2), psi being the MA(inf)
@@ -121,13 +160,39 @@ extern TsfArStatus tsf_ar_fit(const double *y, int n, int p, int intercept,
 extern void tsf_ar_forecast(const TsfArModel *m, const double *hist, int h,
 							double *mean, double *se, double *work);
 
+/*
+ * The same for a model with m->m exogenous regressors, their values at the
+ * h future steps in xf (h, m->m) row-major (treated as known: the standard
+ * errors are those of the AR part, as statsmodels' AutoReg gives them)
+ */
+extern void tsf_ar_forecast_exog(const TsfArModel *m, const double *hist, int h,
+								 const double *xf, double *mean, double *se,
+								 double *work);
+
 /* OLS through the blocked QR alone (tsf_ar_fit may take a faster path) */
 extern TsfArStatus tsf_ar_fit_ols_qr(const double *y, int n, int p, int intercept,
 									 const TsfArPoll *poll, double *work,
 									 TsfArModel *m);
+extern TsfArStatus tsf_ar_fit_ols_qr_exog(const double *y, int n, int p, int intercept,
+										  const double *x, int m, const TsfArPoll *poll,
+										  double *work, TsfArModel *model);
 
 /* one-step prediction c + sum phi[i] lags[p-i] (lags oldest first) */
 extern double tsf_ar_predict1(const TsfArModel *m, const double *lags);
+
+/* the same plus sum beta[j] x[j], x the step's m->m regressors */
+extern double tsf_ar_predict1_exog(const TsfArModel *m, const double *lags,
+								   const double *x);
+
+/*
+ * The Fourier terms of a season of period steps (> 0) at grid step k:
+ * out[2(j-1)] = sin(2 pi j s), out[2(j-1)+1] = cos(2 pi j s) for the
+ * harmonics j = 1..K, with s the season's phase at step k,
+ * frac(s0 + (k mod period) / period), s0 its phase at step 0 (as the LSTM's
+ * season inputs, lstm_model.c).  out: 2K values.
+ */
+extern void tsf_ar_fourier(double period, double s0, long long k, int K,
+						   double *out);
 
 /* standard normal quantile (Wichura's AS 241, relative error about 1e-16) */
 extern double tsf_qnorm(double p);

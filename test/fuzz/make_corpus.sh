@@ -13,9 +13,10 @@
 #
 # Two files are made from two of those models: format version 1 (0.1.0 to
 # 0.3.0) is version 2 without the device byte at offset 68 (src/model.c),
-# the conversion sql/tsmodel.sql tests.  Two are format version 3 (0.6.0):
-# an AR and an LSTM model fitted through 2020-06-01 and moved on over the
-# weeks after by model_update.
+# the conversion sql/tsmodel.sql tests.  Three are format version 3 (0.6.0):
+# two AR models (one with harmonics) and an LSTM model fitted through
+# 2020-06-01 and moved on over the weeks after by model_update.  Three AR
+# models have exogenous terms (0.6.0: the AR payload's 0x80 section).
 #
 # The fit time fields differ from run to run, so a new run rewrites every
 # file; commit them together.
@@ -71,7 +72,11 @@ SELECT 'ar_weekly_timestamptz', ar_fit(week_start::timestamptz, flow, '{"order":
 SELECT 'ar_bigint', ar_fit(i, flow, '{"order": 2}') FROM indexed UNION ALL
 SELECT 'ar_monthly_date', ar_fit(month, flow, '{"transform": "log"}') FROM monthly UNION ALL
 SELECT 'ar_monthly_timestamptz', ar_fit(month::timestamptz, flow, '{"order": 2}') FROM monthly UNION ALL
-SELECT 'ar_daily_date', ar_fit(day, flow, '{"order": 7}') FROM daily;
+SELECT 'ar_daily_date', ar_fit(day, flow, '{"order": 7}') FROM daily UNION ALL
+-- exogenous terms (0.6.0): the season's harmonics, covariates, both on an index
+SELECT 'ar_harmonics', ar_fit(week_start, flow, '{"transform": "log", "harmonics": 3}') FROM verde UNION ALL
+SELECT 'ar_covariates_harmonics_bigint', ar_fit(i, flow, ARRAY[extract(month FROM week_start)::float8, i / 100.0],
+       '{"harmonics": 2, "season_length": 52.18, "order": 3}') FROM indexed;
 
 -- local midnights across daylight-saving changes: calendar days
 SET TimeZone = 'America/Denver';
@@ -102,6 +107,10 @@ SELECT 'lstm_monthly_fill', lstm_train(month, flow, '{"hidden": 4, "epochs": 2, 
 INSERT INTO corpus
 SELECT 'ar_updated_v3', model_update(a.model, v.week_start, v.flow)
   FROM (SELECT ar_fit(week_start, flow, '{"transform": "log", "max_order": 8}') AS model
+          FROM verde WHERE week_start <= '2020-06-01') a, verde v
+ WHERE v.week_start > '2020-06-01' GROUP BY a.model::text UNION ALL
+SELECT 'ar_harmonics_updated_v3', model_update(a.model, v.week_start, v.flow)
+  FROM (SELECT ar_fit(week_start, flow, '{"transform": "log", "harmonics": 2, "order": 2}') AS model
           FROM verde WHERE week_start <= '2020-06-01') a, verde v
  WHERE v.week_start > '2020-06-01' GROUP BY a.model::text UNION ALL
 SELECT 'lstm_updated_v3', model_update(l.model, v.week_start, v.flow)

@@ -10,7 +10,7 @@ CREATE EXTENSION IF NOT EXISTS tsforecast;
 SET search_path = tsforecast, public;
 
 BEGIN;
-SELECT plan(117);
+SELECT plan(130);
 
 -- the type and its views
 SELECT has_type('tsforecast', 'tsmodel', 'type tsmodel exists');
@@ -25,6 +25,10 @@ SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['date', 'double precision'], '
 SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['date', 'double precision', 'jsonb'], 'ar_fit(date, float8, jsonb)');
 SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['bigint', 'double precision'], 'ar_fit(bigint, float8)');
 SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY['bigint', 'double precision', 'jsonb'], 'ar_fit(bigint, float8, jsonb)');
+-- ar_fit with covariates (0.6.0)
+SELECT is_aggregate('tsforecast', 'ar_fit', ARRAY[t, 'double precision', 'double precision[]', 'jsonb'],
+                    format('ar_fit(%s, float8, covariates float8[], jsonb)', t))
+  FROM unnest(ARRAY['timestamp with time zone', 'date', 'bigint']) t;
 SELECT is_aggregate('tsforecast', m, ARRAY['double precision', 'double precision'], m || '(actual, predicted)')
   FROM unnest(ARRAY['r2', 'nse', 'rmse', 'mae', 'mape', 'smape', 'kge']) m;
 -- the metrics of 0.6.0: mase, coverage, winkler, and naive_mae for each type of ts
@@ -100,6 +104,26 @@ SELECT throws_ok($$SELECT ar_fit(t, v) FROM (VALUES (0::bigint, 1.0::float8), (2
 SELECT throws_ok($$SELECT ar_fit(t, NULL::float8) FROM s$$, '22004', 'null value in time series', 'NULL value: 22004');
 SELECT throws_ok($$SELECT ar_fit(t, 'NaN'::float8) FROM s$$, '22000', 'NaN not allowed in time series', 'NaN: 22000');
 SELECT throws_ok($$SELECT ar_fit(t, v, '{"transform": "log"}') FROM s$$, '2201E', NULL, 'log of a non-positive value: 2201E');
+-- AR's exogenous terms (0.6.0): harmonics need a season, least squares, future covariates
+CREATE TEMP TABLE arc AS SELECT ar_fit(t, v, ARRAY[v * v], '{"order": 2}') AS m FROM s;
+SELECT is((SELECT model_info(m)->>'n_covariates' FROM arc), '1', 'ar_fit takes covariates');
+SELECT is((SELECT count(*) FROM arc, forecast(m, 3, 0.9, ARRAY[[1.0], [2.0], [3.0]])), 3::bigint,
+          'an AR model with covariates forecasts from their future values');
+SELECT is((SELECT model_info(ar_fit(t, v, '{"harmonics": 2, "season_length": 44}'))->'exog' FROM s),
+          '["sin_1", "cos_1", "sin_2", "cos_2"]'::jsonb, 'harmonics are exogenous terms');
+SELECT throws_ok($$SELECT ar_fit(t, v, '{"harmonics": 2}') FROM s$$, '22023', 'option "harmonics" needs the season''s length',
+                 'harmonics of an integer index without season_length: 22023');
+SELECT throws_ok($$SELECT ar_fit(t, v, '{"harmonics": 5, "season_length": 10}') FROM s$$, '22023', 'invalid value for option "harmonics": 5',
+                 'harmonics too many for the season: 22023');
+SELECT throws_ok($$SELECT ar_fit(t, v, ARRAY[v], '{"method": "yule_walker"}') FROM s$$, '22023', NULL,
+                 'yule_walker with covariates: 22023');
+SELECT throws_ok($$SELECT ar_fit(t, v, ARRAY[1.0::float8], '{"order": 1}') FROM s$$, '22000', NULL,
+                 'a constant covariate beside the intercept: 22000');
+SELECT throws_ok($$SELECT * FROM arc, forecast(m, 3)$$, '22023', NULL, 'forecast of an AR model with covariates without them: 22023');
+SELECT throws_ok($$SELECT * FROM arc, forecast(m, 3, 0.9, ARRAY[[1.0], [2.0]])$$, '2202E', NULL,
+                 'AR future_covariates of the wrong shape: 2202E');
+SELECT throws_ok($$SELECT ar_fit(t, v, CASE WHEN t = 3 THEN '{}' ELSE ARRAY[v] END, '{}') FROM s$$, '2202E', NULL,
+                 'AR covariates on some rows only: 2202E');
 SELECT throws_ok($$SELECT 'abc'::tsmodel$$, '22P02', 'invalid input syntax for type tsmodel', 'bad text: 22P02');
 SELECT throws_ok($$SELECT encode('\x5453464d0700'::bytea, 'base64')::tsmodel$$, '22P02', NULL, 'unknown format version: 22P02');
 SELECT throws_ok($$SELECT * FROM forecast((SELECT ar_fit(t, v) FROM s), 0)$$, '22023', 'invalid value for horizon: 0', 'horizon 0: 22023');

@@ -125,7 +125,8 @@ INSERT INTO option_keys VALUES
     ('conv_kernel', 3), ('conv_channels', 4), ('seed', 7), ('validation', 0.2), ('patience', 2),
     ('progress', 1), ('season_length', 52.18), ('ema', 0.9), ('residual', NULL), ('kind', NULL),
     ('device', NULL), ('log', NULL), ('linear', NULL), ('previous', NULL), ('yule_walker', NULL),
-    ('ols', NULL), ('lstm', NULL), ('ar', NULL), ('cpu', NULL), ('cuda', NULL), ('auto', NULL);
+    ('ols', NULL), ('lstm', NULL), ('ar', NULL), ('cpu', NULL), ('cuda', NULL), ('auto', NULL),
+    ('harmonics', 3);
 
 -- ---------------------------------------------------------------------------
 -- the models: every kind, every ts type, with and without covariates
@@ -148,6 +149,10 @@ UNION ALL
 SELECT 'ar_daily', ar_fit(day, flow, '{"max_order": 10}') FROM daily
 UNION ALL
 SELECT 'ar_indexed', ar_fit(i, value) FROM indexed
+UNION ALL
+SELECT 'ar_harmonics', ar_fit(week_start, flow, '{"transform": "log", "harmonics": 3}') FROM verde
+UNION ALL
+SELECT 'ar_covariates', ar_fit(week_start, flow, covariates, '{"max_order": 4}') FROM verde_cov
 UNION ALL
 SELECT 'lstm', lstm_train(week_start, flow, '{"epochs": 20, "hidden": 8}') FROM verde WHERE week_start >= '2010-01-03'
 UNION ALL
