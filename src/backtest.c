@@ -557,8 +557,15 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 		}
 		else
 		{
-			/* the state moves in place: its arrays are the model context's */
-			tsf_model_advance(model, st->pts, NULL, 0, hi);
+			/*
+			 * The state moves in place (its arrays are the model context's)
+			 * over the rows after the previous origin's: the model's state
+			 * is that origin's last row, refitted or moved there, so only
+			 * these are new (not every row from the start again)
+			 */
+			int64		from = orig_hi[j - 1];
+
+			tsf_model_advance(model, st->pts + from, NULL, 0, hi - from);
 		}
 
 		{
