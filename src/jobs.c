@@ -61,6 +61,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/plancache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -68,6 +69,7 @@
 #include "device.h"
 #include "job_metadata.h"
 #include "job_source.h"
+#include "job_parallel.h"
 #include "jobs.h"
 #include "jsonbuild.h"
 #include "backtest.h"
@@ -282,6 +284,11 @@ tsf_jobs_init(void)
 							"The launcher is also woken whenever a job is submitted or ends.",
 							&tsf_jobs_naptime, 5000, 100, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("tsforecast.max_parallel_workers_per_job",
+							"Most parallel workers one training job launches beside its own worker.",
+							"A job's series train in up to this many parallel workers and the job's worker (the spec's \"parallel\", by default tsforecast.max_workers processes). They come from max_parallel_workers and max_worker_processes; 0 trains every job in its worker alone.",
+							&tsf_job_max_parallel_workers, 8, 0, TSF_JOB_MAX_PARALLEL,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	RegisterXactCallback(jobs_xact_callback, NULL);
 
 	if (!process_shared_preload_libraries_in_progress)
@@ -331,10 +338,43 @@ null_argument(const char *what)
 }
 
 /*
+ * The spec's "parallel": how many processes train the job's series on the
+ * CPU, its worker included (job_parallel.c), an integer from 1 to
+ * TSF_JOB_MAX_PARALLEL; -1 where the spec has none
+ */
+int
+tsf_job_spec_parallel(Jsonb *spec)
+{
+	JsonbValue	v;
+	char	   *shown;
+	double		d = NAN;
+
+	if (!JB_ROOT_IS_OBJECT(spec) || JB_ROOT_IS_SCALAR(spec) ||
+		getKeyJsonValueFromContainer(&spec->root, "parallel", 8, &v) == NULL)
+		return -1;
+	if (v.type == jbvNumeric)
+		d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+											   NumericGetDatum(v.val.numeric)));
+	if (!(d >= 1 && d <= TSF_JOB_MAX_PARALLEL && d == floor(d)))
+	{
+		shown = v.type == jbvNumeric ?
+			DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric))) :
+			"(not a number)";
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"parallel\" in spec: %s", shown),
+				 errdetail("Value must be an integer from 1 to %d: the processes that train the job's series, its worker included.",
+						   TSF_JOB_MAX_PARALLEL)));
+	}
+	return (int) d;
+}
+
+/*
  * Check a job spec, {"kind": <a kind's name>, "device": "auto"|"cpu"|"cuda",
- * options...}: the kind and the device, then the rest as that kind's
- * options (the errors of its training aggregate).  Returns the kind and,
- * in *opts, the spec without "kind", "device" and "backtest" (the settings
+ * "parallel": n, options...}: the kind, the device and "parallel", then the
+ * rest as that kind's options (the errors of its training aggregate).
+ * Returns the kind and, in *opts, the spec without "kind", "device",
+ * "parallel" and "backtest" (the settings
  * backtest_async adds: tsf_job_spec_backtest); *device is the TsfDevice
  * given, or -1 where the spec has none.
  */
@@ -391,6 +431,9 @@ tsf_job_parse_spec(Jsonb *spec, Jsonb **opts, int *device)
 											   CStringGetTextDatum("device")));
 	*opts = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(*opts),
 											   CStringGetTextDatum("backtest")));
+	(void) tsf_job_spec_parallel(spec);
+	*opts = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(*opts),
+											   CStringGetTextDatum("parallel")));
 	(void) kind->check_options(*opts);
 	return kind;
 }
@@ -556,6 +599,12 @@ tsf_backtest_async(PG_FUNCTION_ARGS)
 	spec = PG_GETARG_JSONB_P(2);
 	settings = PG_GETARG_JSONB_P(3);
 	tsf_spec_refuse_backtest_key(spec);
+	if (tsf_job_spec_parallel(spec) >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("backtest jobs do not take \"parallel\""),
+				 errdetail("A backtest job runs in its worker alone."),
+				 errhint("Leave \"parallel\" out, or split the series over several backtest jobs.")));
 	tsf_backtest_check_settings(settings);
 	(void) tsf_job_parse_spec(spec, &(Jsonb *) {NULL}, &(int) {0});
 	spec = tsf_jsonb_with_key(spec, "backtest", settings);

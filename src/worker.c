@@ -80,6 +80,7 @@
 #include "device.h"
 #include "guard.h"
 #include "job_metadata.h"
+#include "job_parallel.h"
 #include "job_source.h"
 #include "jobs.h"
 #include "jsonbuild.h"
@@ -488,8 +489,8 @@ set_series_progress(int done, int total)
  * on the original scale, summed by metrics.c as the metric aggregates over
  * predict() would, and the kind's own keys (an LSTM's losses).
  */
-static Jsonb *
-series_metrics(const TsfModel *m, const TsfSeriesState *st)
+Jsonb *
+tsf_job_series_metrics(const TsfModel *m, const TsfSeriesState *st)
 {
 	int64		n = st->n;
 	int64		from = m->kind->scored_from(m);
@@ -636,13 +637,12 @@ job_series(void *arg, int i)
 }
 
 /*
- * Series i's model: score it, insert it with its metrics and provenance,
- * and free the series' points
+ * Insert series i's model with its metrics (NULL: score it on the series'
+ * points now) and its provenance
  */
 static void
-job_done(void *arg, int i, bytea *model)
+store_model(JobTraining *t, int i, bytea *model, Jsonb *metrics)
 {
-	JobTraining *t = (JobTraining *) arg;
 	TsfJobSeries *s = &t->series[i];
 	TsfModel	m;
 	TsfModelRow r;
@@ -653,7 +653,7 @@ job_done(void *arg, int i, bytea *model)
 	r.name = t->j->name;
 	r.series_key = s->key;
 	r.model = model;
-	r.metrics = series_metrics(&m, s->st);
+	r.metrics = metrics ? metrics : tsf_job_series_metrics(&m, s->st);
 	r.spec = t->j->spec;
 	r.has_seed = m.kind->seed(&m, &r.seed);
 	r.data_from = tsf_ts_to_cstring(m.ts_type, m.first_ts);
@@ -663,6 +663,19 @@ job_done(void *arg, int i, bytea *model)
 	r.owner = t->j->owner;
 	tsf_models_insert(&r);
 	tsf_model_free(&m);
+}
+
+/*
+ * Series i's model, trained by this process: score it, insert it, and
+ * free the series' points
+ */
+static void
+job_done(void *arg, int i, bytea *model)
+{
+	JobTraining *t = (JobTraining *) arg;
+	TsfJobSeries *s = &t->series[i];
+
+	store_model(t, i, model, NULL);
 
 	/* the points are trained on: free them */
 	if (s->st->pts)
@@ -756,6 +769,7 @@ train_job(void)
 				spicxt;
 	ErrorContextCallback errcb;
 	Jsonb	   *settings;
+	int			nprocs;
 
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -794,6 +808,47 @@ train_job(void)
 
 	/* one job of a name at a time gets here; the next sees its models */
 	tsf_models_replace(j->owner, j->name);
+
+	/* on the CPU, in several processes: the models come back, then are stored */
+	nprocs = job_api == NULL ? tsf_job_processes(j->spec, t.nseries) : 1;
+	if (nprocs > 1)
+	{
+		TsfParallelJob pj;
+
+		memset(&pj, 0, sizeof(pj));
+		pj.job_id = my_job;
+		pj.slot = my_slot;
+		pj.generation = my_generation;
+		pj.kind = t.kind;
+		pj.series = t.series;
+		pj.nseries = t.nseries;
+		pj.nprocs = nprocs;
+		pj.epoch = job_epoch;
+		pj.check_cancel = check_cancel;
+		pj.progress = set_series_progress;
+		tsf_job_train_parallel(&pj);
+		pgstat_report_activity(STATE_RUNNING,
+							   psprintf("tsforecast job " INT64_FORMAT " (%s): storing %d models (trained in %d processes)",
+										my_job, j->name, t.nseries, pj.launched + 1));
+		errcb.callback = series_error_context;
+		errcb.arg = &t;
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
+		for (int i = 0; i < t.nseries; i++)
+		{
+			if (i % 64 == 0)
+				check_cancel();
+			store_model(&t, i, pj.models[i], pj.metrics[i]);
+			pfree(pj.models[i]);
+			pfree(pj.metrics[i]);
+		}
+		t.current = -1;
+		error_context_stack = errcb.previous;
+		MemoryContextSwitchTo(spicxt);
+		SPI_finish();
+		PopActiveSnapshot();
+		return;
+	}
 
 	states = palloc(sizeof(TsfSeriesState *) * t.nseries);
 	for (int i = 0; i < t.nseries; i++)
