@@ -38,15 +38,20 @@
  * as the job tables' owner (job_metadata.c); only the source query runs
  * as the job's owner.
  *
- * One job is one worker process: up to tsforecast.max_workers jobs run at
- * once.  The training of its series is one call of the kind's glue
+ * Up to tsforecast.max_workers jobs run at once, one worker process each.
+ * On the CPU a job of several series trains them in that worker and
+ * parallel workers it leads (the spec's "parallel", else
+ * tsforecast.max_workers processes; job_parallel.c): their models come
+ * back, scored, and the worker inserts them all once the parallel workers
+ * are done.  In one process ("parallel": 1, one series, no parallel worker
+ * allowed) the training of its series is one call of the kind's glue
  * (tsf_kind_train, kind.c) with one set of hooks for both devices: the
  * progress of every epoch into the job's slot, the cancel, the series an
  * error is about, and each series' model as it is done, which the worker
- * scores (metrics.c) and inserts.  On the CPU the series train one after
- * another on one core; a kind with a GPU path, whose device (the spec's
- * "device", else tsforecast.device) resolves to the GPU, trains them in
- * batches through the CUDA module (device.c; lstm_train.c's batches).  The
+ * scores (metrics.c) and inserts.  A kind with a GPU path, whose device
+ * (the spec's "device", else tsforecast.device) resolves to the GPU,
+ * trains them in batches through the CUDA module in the worker alone
+ * (device.c; lstm_train.c's batches).  The
  * device is resolved, and written into the job's row, in a short
  * transaction of its own before the training one, so the jobs view shows
  * it while the job runs.
