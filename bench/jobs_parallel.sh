@@ -84,7 +84,7 @@ SELECT parallel AS processes, round(seconds::numeric, 1) AS wall_s,
        round(((SELECT seconds FROM t WHERE parallel = 1) / seconds)::numeric, 2) AS speedup
   FROM t ORDER BY parallel;
 
-\echo Every run's models equal those of parallel 1, but for the fit time:
+\echo The models of every run equal those of parallel 1, but for the fit time:
 SELECT m.name, count(*) AS compared,
        count(*) FILTER (WHERE model_info(m.model) - 'fit_seconds' - 'fitted_at'
                             = model_info(o.model) - 'fit_seconds' - 'fitted_at'

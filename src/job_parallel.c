@@ -8,8 +8,8 @@
  * it copies them into the context's dynamic shared memory, beside a
  * counter of the next series to claim and one shm_mq per parallel worker,
  * launches up to nprocs - 1 parallel workers, and trains too: every
- * process claims the next group of series (up to 16 at a time, fewer when
- * groups that large would leave processes idle at the end), trains it
+ * process claims the next group of series (claim(): up to 16 at a time
+ * while many are left, single series at the end), trains it
  * through tsf_kind_train on the CPU, scores each model on its series, and
  * hands the model and its metrics on: a parallel worker through its queue,
  * the leader to itself.  The leader drains the queues after every epoch
@@ -82,7 +82,7 @@ typedef struct PjShared
 	uint32		generation;
 	int32		kind_id;
 	int32		nseries;
-	int32		group;
+	int32		nprocs;			/* asked for, the leader included */
 	pg_atomic_uint32 next;		/* the next series to claim */
 } PjShared;
 
@@ -488,6 +488,35 @@ pj_error_context(void *arg)
 				   ps->base + ps->current + 1, ps->sh->job_id);
 }
 
+/*
+ * Claim the next group of series: *start, and how many.  Guided, as
+ * OpenMP's schedule: a share of what is left (what is left over twice the
+ * processes, at most PJ_MAX_GROUP, at least 1), so groups are large while
+ * much is left and single series at the end, where a large one would keep
+ * one process busy while the others idle.
+ */
+static int
+claim(PjShared *sh, uint32 *start)
+{
+	uint32		next = pg_atomic_read_u32(&sh->next);
+
+	for (;;)
+	{
+		int			left = next < (uint32) sh->nseries ? sh->nseries - (int) next : 0;
+		int			n = Max(1, Min(PJ_MAX_GROUP, left / (2 * sh->nprocs)));
+
+		if (left == 0)
+			return 0;
+		n = Min(n, left);
+		/* on failure next is the counter's value now */
+		if (pg_atomic_compare_exchange_u32(&sh->next, &next, next + n))
+		{
+			*start = next;
+			return n;
+		}
+	}
+}
+
 /* claim groups of series and train them until none is left */
 static void
 train_claimed(PjState *ps)
@@ -511,13 +540,14 @@ train_claimed(PjState *ps)
 	error_context_stack = &errcb;
 	for (;;)
 	{
-		uint32		start = pg_atomic_fetch_add_u32(&sh->next, sh->group);
+		uint32		start;
+		int			n = claim(sh, &start);
 
-		if (start >= (uint32) sh->nseries)
+		if (n == 0)
 			break;
 		old = MemoryContextSwitchTo(cxt);
 		ps->base = start;
-		ps->count = Min(sh->group, sh->nseries - (int) start);
+		ps->count = n;
 		ps->states = palloc(sizeof(TsfSeriesState *) * ps->count);
 		ps->keys = palloc(sizeof(char *) * ps->count);
 		for (int k = 0; k < ps->count; k++)
@@ -596,8 +626,6 @@ tsf_job_train_parallel(TsfParallelJob *pj)
 	PjState		ps;
 
 	Assert(nworkers >= 1);
-	/* groups of up to 16, four a process at least, so none idles long at the end */
-	pj->group = Max(1, Min(PJ_MAX_GROUP, pj->nseries / (pj->nprocs * 4)));
 
 	/* sizes first: the shared series beside the leader's own copy */
 	area_size = MAXALIGN(sizeof(Size) * pj->nseries);
@@ -632,7 +660,7 @@ tsf_job_train_parallel(TsfParallelJob *pj)
 	sh->generation = pj->generation;
 	sh->kind_id = pj->kind->id;
 	sh->nseries = pj->nseries;
-	sh->group = pj->group;
+	sh->nprocs = pj->nprocs;
 	pg_atomic_init_u32(&sh->next, 0);
 	shm_toc_insert(pcxt->toc, PJ_KEY_SHARED, sh);
 

@@ -47,7 +47,6 @@ typedef struct TsfParallelJob
 	bytea	  **models;			/* (nseries) */
 	Jsonb	  **metrics;		/* (nseries) */
 	int			launched;		/* parallel workers that started */
-	int			group;			/* series claimed at a time */
 } TsfParallelJob;
 
 extern int	tsf_job_processes(Jsonb *spec, int nseries);
