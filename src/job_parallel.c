@@ -58,6 +58,7 @@
 #include "utils/wait_event.h"
 
 #include "device.h"
+#include "backtest.h"
 #include "guard.h"
 #include "job_parallel.h"
 #include "jobs.h"
@@ -68,6 +69,7 @@ int			tsf_job_max_parallel_workers = 8;
 #define PJ_KEY_SHARED	UINT64CONST(0x74736600a0000001)
 #define PJ_KEY_SERIES	UINT64CONST(0x74736600a0000002)
 #define PJ_KEY_QUEUES	UINT64CONST(0x74736600a0000003)
+#define PJ_KEY_BACKTEST	UINT64CONST(0x74736600a0000004)
 
 /* each parallel worker's queue to the leader */
 #define PJ_QUEUE_BYTES	((Size) 512 * 1024)
@@ -84,6 +86,11 @@ typedef struct PjShared
 	int32		nseries;
 	int32		nprocs;			/* asked for, the leader included */
 	pg_atomic_uint32 next;		/* the next series to claim */
+	/* a backtest job: its row type; the spec and settings (PJ_KEY_BACKTEST) */
+	bool		backtest;
+	Oid			rowtype;
+	Size		spec_len;
+	Size		settings_len;
 } PjShared;
 
 /*
@@ -103,7 +110,10 @@ typedef struct PjSeries
 	bool		has_cov;
 } PjSeries;
 
-/* a parallel worker's message: this, the metrics (jsonb), the model (bytea) */
+/*
+ * a parallel worker's message: this, the metrics (a jsonb; none for a
+ * backtest), the model (a bytea) or the backtest's rows (an array)
+ */
 typedef struct PjResult
 {
 	int32		index;
@@ -116,6 +126,8 @@ typedef struct PjState
 	PjShared   *sh;
 	char	   *area;			/* the series: offsets, then each */
 	const TsfKind *kind;
+	Jsonb	   *spec;			/* a backtest's */
+	Jsonb	   *settings;
 
 	/* the group in training */
 	int			base;
@@ -260,7 +272,7 @@ keep_result(PjState *ps, int index, const Jsonb *metrics, Size mlen,
 		ps->refused = need;
 		return;
 	}
-	m = MemoryContextAllocExtended(ps->resultcxt, mlen, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	m = MemoryContextAllocExtended(ps->resultcxt, Max(mlen, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
 	b = m ? MemoryContextAllocExtended(ps->resultcxt, blen, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM) : NULL;
 	if (b == NULL)
 	{
@@ -275,7 +287,7 @@ keep_result(PjState *ps, int index, const Jsonb *metrics, Size mlen,
 	}
 	memcpy(m, metrics, mlen);
 	memcpy(b, model, blen);
-	pj->metrics[index] = (Jsonb *) m;
+	pj->metrics[index] = mlen > 0 ? (Jsonb *) m : NULL;
 	pj->models[index] = (bytea *) b;
 	ps->held = need;
 	ps->received++;
@@ -299,9 +311,9 @@ raise_pending(PjState *ps)
 }
 
 /*
- * Receive what the parallel workers sent so far.  quiet: inside an epoch
- * of the leader's own training, where nothing may be raised; else raise
- * what went wrong and update the job's progress.
+ * Receive what the parallel workers sent so far and update the job's
+ * progress.  quiet: inside an epoch of the leader's own training, where
+ * nothing may be raised; else raise what went wrong.
  */
 static void
 drain(PjState *ps, bool quiet)
@@ -331,7 +343,7 @@ drain(PjState *ps, bool quiet)
 				break;
 			}
 			memcpy(&h, data, sizeof(h));
-			if (h.metrics_len < (int32) VARHDRSZ ||
+			if ((h.metrics_len != 0 && h.metrics_len < (int32) VARHDRSZ) ||
 				len < sizeof(PjResult) + (Size) h.metrics_len + VARHDRSZ)
 			{
 				ps->bad = -2;
@@ -348,11 +360,10 @@ drain(PjState *ps, bool quiet)
 			}
 		}
 	}
+	/* the progress (a spinlock's write: fine inside an epoch too) */
+	ps->pj->progress(ps->received, ps->pj->nseries);
 	if (!quiet)
-	{
 		raise_pending(ps);
-		ps->pj->progress(ps->received, ps->pj->nseries);
-	}
 }
 
 /* ---- every process: the training ---- */
@@ -433,24 +444,19 @@ pj_series(void *arg, int i)
 		drain(ps, false);
 }
 
-/* a model is done: score it on its series, then keep it or send it */
+/*
+ * Series i of the group is done, its result (a model, or a backtest's rows)
+ * in value and its metrics (or NULL): keep it or send it to the leader
+ */
 static void
-pj_done(void *arg, int i, bytea *model)
+deliver(PjState *ps, int i, Jsonb *metrics, struct varlena *value)
 {
-	PjState    *ps = (PjState *) arg;
 	int			index = ps->base + i;
-	TsfModel	m;
-	Jsonb	   *metrics;
-
-	ps->current = i;
-	tsf_model_deserialize(VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model), &m,
-						  ERRCODE_INTERNAL_ERROR);
-	metrics = tsf_job_series_metrics(&m, ps->states[i]);
-	tsf_model_free(&m);
+	Size		mlen = metrics ? VARSIZE(metrics) : 0;
 
 	if (ps->pj)
 	{
-		keep_result(ps, index, metrics, VARSIZE(metrics), model, VARSIZE_ANY(model), false);
+		keep_result(ps, index, metrics, mlen, (bytea *) value, VARSIZE_ANY(value), false);
 		ps->pj->progress(ps->received, ps->pj->nseries);
 	}
 	else
@@ -459,15 +465,52 @@ pj_done(void *arg, int i, bytea *model)
 		shm_mq_iovec iov[3];
 
 		h.index = index;
-		h.metrics_len = VARSIZE(metrics);
+		h.metrics_len = mlen;
 		iov[0].data = (const char *) &h;
 		iov[0].len = sizeof(h);
 		iov[1].data = (const char *) metrics;
-		iov[1].len = VARSIZE(metrics);
-		iov[2].data = (const char *) model;
-		iov[2].len = VARSIZE_ANY(model);
+		iov[1].len = mlen;
+		iov[2].data = (const char *) value;
+		iov[2].len = VARSIZE_ANY(value);
 		if (shm_mq_sendv(ps->out, iov, 3, false, true) != SHM_MQ_SUCCESS)
 			elog(ERROR, "the leader of tsforecast job " INT64_FORMAT " is gone", ps->sh->job_id);
+	}
+}
+
+/* a model is done: score it on its series, then keep it or send it */
+static void
+pj_done(void *arg, int i, bytea *model)
+{
+	PjState    *ps = (PjState *) arg;
+	TsfModel	m;
+	Jsonb	   *metrics;
+
+	ps->current = i;
+	tsf_model_deserialize(VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model), &m,
+						  ERRCODE_INTERNAL_ERROR);
+	metrics = tsf_job_series_metrics(&m, ps->states[i]);
+	tsf_model_free(&m);
+	deliver(ps, i, metrics, (struct varlena *) model);
+}
+
+/*
+ * A backtest job's group: backtest() of each series in turn (the jobs
+ * view's epochs count its origins), its rows kept or sent
+ */
+static void
+backtest_group(PjState *ps, const TsfTrainHooks *hooks)
+{
+	for (int k = 0; k < ps->count; k++)
+	{
+		ArrayType  *rows;
+
+		pj_series(ps, k);
+		rows = tsf_backtest_series(ps->states[k], ps->spec, ps->settings,
+								   ps->sh->rowtype, hooks);
+		deliver(ps, k, NULL, (struct varlena *) rows);
+		pfree(rows);
+		pfree(ps->states[k]->pts);
+		ps->states[k]->pts = NULL;
 	}
 }
 
@@ -558,7 +601,10 @@ train_claimed(PjState *ps)
 											sh->job_id, ps->base + 1, sh->nseries) :
 								   psprintf("tsforecast job " INT64_FORMAT ": parallel worker training series %d to %d of %d",
 											sh->job_id, ps->base + 1, ps->base + ps->count, sh->nseries));
-		tsf_kind_train(ps->kind, ps->states, ps->count, TSF_DEVICE_CPU, NULL, &hooks);
+		if (sh->backtest)
+			backtest_group(ps, &hooks);
+		else
+			tsf_kind_train(ps->kind, ps->states, ps->count, TSF_DEVICE_CPU, NULL, &hooks);
 		ps->current = -1;
 		ps->count = 0;
 		MemoryContextSwitchTo(old);
@@ -583,6 +629,15 @@ tsf_job_parallel_main(dsm_segment *seg, shm_toc *toc)
 	ps.kind = tsf_kind_by_id(ps.sh->kind_id);
 	if (tsf_jobs == NULL || ps.kind == NULL || ps.sh->slot < 0 || ps.sh->slot >= tsf_jobs->nslots)
 		elog(ERROR, "tsforecast parallel worker started without its job");
+	if (ps.sh->backtest)
+	{
+		char	   *b = shm_toc_lookup(toc, PJ_KEY_BACKTEST, false);
+
+		ps.spec = palloc(ps.sh->spec_len);
+		memcpy(ps.spec, b, ps.sh->spec_len);
+		ps.settings = palloc(ps.sh->settings_len);
+		memcpy(ps.settings, b + MAXALIGN(ps.sh->spec_len), ps.sh->settings_len);
+	}
 	mq = (shm_mq *) ((char *) shm_toc_lookup(toc, PJ_KEY_QUEUES, false) +
 					 (Size) ParallelWorkerNumber * PJ_QUEUE_BYTES);
 	shm_mq_set_sender(mq, MyProc);
@@ -618,6 +673,8 @@ tsf_job_train_parallel(TsfParallelJob *pj)
 				shared;
 	Size		area_size;
 	Size		queues_size = (Size) nworkers * PJ_QUEUE_BYTES;
+	Size		backtest_size = pj->settings ?
+		MAXALIGN(VARSIZE(pj->spec)) + MAXALIGN(VARSIZE(pj->settings)) : 0;
 	ParallelContext *pcxt;
 	PjShared   *sh;
 	char	   *area;
@@ -634,7 +691,7 @@ tsf_job_train_parallel(TsfParallelJob *pj)
 		held += tsf_series_point_bytes(pj->series[i].st) * (double) pj->series[i].st->cap;
 		area_size = add_size(area_size, series_size(&pj->series[i]));
 	}
-	shared = (double) area_size + (double) queues_size + sizeof(PjShared);
+	shared = (double) area_size + (double) queues_size + backtest_size + sizeof(PjShared);
 	tsf_check_memory(held + shared, TSF_MEM_JOB,
 					 psprintf("Its %d series take %s, and sharing them with %d parallel workers %s more.",
 							  pj->nseries, tsf_size_pretty(held), nworkers, tsf_size_pretty(shared)));
@@ -651,7 +708,8 @@ tsf_job_train_parallel(TsfParallelJob *pj)
 	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(PjShared));
 	shm_toc_estimate_chunk(&pcxt->estimator, area_size);
 	shm_toc_estimate_chunk(&pcxt->estimator, queues_size);
-	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	shm_toc_estimate_chunk(&pcxt->estimator, backtest_size);
+	shm_toc_estimate_keys(&pcxt->estimator, 4);
 	InitializeParallelDSM(pcxt);
 
 	sh = shm_toc_allocate(pcxt->toc, sizeof(PjShared));
@@ -662,7 +720,19 @@ tsf_job_train_parallel(TsfParallelJob *pj)
 	sh->nseries = pj->nseries;
 	sh->nprocs = pj->nprocs;
 	pg_atomic_init_u32(&sh->next, 0);
+	sh->backtest = pj->settings != NULL;
+	sh->rowtype = pj->rowtype;
+	sh->spec_len = sh->backtest ? VARSIZE(pj->spec) : 0;
+	sh->settings_len = sh->backtest ? VARSIZE(pj->settings) : 0;
 	shm_toc_insert(pcxt->toc, PJ_KEY_SHARED, sh);
+	if (sh->backtest)
+	{
+		char	   *b = shm_toc_allocate(pcxt->toc, backtest_size);
+
+		memcpy(b, pj->spec, sh->spec_len);
+		memcpy(b + MAXALIGN(sh->spec_len), pj->settings, sh->settings_len);
+		shm_toc_insert(pcxt->toc, PJ_KEY_BACKTEST, b);
+	}
 
 	/* the series, each freed in the leader once it is shared */
 	area = shm_toc_allocate(pcxt->toc, area_size);
@@ -697,6 +767,8 @@ tsf_job_train_parallel(TsfParallelJob *pj)
 	ps.sh = sh;
 	ps.area = area;
 	ps.kind = pj->kind;
+	ps.spec = pj->spec;
+	ps.settings = pj->settings;
 	ps.pj = pj;
 	ps.bad = -1;
 	ps.held = shared;

@@ -36,6 +36,10 @@ typedef struct TsfParallelJob
 	TsfJobSeries *series;
 	int			nseries;
 	int			nprocs;			/* processes asked for, the leader included */
+	/* a backtest job: its spec, settings and row type (else settings NULL) */
+	Jsonb	   *spec;
+	Jsonb	   *settings;
+	Oid			rowtype;
 
 	/* the leader's own training: progress and cancel (worker.c's) */
 	bool		(*epoch) (void *arg, int epoch, int epochs, double loss,
@@ -43,7 +47,7 @@ typedef struct TsfParallelJob
 	void		(*check_cancel) (void);
 	void		(*progress) (int done, int total);
 
-	/* out */
+	/* out: each series' model (a backtest's rows) and metrics (NULL for a backtest) */
 	bytea	  **models;			/* (nseries) */
 	Jsonb	  **metrics;		/* (nseries) */
 	int			launched;		/* parallel workers that started */

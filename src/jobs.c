@@ -599,12 +599,6 @@ tsf_backtest_async(PG_FUNCTION_ARGS)
 	spec = PG_GETARG_JSONB_P(2);
 	settings = PG_GETARG_JSONB_P(3);
 	tsf_spec_refuse_backtest_key(spec);
-	if (tsf_job_spec_parallel(spec) >= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("backtest jobs do not take \"parallel\""),
-				 errdetail("A backtest job runs in its worker alone."),
-				 errhint("Leave \"parallel\" out, or split the series over several backtest jobs.")));
 	tsf_backtest_check_settings(settings);
 	(void) tsf_job_parse_spec(spec, &(Jsonb *) {NULL}, &(int) {0});
 	spec = tsf_jsonb_with_key(spec, "backtest", settings);

@@ -711,10 +711,41 @@ series_error_context(void *arg)
 }
 
 /*
+ * Train (or backtest: settings not NULL) the job's series in nprocs
+ * processes (job_parallel.c), into pj: each series' model and metrics, or
+ * its backtest rows, in series order, once every process is done
+ */
+static void
+parallel_job(JobTraining *t, int nprocs, Jsonb *settings, Oid rowtype,
+			 TsfParallelJob *pj)
+{
+	memset(pj, 0, sizeof(*pj));
+	pj->job_id = my_job;
+	pj->slot = my_slot;
+	pj->generation = my_generation;
+	pj->kind = t->kind;
+	pj->series = t->series;
+	pj->nseries = t->nseries;
+	pj->nprocs = nprocs;
+	pj->spec = t->j->spec;
+	pj->settings = settings;
+	pj->rowtype = rowtype;
+	pj->epoch = job_epoch;
+	pj->check_cancel = check_cancel;
+	pj->progress = set_series_progress;
+	tsf_job_train_parallel(pj);
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("tsforecast job " INT64_FORMAT " (%s): storing the results of %d series (from %d processes)",
+									my_job, t->j->name, t->nseries, pj->launched + 1));
+}
+
+/*
  * A backtest job (backtest_async): backtest() of each series in turn, its
  * rows inserted as they come; the jobs view's epoch and epochs count the
- * current series' origins.  Its rows replace those of earlier jobs of the
- * same owner and name, all in the job's one transaction.
+ * current series' origins.  On the CPU in several processes (as a
+ * training's), the rows are inserted once all are done.  Its rows replace
+ * those of earlier jobs of the same owner and name, all in the job's one
+ * transaction.
  */
 static void
 backtest_job(JobTraining *t, Jsonb *settings)
@@ -725,10 +756,27 @@ backtest_job(JobTraining *t, Jsonb *settings)
 										  ObjectIdGetDatum(nsp));
 	TsfTrainHooks hooks = {0};
 	ErrorContextCallback errcb;
+	int			nprocs;
 
 	if (!OidIsValid(rowtype))
 		elog(ERROR, "type tsforecast.backtest_row does not exist");
 	tsf_backtests_replace(t->j->owner, t->j->name);
+	nprocs = job_api == NULL ? tsf_job_processes(t->j->spec, t->nseries) : 1;
+	if (nprocs > 1)
+	{
+		TsfParallelJob pj;
+
+		parallel_job(t, nprocs, settings, rowtype, &pj);
+		for (int i = 0; i < t->nseries; i++)
+		{
+			if (i % 64 == 0)
+				check_cancel();
+			tsf_backtests_insert(t->j->name, t->series[i].key, (ArrayType *) pj.models[i],
+								 my_job, t->j->owner);
+			pfree(pj.models[i]);
+		}
+		return;
+	}
 	hooks.epoch = job_epoch;
 	hooks.stopped = job_stopped;
 	hooks.arg = t;
@@ -820,21 +868,7 @@ train_job(void)
 	{
 		TsfParallelJob pj;
 
-		memset(&pj, 0, sizeof(pj));
-		pj.job_id = my_job;
-		pj.slot = my_slot;
-		pj.generation = my_generation;
-		pj.kind = t.kind;
-		pj.series = t.series;
-		pj.nseries = t.nseries;
-		pj.nprocs = nprocs;
-		pj.epoch = job_epoch;
-		pj.check_cancel = check_cancel;
-		pj.progress = set_series_progress;
-		tsf_job_train_parallel(&pj);
-		pgstat_report_activity(STATE_RUNNING,
-							   psprintf("tsforecast job " INT64_FORMAT " (%s): storing %d models (trained in %d processes)",
-										my_job, j->name, t.nseries, pj.launched + 1));
+		parallel_job(&t, nprocs, NULL, InvalidOid, &pj);
 		errcb.callback = series_error_context;
 		errcb.arg = &t;
 		errcb.previous = error_context_stack;

@@ -43,9 +43,9 @@ for my $bad ('0', '-1', '1.5', '1025', '"two"', 'null')
 }
 my ($out, $err) = tsf_psql($node, q{
 	\set VERBOSITY verbose
-	SELECT backtest_async('bad', 'SELECT gauge, week_start, flow FROM gauges', '{"kind": "ar", "parallel": 2}',
+	SELECT backtest_async('bad', 'SELECT gauge, week_start, flow FROM gauges', '{"kind": "ar", "parallel": 2.5}',
 	                      '{"horizon": 1, "initial": 100}')});
-like($err, qr/ERROR:  0A000: backtest jobs do not take "parallel"/, 'a backtest job refuses "parallel" (0A000)');
+like($err, qr/ERROR:  22023: invalid value for "parallel" in spec: 2.5/, '... and by backtest_async (22023)');
 is(tsf_sql($node, 'SELECT count(*) FROM jobs'), '0', 'nothing was queued');
 
 # ---- the models: parallel 2, the default, parallel 1, the session ----
@@ -90,6 +90,30 @@ is(tsf_sql($node, qq{
 is(tsf_sql($node, qq{
 	SELECT count(DISTINCT model_info(model) - 'fit_seconds' - 'fitted_at') FROM models WHERE name = 'p2'}),
 	'8', '... eight different models');
+
+# ---- backtest jobs: parallel 3, parallel 1, backtest() ----
+my $bspec = '"kind": "ar", "transform": "log"';
+my $bset = '{"horizon": 2, "start": "2018-01-01", "every": 3}';
+$log_from = -s $node->logfile;
+my $bt3 = tsf_sql($node, qq{SELECT backtest_async('bt3', 'SELECT gauge, week_start, flow FROM gauges', '{$bspec, "parallel": 3}', '$bset')});
+is(tsf_sql($node, "SELECT wait_job($bt3, '600s')"), 'succeeded', 'a backtest job with "parallel": 3 succeeds');
+my $bt1 = tsf_sql($node, qq{SELECT backtest_async('bt1', 'SELECT gauge, week_start, flow FROM gauges', '{$bspec, "parallel": 1}', '$bset')});
+is(tsf_sql($node, "SELECT wait_job($bt1, '600s')"), 'succeeded', '... and one with "parallel": 1');
+like(slurp_file($node->logfile, $log_from), qr/tsforecast job $bt3 trains its 8 series in 3 processes/,
+	'... the first in three processes');
+sub bt_rows
+{
+	my ($name) = @_;
+	return qq{SELECT series_key, origin, step, ts, forecast, lo, hi, actual, scale FROM backtests WHERE name = '$name'};
+}
+my $agg = qq{SELECT gauge::text, (b).* FROM (SELECT gauge, unnest(backtest(week_start, flow, '{$bspec}', '$bset')) b
+                                                FROM gauges GROUP BY gauge) s};
+is(tsf_sql($node, 'SELECT count(*) FROM (' . bt_rows('bt3') . ') x'), tsf_sql($node, "SELECT count(*) FROM ($agg) x"),
+	'... with as many rows as backtest() ... GROUP BY');
+is(tsf_sql($node, qq{SELECT count(*) FROM ((@{[bt_rows('bt3')]} EXCEPT @{[bt_rows('bt1')]})
+                                           UNION ALL (@{[bt_rows('bt1')]} EXCEPT @{[bt_rows('bt3')]})
+                                           UNION ALL (@{[bt_rows('bt3')]} EXCEPT $agg)) d}),
+	'0', '... the same rows as parallel 1\'s and backtest()\'s');
 
 # ---- while it trains; a cancel ----
 my $long = '{"kind": "lstm", "epochs": 100000, "hidden": 8, "parallel": 3}';
