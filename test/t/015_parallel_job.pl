@@ -157,6 +157,19 @@ is(tsf_sql($node, "SELECT wait_job($b, '600s')"), 'failed', 'a series with a dup
 like(tsf_sql($node, "SELECT error FROM jobs WHERE id = $b"), qr/duplicate/, '... with that series\' error');
 is(tsf_sql($node, "SELECT count(*) FROM models WHERE name = 'broken'"), '0', 'no model landed');
 
+# ---- tsforecast.max_memory counts the shared copy of the series ----
+$node->safe_psql('jobs', "ALTER SYSTEM SET tsforecast.max_memory = '1MB'");
+$node->reload;
+my $m3 = tsf_sql($node, q{SELECT train_async('mem', 'SELECT gauge, week_start, flow FROM gauges', '{"kind": "ar", "order": 2, "parallel": 3}')});
+is(tsf_sql($node, "SELECT wait_job($m3, '600s')"), 'failed', 'max_memory 1MB: a job sharing its series with two workers fails');
+like(tsf_sql($node, "SELECT error FROM jobs WHERE id = $m3"), qr/^the training job needs 1\d\d\d kB of memory for its series$/,
+	'... saying how much it needs, before it takes it');
+my $m1 = tsf_sql($node, q{SELECT train_async('mem', 'SELECT gauge, week_start, flow FROM gauges', '{"kind": "ar", "order": 2, "parallel": 1}')});
+is(tsf_sql($node, "SELECT wait_job($m1, '600s') || ' ' || (SELECT count(*) FROM models WHERE name = 'mem')"), 'succeeded 8',
+	'... while the same job in one process fits');
+$node->safe_psql('jobs', 'ALTER SYSTEM RESET tsforecast.max_memory');
+$node->reload;
+
 # ---- no parallel worker to be had ----
 $node->safe_psql('jobs', 'ALTER SYSTEM SET max_parallel_workers = 0');
 $node->reload;
