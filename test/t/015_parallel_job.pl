@@ -148,6 +148,16 @@ like(tsf_sql($node, "SELECT error FROM jobs WHERE id = $t"), qr/^terminating bac
 is(tsf_sql($node, $workers), '0', 'no parallel worker is left');
 is(tsf_sql($node, "SELECT count(*) FROM models WHERE name = 'terminated'"), '0', 'no model landed');
 
+# ---- the submitting session's statement_timeout ----
+my $st = tsf_sql($node, qq{SET statement_timeout = '2s';
+	SELECT train_async('timeout', 'SELECT gauge, week_start, flow FROM gauges', '$long')});
+is(wait_job_state($node, 'jobs', $st, 'cancelled|failed|succeeded', 60), 'failed',
+	'a job in three processes under a 2 s statement_timeout fails');
+is(tsf_sql($node, "SELECT error || ' ' || (finished_at - started_at < interval '30s') FROM jobs WHERE id = $st"),
+	'canceling statement due to statement timeout true', '... at its timeout');
+is(tsf_sql($node, $workers), '0', 'no parallel worker is left');
+is(tsf_sql($node, "SELECT count(*) FROM models WHERE name = 'timeout'"), '0', 'no model landed');
+
 # ---- a series' error, in whichever process trains it ----
 tsf_sql($node, q{
 	CREATE TABLE broken AS SELECT * FROM gauges;
