@@ -91,6 +91,20 @@ is(tsf_sql($node, qq{
 	SELECT count(DISTINCT model_info(model) - 'fit_seconds' - 'fitted_at') FROM models WHERE name = 'p2'}),
 	'8', '... eight different models');
 
+# ---- models larger than a parallel worker's queue (512 kB) arrive whole ----
+my $wide = '"epochs": 2, "hidden": 256';
+my $w2 = tsf_sql($node, qq{SELECT train_async('wide', 'SELECT gauge, week_start, flow FROM gauges WHERE gauge <= 4', '{"kind": "lstm", $wide, "parallel": 2}')});
+is(tsf_sql($node, "SELECT wait_job($w2, '600s')"), 'succeeded', 'a job of four hidden-256 networks in two processes succeeds');
+is(tsf_sql($node, qq{
+	SELECT count(*) || ' ' || bool_and(pg_column_size(m.model) > 1024 * 1024)::int || ' '
+	       || bool_and((model_info(m.model) - 'fit_seconds' - 'fitted_at')
+	                   = (model_info(s.model) - 'fit_seconds' - 'fitted_at'))::int
+	  FROM models m
+	  JOIN (SELECT gauge::text AS series_key, lstm_train(week_start, flow, '{$wide}') AS model
+	          FROM gauges WHERE gauge <= 4 GROUP BY gauge) s USING (series_key)
+	 WHERE m.name = 'wide'}),
+	'4 1 1', '... its models, over 1 MB each, are lstm_train\'s');
+
 # ---- backtest jobs: parallel 3, parallel 1, backtest() ----
 my $bspec = '"kind": "ar", "transform": "log"';
 my $bset = '{"horizon": 2, "start": "2018-01-01", "every": 3}';
