@@ -265,13 +265,19 @@ tsf_job_citus_path(const char *source, bool has_key, char **why)
 	return TSF_CITUS_PUSHDOWN;
 }
 
-/* train_async's word on a source whose rows its job will pull (inside SPI) */
+/* train_async's (backtest_async's) word on a source whose rows its job will pull (inside SPI) */
 void
-tsf_job_citus_notice(const char *source, bool has_key)
+tsf_job_citus_notice(const char *source, bool has_key, bool backtest)
 {
 	char	   *why;
+	TsfCitusPath path = tsf_job_citus_path(source, has_key, &why);
 
-	if (tsf_job_citus_path(source, has_key, &why) == TSF_CITUS_PULL)
+	if (backtest && path != TSF_CITUS_NONE)
+		ereport(NOTICE,
+				(errmsg("the job will read every row of its source on the coordinator and run its backtests there"),
+				 errdetail("The source reads Citus tables; a backtest job runs on the coordinator."),
+				 errhint("SELECT key, backtest(...) ... GROUP BY key over a table distributed by the key runs on the Citus workers.")));
+	else if (!backtest && path == TSF_CITUS_PULL)
 		ereport(NOTICE,
 				(errmsg("the job will read every row of its source on the coordinator and train there"),
 				 errdetail("%s", why),

@@ -35,7 +35,7 @@ typedef struct TsfCitusJob
 } TsfCitusJob;
 
 extern TsfCitusPath tsf_job_citus_path(const char *source, bool has_key, char **why);
-extern void tsf_job_citus_notice(const char *source, bool has_key);
+extern void tsf_job_citus_notice(const char *source, bool has_key, bool backtest);
 extern bool tsf_job_citus_train(const TsfCitusJob *cj);
 
 /* a job's metrics of one series' model (worker.c) */

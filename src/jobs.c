@@ -512,8 +512,7 @@ submit_job(FunctionCallInfo fcinfo, Jsonb *spec)
 
 	SPI_connect();
 	(void) tsf_job_source_sql(j.source, &src);
-	if (!tsf_job_spec_backtest(j.spec, &settings))
-		tsf_job_citus_notice(j.source, src.has_key);
+	tsf_job_citus_notice(j.source, src.has_key, tsf_job_spec_backtest(j.spec, &settings));
 	check_worker_serves_here();
 	check_owner_can_log_in(j.owner);
 	j.id = tsf_job_next_id();

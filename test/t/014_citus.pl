@@ -15,17 +15,25 @@
 #     single node's results to the bit (forecast() in a LATERAL subquery is
 #     refused by Citus; joined and grouped by gauge it runs in the tasks);
 #     an error in one task leaves no model on any node;
-#  3. a training job (train_async) whose source reads the distributed table:
-#     its models land in tsforecast.models and equal lstm_train's, but the
-#     job reads raw rows (the coordinator's log shows the job's worker
-#     sending every task a plain SELECT of (key, ts, value)) and trains on
-#     the coordinator; the grouped query a job could run instead is shown to
-#     push down;
+#  3. training jobs (train_async, AR and LSTM) whose source reads the table
+#     distributed by gauge train on the workers: the coordinator's log shows
+#     the job's worker sending each shard one query grouped by gauge with
+#     _job_fit (job_citus.c) and no raw rows, each worker's log shows the
+#     tasks of its own shards running it; the models, metrics and
+#     provenance in tsforecast.models equal those of the same job over the
+#     plain table, bit for bit but the fit time; a job over the table
+#     distributed by week (a series spread over shards) gives the same
+#     models too, with train_async's NOTICE and the worker's LOG line saying
+#     the rows go to the coordinator;
 #  4. a series spread over shards (the table distributed by week, grouped
 #     by gauge): correct models, but every row is shipped to the coordinator
 #     and the aggregate runs there (EXPLAIN ANALYZE counts the rows); an
 #     accuracy metric over every series, whose state Citus can combine, is
-#     aggregated partially in the tasks.
+#     aggregated partially in the tasks;
+#  5. a slow job on the workers: the jobs view shows no series done nor
+#     epochs while the tasks train; cancel_job cancels it and its tasks; a
+#     worker stopped (pg_ctl -m immediate) mid-job fails the job with an
+#     error naming the node, and no model of it is stored.
 #
 # Skipped where Citus is not installed (test/citus/build.sh installs it;
 # scripts/tsf test runs that first).  The times it prints (note, in the
@@ -272,21 +280,21 @@ my $job_rows = q{SELECT string_agg(concat_ws(' ', series_key, md5((model::jsonb 
 		metrics, spec, seed, data_from, data_to, n_rows, version), E'\n' ORDER BY series_key)
 	FROM tsforecast.models WHERE job_id = };
 my %job;
-my $job_s;
-for my $spec ('{"kind": "lstm", "epochs": 100}', '{"kind": "ar", "transform": "log"}')
+for my $case (['lstm', '{"kind": "lstm", "epochs": 100}', 'gauge, week_start, flow'],
+	['ar', '{"kind": "ar", "transform": "log"}', 'gauge, week_start, flow'],
+	['ar_cov', '{"kind": "ar", "transform": "log", "order": 2}', 'gauge, week_start, flow, ARRAY[cos(extract(doy FROM week_start) / 58.1)]'])
 {
-	my ($kind) = $spec =~ /"kind": "(\w+)"/;
+	my ($kind, $spec, $cols) = @$case;
 	my $t0 = time();
-	my $local_job = tsf_sql($coord, "SELECT train_async('local_$kind', 'SELECT gauge, week_start, flow FROM gauges_local', '$spec')");
+	my $local_job = tsf_sql($coord, "SELECT train_async('local_$kind', 'SELECT $cols FROM gauges_local', '$spec')");
 	is(tsf_sql($coord, "SELECT wait_job($local_job, '600s')"), 'succeeded', "a $kind job over the plain table succeeds");
 	my $local_s = time() - $t0;
 	$t0 = time();
-	my ($out, $err) = tsf_psql($coord, "SELECT train_async('gauges_$kind', 'SELECT gauge, week_start, flow FROM gauges', '$spec')");
+	my ($out, $err) = tsf_psql($coord, "SELECT train_async('gauges_$kind', 'SELECT $cols FROM gauges', '$spec')");
 	$job{$kind} = $out;
 	is($err, '', '... train_async over the table distributed by gauge says nothing');
 	is(tsf_sql($coord, "SELECT wait_job($job{$kind}, '600s')"), 'succeeded', "... the $kind job over the distributed table succeeds");
 	my $dist_s = time() - $t0;
-	$job_s = $dist_s if $kind eq 'lstm';
 	my $rows = tsf_sql($coord, "$job_rows $job{$kind}");
 	is(($rows =~ tr/\n//) + 1, 8, '... one model per gauge in tsforecast.models');
 	is($rows, tsf_sql($coord, "$job_rows $local_job"),
@@ -344,6 +352,13 @@ for my $w (@workers)
 		'... with the single-node job\'s models, metrics and provenance, bit for bit but the fit time');
 	like(slurp_file($coord->logfile, $offset), qr/LOG:  tsforecast job $out reads every row of its source on the coordinator and trains there\n.*DETAIL:  The series key is column "gauge" of "gauges_by_week"/,
 		'... and its worker logs it');
+	($out, $err) = tsf_psql($coord, q{SELECT backtest_async('gauges_bt', 'SELECT gauge, week_start, flow FROM gauges',
+		'{"kind": "ar"}', '{"horizon": 2, "start": "2019-01-01"}')});
+	like($err, qr/NOTICE:  the job will read every row of its source on the coordinator and run its backtests there/,
+		'a backtest job over the table distributed by gauge: backtest_async says it runs on the coordinator');
+	is(tsf_sql($coord, "SELECT wait_job($out, '600s')") . ' '
+		  . tsf_sql($coord, "SELECT count(DISTINCT series_key) FROM tsforecast.backtests WHERE job_id = $out"),
+		'succeeded 8', '... and it succeeds, with the rows of 8 series');
 }
 
 # ---- 4. grouped by gauge, distributed by week: every row to the coordinator ----
@@ -403,12 +418,24 @@ is(tsf_sql($coord, qq{
 	  FROM ($q_metric) d JOIN (} . $local->($q_metric) . ') l USING (kind)'),
 	'ar t t, lstm t t', '... within 1e-12 of one node\'s (the partial sums add up in another order)');
 
-# ---- 5. a worker node lost mid-job: a failed job, no model of it ----
+# ---- 5. a job on the workers cancelled; a worker node lost mid-job ----
 {
-	my $job = tsf_sql($coord, q{
-		SELECT train_async('gauges_lost', 'SELECT gauge, week_start, flow FROM gauges', '{"kind": "lstm", "epochs": 5000}')});
 	my $busy = q{SELECT count(*) > 0 FROM pg_stat_activity
 		WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%tsforecast._job_fit(%'};
+	my $job = tsf_sql($coord, q{
+		SELECT train_async('gauges_cancelled', 'SELECT gauge, week_start, flow FROM gauges', '{"kind": "lstm", "epochs": 5000}')});
+	ok($workers[0]->poll_query_until('jobs', $busy), 'a slow LSTM job trains on the workers');
+	is(tsf_sql($coord, "SELECT cancel_job($job)"), 't', '... cancel_job');
+	is(wait_job_state($coord, 'jobs', $job, 'failed|succeeded|cancelled'), 'cancelled', '... the job is cancelled');
+	ok($workers[0]->poll_query_until('jobs', "SELECT NOT ($busy)") && $workers[1]->poll_query_until('jobs', "SELECT NOT ($busy)"),
+		'... and so are its tasks on the workers');
+	is(tsf_sql($coord, "SELECT count(*) FROM tsforecast.models WHERE job_id = $job"), '0', '... no model of it is stored');
+}
+{
+	my $busy = q{SELECT count(*) > 0 FROM pg_stat_activity
+		WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%tsforecast._job_fit(%'};
+	my $job = tsf_sql($coord, q{
+		SELECT train_async('gauges_lost', 'SELECT gauge, week_start, flow FROM gauges', '{"kind": "lstm", "epochs": 5000}')});
 	ok($workers[0]->poll_query_until('jobs', $busy) && $workers[1]->poll_query_until('jobs', $busy),
 		'a slow LSTM job trains on both workers');
 	is(tsf_sql($coord, "SELECT concat_ws(' | ', state, progress, series_done, series_total, epoch) FROM tsforecast.jobs WHERE id = $job"),
