@@ -59,6 +59,7 @@ typedef struct CitusRel
 {
 	bool		citus;			/* in pg_dist_partition */
 	char		method;			/* 'h' hash, 'n' none (reference, local) ... */
+	bool		reference;		/* a reference table: on every node */
 	AttrNumber	distcol;		/* of a hash-distributed table, else 0 */
 } CitusRel;
 
@@ -71,7 +72,7 @@ citus_rel(Oid relid, CitusRel *r)
 	Datum		d;
 
 	memset(r, 0, sizeof(*r));
-	if (SPI_execute_with_args("SELECT partmethod::pg_catalog.text, partkey"
+	if (SPI_execute_with_args("SELECT partmethod::pg_catalog.text, partkey, repmodel::pg_catalog.text"
 							  "  FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
 							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_dist_partition");
@@ -80,6 +81,8 @@ citus_rel(Oid relid, CitusRel *r)
 	r->citus = true;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	r->method = isnull ? '?' : TextDatumGetCString(d)[0];
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	r->reference = r->method == 'n' && !isnull && TextDatumGetCString(d)[0] == 't';
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	/* the distribution column: a Var in the planner's text form */
 	if (r->method == 'h' && !isnull)
@@ -255,7 +258,7 @@ tsf_job_citus_path(const char *source, bool has_key, char **why)
 		if (lfirst_oid(lc) == keyrel)
 			continue;
 		citus_rel(lfirst_oid(lc), &r);
-		if (!r.citus || r.method != 'n')
+		if (!r.reference)
 		{
 			*why = psprintf("The source reads \"%s\" besides \"%s\", which is neither \"%s\" nor a reference table.",
 							get_rel_name(lfirst_oid(lc)), get_rel_name(keyrel), get_rel_name(keyrel));

@@ -24,7 +24,10 @@
 #     plain table, bit for bit but the fit time; a job over the table
 #     distributed by week (a series spread over shards) gives the same
 #     models too, with train_async's NOTICE and the worker's LOG line saying
-#     the rows go to the coordinator;
+#     the rows go to the coordinator; joined to a reference table the job
+#     still trains on the workers, joined to a plain table it does not (the
+#     NOTICE); backtest_async over the distributed table says it runs on the
+#     coordinator;
 #  4. a series spread over shards (the table distributed by week, grouped
 #     by gauge): correct models, but every row is shipped to the coordinator
 #     and the aggregate runs there (EXPLAIN ANALYZE counts the rows); an
@@ -352,6 +355,25 @@ for my $w (@workers)
 		'... with the single-node job\'s models, metrics and provenance, bit for bit but the fit time');
 	like(slurp_file($coord->logfile, $offset), qr/LOG:  tsforecast job $out reads every row of its source on the coordinator and trains there\n.*DETAIL:  The series key is column "gauge" of "gauges_by_week"/,
 		'... and its worker logs it');
+
+	# joined to a reference table: still on the workers; to a plain table
+	# of the coordinator: the rows come to the coordinator, saying so
+	tsf_sql($coord, q{
+		CREATE TABLE gauge_scale AS SELECT g AS gauge, 1.0::float8 AS scale FROM generate_series(1, 8) g;
+		CREATE TABLE gauge_scale_local AS SELECT * FROM gauge_scale;
+		SELECT create_reference_table('gauge_scale');});
+	my $joined = 'SELECT g.gauge, g.week_start, g.flow * s.scale FROM gauges g JOIN %s s ON s.gauge = g.gauge';
+	($out, $err) = tsf_psql($coord, "SELECT train_async('ref_ar', '" . sprintf($joined, 'gauge_scale') . "', '$spec')");
+	is($err, '', 'a job over the distributed table joined to a reference table: no NOTICE');
+	is(tsf_sql($coord, "SELECT wait_job($out, '600s')"), 'succeeded', '... it succeeds');
+	is(tsf_sql($coord, "$job_rows $out"), tsf_sql($coord, "$job_rows $local"), '... with the single-node job\'s models');
+	like(slurp_file($coord->logfile, $offset), qr/LOG:  tsforecast job $out trains on the Citus workers/, '... trained on the workers');
+	($out, $err) = tsf_psql($coord, "SELECT train_async('ref_local_ar', '" . sprintf($joined, 'gauge_scale_local') . "', '$spec')");
+	like($err, qr/NOTICE:  the job will read every row .*\nDETAIL:  The source reads "gauge_scale_local" besides "gauges", which is neither "gauges" nor a reference table\./,
+		'joined to a plain table on the coordinator: the NOTICE says the rows go to the coordinator');
+	is(tsf_sql($coord, "SELECT wait_job($out, '600s')"), 'succeeded', '... it succeeds');
+	is(tsf_sql($coord, "$job_rows $out"), tsf_sql($coord, "$job_rows $local"), '... with the single-node job\'s models');
+
 	($out, $err) = tsf_psql($coord, q{SELECT backtest_async('gauges_bt', 'SELECT gauge, week_start, flow FROM gauges',
 		'{"kind": "ar"}', '{"horizon": 2, "start": "2019-01-01"}')});
 	like($err, qr/NOTICE:  the job will read every row of its source on the coordinator and run its backtests there/,
