@@ -27,7 +27,8 @@
 #     the rows go to the coordinator; joined to a reference table the job
 #     still trains on the workers, joined to a plain table it does not (the
 #     NOTICE); backtest_async over the distributed table says it runs on the
-#     coordinator;
+#     coordinator; a role that is not a superuser gets the workers' path
+#     too;
 #  4. a series spread over shards (the table distributed by week, grouped
 #     by gauge): correct models, but every row is shipped to the coordinator
 #     and the aggregate runs there (EXPLAIN ANALYZE counts the rows); an
@@ -307,6 +308,19 @@ for my $case (['lstm', '{"kind": "lstm", "epochs": 100}', 'gauge, week_start, fl
 	note(sprintf('%s job over 8 gauges: %.2f s on the Citus workers, %.2f s on one node (submission to succeeded)',
 			$kind, $dist_s, $local_s));
 }
+# a role that is not a superuser: its job reads Citus's catalog and trains
+# on the workers as that role (Citus creates the role and its grants on
+# the workers)
+tsf_sql($coord, 'CREATE ROLE tsf_alice LOGIN; GRANT SELECT ON gauges TO tsf_alice; GRANT USAGE ON SCHEMA tsforecast TO tsf_alice');
+{
+	my $alice = tsf_sql($coord, q{SELECT train_async('alice_ar', 'SELECT gauge, week_start, flow FROM gauges', '{"kind": "ar", "transform": "log"}')},
+		'tsf_alice');
+	is(tsf_sql($coord, "SELECT wait_job($alice, '600s')", 'tsf_alice'), 'succeeded', 'a job of a role that is not a superuser succeeds');
+	is(tsf_sql($coord, "$job_rows $alice"), tsf_sql($coord, "$job_rows " . tsf_sql($coord, "SELECT id FROM tsforecast.jobs WHERE name = 'local_ar'")),
+		'... with the single-node job\'s models, metrics and provenance');
+	like(slurp_file($coord->logfile, $log_offset), qr/LOG:  tsforecast job $alice trains on the Citus workers/, '... trained on the workers');
+	$job{alice} = $alice;
+}
 is(model_digests("SELECT series_key::int AS gauge, model FROM tsforecast.models WHERE job_id = $job{lstm}"),
 	model_digests("SELECT gauge, model FROM models_local WHERE kind = 'lstm'"),
 	'the lstm job\'s models are lstm_train\'s too, bit for bit but the fit time');
@@ -320,7 +334,7 @@ my @sent = grep { / tsforecast job NOTICE:  issuing / } split /\n/, $log;
 my $ntasks = tsf_sql($coord, "SELECT count(*) FROM citus_shards WHERE table_name = 'gauges'::regclass");
 my $task_query = qr/SELECT \(gauge\)::text AS tsf_key, tsforecast\._job_fit\(week_start, flow, '\{[^}]*\}'::jsonb, \d\) AS _job_fit, .* FROM public\.gauges_\d+ gauges WHERE true GROUP BY gauge, \(gauge\)::text$/;
 is(scalar(grep { /issuing $task_query/ } @sent),
-	2 * $ntasks, "the jobs' workers send each of the $ntasks shards one grouped query with _job_fit, per job")
+	3 * $ntasks, "the jobs' workers send each of the $ntasks shards one grouped query with _job_fit, per job")
   or diag(join("\n", @sent));
 ok(@sent && !grep(/AS tsf_value/, @sent), '... and no task returns raw rows: none selects the values themselves')
   or diag(join("\n", @sent));
@@ -332,7 +346,7 @@ for my $i (0 .. $#workers)
 	my $shards = tsf_sql($coord, "SELECT count(*) FROM citus_shards WHERE table_name = 'gauges'::regclass AND nodeport = " . $w->port);
 	my $ran = grep { /LOG:  (statement|execute [^:]*): $task_query/ }
 	  split /\n/, slurp_file($w->logfile, $worker_offset[$i]);
-	is($ran, 2 * $shards, 'worker ' . ($i + 1) . ": _job_fit ran in the tasks of its $shards shards, for each job");
+	is($ran, 3 * $shards, 'worker ' . ($i + 1) . ": _job_fit ran in the tasks of its $shards shards, for each job");
 }
 
 for my $w (@workers)
