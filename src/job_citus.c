@@ -306,9 +306,10 @@ ts_type_name(int ts_type)
 /*
  * The Citus path of a training job (inside the job's transaction and SPI,
  * as the job's role, after tsf_job_source_sql): false where the source
- * does not take it (nothing done; a LOG line says why where the rows are
- * pulled), else the job's models are trained on the workers and stored,
- * replacing those of its name.
+ * does not take it, or the job trains on the coordinator's GPU (nothing
+ * done; a LOG line says why where a Citus table's rows are pulled), else
+ * the job's models are trained on the workers and stored, replacing those
+ * of its name.
  */
 bool
 tsf_job_citus_train(const TsfCitusJob *cj)
@@ -330,6 +331,14 @@ tsf_job_citus_train(const TsfCitusJob *cj)
 					 errdetail("%s", why)));
 			return false;
 		case TSF_CITUS_PUSHDOWN:
+			if (cj->gpu)
+			{
+				ereport(LOG,
+						(errmsg("tsforecast job " INT64_FORMAT " reads every row of its source on the coordinator and trains there",
+								cj->job_id),
+						 errdetail("Its device is the coordinator's GPU, which trains its series in batches.")));
+				return false;
+			}
 			break;
 	}
 

@@ -30,6 +30,7 @@ typedef struct TsfCitusJob
 	const TsfKind *kind;
 	Jsonb	   *opts;			/* the spec's options, or NULL */
 	const TsfJobSource *src;
+	bool		gpu;			/* the job trains on the coordinator's GPU */
 	void		(*check_cancel) (void);
 	void		(*progress) (int done, int total);
 } TsfCitusJob;

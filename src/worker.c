@@ -777,8 +777,8 @@ train_job(void)
 	t.kind = tsf_job_parse_spec(j->spec, &opts, &device);
 	sql = tsf_job_source_sql(j->source, &src);
 	/* a source distributed by its series key trains on the Citus workers */
-	if (job_api == NULL && !tsf_job_spec_backtest(j->spec, &settings) &&
-		tsf_job_citus_train(&(TsfCitusJob) {j, my_job, t.kind, opts, &src,
+	if (!tsf_job_spec_backtest(j->spec, &settings) &&
+		tsf_job_citus_train(&(TsfCitusJob) {j, my_job, t.kind, opts, &src, job_api != NULL,
 											check_cancel, set_series_progress}))
 	{
 		MemoryContextSwitchTo(spicxt);
