@@ -342,9 +342,9 @@ COMMENT ON AGGREGATE ar_fit(bigint, float8, float8[], jsonb) IS 'fit an autoregr
 -- a training job over a Citus table distributed by its series column (since
 -- 0.6.0): the job's one distributed query groups the source by the series
 -- with _job_fit, which the workers run in each shard's task: the kind's fit
--- of the series and the job's metrics of its model (job_citus.c); no
--- combine function: the job groups by the distribution column, so each
--- series is whole in one task
+-- of the series and the job's metrics of its model (job_citus.c); its
+-- state is the training aggregates' collected series, merged, serialized
+-- and deserialized as theirs
 -- ---------------------------------------------------------------------------
 
 CREATE TYPE _job_fit_result AS (model tsmodel, metrics jsonb, n_rows bigint);
@@ -377,31 +377,43 @@ COMMENT ON FUNCTION _job_fit_transfn(internal, bigint, float8, float8[], jsonb, 
 CREATE AGGREGATE _job_fit(ts timestamptz, value float8, options jsonb, kind integer) (
     SFUNC = _job_fit_transfn, STYPE = internal,
     FINALFUNC = _job_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
     PARALLEL = SAFE
 );
 CREATE AGGREGATE _job_fit(ts date, value float8, options jsonb, kind integer) (
     SFUNC = _job_fit_transfn, STYPE = internal,
     FINALFUNC = _job_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
     PARALLEL = SAFE
 );
 CREATE AGGREGATE _job_fit(ts bigint, value float8, options jsonb, kind integer) (
     SFUNC = _job_fit_transfn, STYPE = internal,
     FINALFUNC = _job_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
     PARALLEL = SAFE
 );
 CREATE AGGREGATE _job_fit(ts timestamptz, value float8, covariates float8[], options jsonb, kind integer) (
     SFUNC = _job_fit_transfn, STYPE = internal,
     FINALFUNC = _job_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
     PARALLEL = SAFE
 );
 CREATE AGGREGATE _job_fit(ts date, value float8, covariates float8[], options jsonb, kind integer) (
     SFUNC = _job_fit_transfn, STYPE = internal,
     FINALFUNC = _job_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
     PARALLEL = SAFE
 );
 CREATE AGGREGATE _job_fit(ts bigint, value float8, covariates float8[], options jsonb, kind integer) (
     SFUNC = _job_fit_transfn, STYPE = internal,
     FINALFUNC = _job_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE _job_fit(timestamptz, float8, jsonb, integer) IS 'a training job''s step on a Citus worker: one series'' model (the kind''s id), its metrics and rows';
