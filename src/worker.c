@@ -79,6 +79,7 @@
 #include "backtest.h"
 #include "device.h"
 #include "guard.h"
+#include "job_citus.h"
 #include "job_metadata.h"
 #include "job_source.h"
 #include "jobs.h"
@@ -488,8 +489,8 @@ set_series_progress(int done, int total)
  * on the original scale, summed by metrics.c as the metric aggregates over
  * predict() would, and the kind's own keys (an LSTM's losses).
  */
-static Jsonb *
-series_metrics(const TsfModel *m, const TsfSeriesState *st)
+Jsonb *
+tsf_job_series_metrics(const TsfModel *m, const TsfSeriesState *st)
 {
 	int64		n = st->n;
 	int64		from = m->kind->scored_from(m);
@@ -653,7 +654,7 @@ job_done(void *arg, int i, bytea *model)
 	r.name = t->j->name;
 	r.series_key = s->key;
 	r.model = model;
-	r.metrics = series_metrics(&m, s->st);
+	r.metrics = tsf_job_series_metrics(&m, s->st);
 	r.spec = t->j->spec;
 	r.has_seed = m.kind->seed(&m, &r.seed);
 	r.data_from = tsf_ts_to_cstring(m.ts_type, m.first_ts);
@@ -775,6 +776,16 @@ train_job(void)
 	t.current = -1;
 	t.kind = tsf_job_parse_spec(j->spec, &opts, &device);
 	sql = tsf_job_source_sql(j->source, &src);
+	/* a source distributed by its series key trains on the Citus workers */
+	if (!tsf_job_spec_backtest(j->spec, &settings) &&
+		tsf_job_citus_train(&(TsfCitusJob) {j, my_job, t.kind, opts, &src, job_api != NULL,
+											check_cancel, set_series_progress}))
+	{
+		MemoryContextSwitchTo(spicxt);
+		SPI_finish();
+		PopActiveSnapshot();
+		return;
+	}
 	t.series = tsf_job_read_series(sql, &src, opts, t.kind->check_options(opts),
 								   jobcxt, check_cancel, &t.nseries);
 	if (t.nseries == 0)
