@@ -990,6 +990,91 @@ COMMENT ON FUNCTION _backtests_replace(regrole, text) IS 'backtests: a job''s ro
 COMMENT ON FUNCTION _backtests_insert(text, text, tsforecast.backtest_row[], bigint, regrole) IS 'backtests: one series'' rows of a job';
 
 -- ---------------------------------------------------------------------------
+-- a training job over a Citus table distributed by its series column (since
+-- 0.6.0): the job's one distributed query groups the source by the series
+-- with _job_fit, which the workers run in each shard's task: the kind's fit
+-- of the series and the job's metrics of its model (job_citus.c); its
+-- state is the training aggregates' collected series, merged, serialized
+-- and deserialized as theirs
+-- ---------------------------------------------------------------------------
+
+CREATE TYPE _job_fit_result AS (model tsmodel, metrics jsonb, n_rows bigint);
+COMMENT ON TYPE _job_fit_result IS 'a training job''s model of one series trained on a Citus worker, its metrics and the rows read';
+
+CREATE FUNCTION _job_fit_finalfn(internal) RETURNS _job_fit_result
+    AS 'MODULE_PATHNAME', 'tsf_job_fit_finalfn'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION _job_fit_finalfn(internal) IS '_job_fit: train on the collected series as a job does, and score the model';
+
+CREATE FUNCTION _job_fit_transfn(internal, timestamptz, float8, jsonb, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_job_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _job_fit_transfn(internal, date, float8, jsonb, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_job_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _job_fit_transfn(internal, bigint, float8, jsonb, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_job_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _job_fit_transfn(internal, timestamptz, float8, float8[], jsonb, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_job_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _job_fit_transfn(internal, date, float8, float8[], jsonb, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_job_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION _job_fit_transfn(internal, bigint, float8, float8[], jsonb, integer) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_job_fit_transfn' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION _job_fit_transfn(internal, timestamptz, float8, jsonb, integer) IS '_job_fit: collect one point';
+COMMENT ON FUNCTION _job_fit_transfn(internal, date, float8, jsonb, integer) IS '_job_fit: collect one point';
+COMMENT ON FUNCTION _job_fit_transfn(internal, bigint, float8, jsonb, integer) IS '_job_fit: collect one point';
+COMMENT ON FUNCTION _job_fit_transfn(internal, timestamptz, float8, float8[], jsonb, integer) IS '_job_fit: collect one point and its covariates';
+COMMENT ON FUNCTION _job_fit_transfn(internal, date, float8, float8[], jsonb, integer) IS '_job_fit: collect one point and its covariates';
+COMMENT ON FUNCTION _job_fit_transfn(internal, bigint, float8, float8[], jsonb, integer) IS '_job_fit: collect one point and its covariates';
+
+CREATE AGGREGATE _job_fit(ts timestamptz, value float8, options jsonb, kind integer) (
+    SFUNC = _job_fit_transfn, STYPE = internal,
+    FINALFUNC = _job_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE _job_fit(ts date, value float8, options jsonb, kind integer) (
+    SFUNC = _job_fit_transfn, STYPE = internal,
+    FINALFUNC = _job_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE _job_fit(ts bigint, value float8, options jsonb, kind integer) (
+    SFUNC = _job_fit_transfn, STYPE = internal,
+    FINALFUNC = _job_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE _job_fit(ts timestamptz, value float8, covariates float8[], options jsonb, kind integer) (
+    SFUNC = _job_fit_transfn, STYPE = internal,
+    FINALFUNC = _job_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE _job_fit(ts date, value float8, covariates float8[], options jsonb, kind integer) (
+    SFUNC = _job_fit_transfn, STYPE = internal,
+    FINALFUNC = _job_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE _job_fit(ts bigint, value float8, covariates float8[], options jsonb, kind integer) (
+    SFUNC = _job_fit_transfn, STYPE = internal,
+    FINALFUNC = _job_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE _job_fit(timestamptz, float8, jsonb, integer) IS 'a training job''s step on a Citus worker: one series'' model (the kind''s id), its metrics and rows';
+COMMENT ON AGGREGATE _job_fit(date, float8, jsonb, integer) IS 'a training job''s step on a Citus worker: one series'' model (the kind''s id), its metrics and rows';
+COMMENT ON AGGREGATE _job_fit(bigint, float8, jsonb, integer) IS 'a training job''s step on a Citus worker: one series'' model (the kind''s id), its metrics and rows';
+COMMENT ON AGGREGATE _job_fit(timestamptz, float8, float8[], jsonb, integer) IS 'a training job''s step on a Citus worker: one series'' model with covariates (the kind''s id), its metrics and rows';
+COMMENT ON AGGREGATE _job_fit(date, float8, float8[], jsonb, integer) IS 'a training job''s step on a Citus worker: one series'' model with covariates (the kind''s id), its metrics and rows';
+COMMENT ON AGGREGATE _job_fit(bigint, float8, float8[], jsonb, integer) IS 'a training job''s step on a Citus worker: one series'' model with covariates (the kind''s id), its metrics and rows';
+
+-- ---------------------------------------------------------------------------
 -- the CUDA backend (since 0.4.0): a separate module, loaded at run time
 -- where a GPU is usable
 -- ---------------------------------------------------------------------------

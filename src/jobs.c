@@ -67,6 +67,7 @@
 #include "utils/timestamp.h"
 
 #include "device.h"
+#include "job_citus.h"
 #include "job_metadata.h"
 #include "job_source.h"
 #include "job_parallel.h"
@@ -520,6 +521,7 @@ submit_job(FunctionCallInfo fcinfo, Jsonb *spec)
 	int			device;
 	TsfJobSource src;
 	TsfJobRow	j;
+	Jsonb	   *settings;
 
 	memset(&j, 0, sizeof(j));
 	j.name = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -553,6 +555,7 @@ submit_job(FunctionCallInfo fcinfo, Jsonb *spec)
 
 	SPI_connect();
 	(void) tsf_job_source_sql(j.source, &src);
+	tsf_job_citus_notice(j.source, src.has_key, tsf_job_spec_backtest(j.spec, &settings));
 	check_worker_serves_here();
 	check_owner_can_log_in(j.owner);
 	j.id = tsf_job_next_id();

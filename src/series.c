@@ -350,6 +350,8 @@ tsf_series_accum(FunctionCallInfo fcinfo, int (*validate) (Jsonb *opts))
 				argpos[0] = a;
 			else if (t == FLOAT8ARRAYOID)
 				argpos[1] = a;
+			else if (t == INT4OID)
+				continue;		/* _job_fit's kind, its caller's (job_citus.c) */
 			else
 				elog(ERROR, "unexpected argument type %u", t);
 		}

@@ -84,6 +84,7 @@
 #include "backtest.h"
 #include "device.h"
 #include "guard.h"
+#include "job_citus.h"
 #include "job_metadata.h"
 #include "job_parallel.h"
 #include "job_source.h"
@@ -842,6 +843,16 @@ train_job(void)
 	t.current = -1;
 	t.kind = tsf_job_parse_spec(j->spec, &opts, &device);
 	sql = tsf_job_source_sql(j->source, &src);
+	/* a source distributed by its series key trains on the Citus workers */
+	if (!tsf_job_spec_backtest(j->spec, &settings) &&
+		tsf_job_citus_train(&(TsfCitusJob) {j, my_job, t.kind, opts, &src, job_api != NULL,
+											check_cancel, set_series_progress}))
+	{
+		MemoryContextSwitchTo(spicxt);
+		SPI_finish();
+		PopActiveSnapshot();
+		return;
+	}
 	t.series = tsf_job_read_series(sql, &src, opts, t.kind->check_options(opts),
 								   jobcxt, check_cancel, &t.nseries);
 	if (t.nseries == 0)

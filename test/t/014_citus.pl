@@ -15,17 +15,29 @@
 #     single node's results to the bit (forecast() in a LATERAL subquery is
 #     refused by Citus; joined and grouped by gauge it runs in the tasks);
 #     an error in one task leaves no model on any node;
-#  3. a training job (train_async) whose source reads the distributed table:
-#     its models land in tsforecast.models and equal lstm_train's, but the
-#     job reads raw rows (the coordinator's log shows the job's worker
-#     sending every task a plain SELECT of (key, ts, value)) and trains on
-#     the coordinator; the grouped query a job could run instead is shown to
-#     push down;
+#  3. training jobs (train_async, AR and LSTM) whose source reads the table
+#     distributed by gauge train on the workers: the coordinator's log shows
+#     the job's worker sending each shard one query grouped by gauge with
+#     _job_fit (job_citus.c) and no raw rows, each worker's log shows the
+#     tasks of its own shards running it; the models, metrics and
+#     provenance in tsforecast.models equal those of the same job over the
+#     plain table, bit for bit but the fit time; a job over the table
+#     distributed by week (a series spread over shards) gives the same
+#     models too, with train_async's NOTICE and the worker's LOG line saying
+#     the rows go to the coordinator; joined to a reference table the job
+#     still trains on the workers, joined to a plain table it does not (the
+#     NOTICE); backtest_async over the distributed table says it runs on the
+#     coordinator; a role that is not a superuser gets the workers' path
+#     too;
 #  4. a series spread over shards (the table distributed by week, grouped
 #     by gauge): correct models, but every row is shipped to the coordinator
 #     and the aggregate runs there (EXPLAIN ANALYZE counts the rows); an
 #     accuracy metric over every series, whose state Citus can combine, is
-#     aggregated partially in the tasks.
+#     aggregated partially in the tasks;
+#  5. a slow job on the workers: the jobs view shows no series done nor
+#     epochs while the tasks train; cancel_job cancels it and its tasks; a
+#     worker stopped (pg_ctl -m immediate) mid-job fails the job with an
+#     error naming the node, and no model of it is stored.
 #
 # Skipped where Citus is not installed (test/citus/build.sh installs it;
 # scripts/tsf test runs that first).  The times it prints (note, in the
@@ -244,56 +256,146 @@ for my $spec (q{'{"kind": "ar", "transform": "log"}', '{"horizon": 2, "start": "
 
 # ---- 3. a training job whose source reads the distributed table ----
 # The coordinator logs the commands it sends the workers that read the
-# job's rewritten source (tsf_value is its column alias, job_source.c)
+# job's source (tsf_value is the column alias of job_source.c and
+# job_citus.c)
 my $log_offset = -s $coord->logfile;
 $coord->append_conf('postgresql.conf', join("\n",
 	"citus.log_remote_commands = on",
-	"citus.grep_remote_commands = '%tsf_value%'",
+	"citus.grep_remote_commands = '%tsf_%'",
 	"log_min_messages = notice") . "\n");
 $coord->reload;
+# the workers log the statements their tasks run
+my @worker_offset = map { -s $_->logfile } @workers;
+for my $w (@workers)
+{
+	$w->append_conf('postgresql.conf', "log_statement = 'all'\n");
+	$w->reload;
+}
 # a new session sees the setting once the postmaster has read it: so will
 # the job's worker, started after
 $coord->poll_query_until('jobs', "SELECT current_setting('citus.log_remote_commands')::bool")
   or die 'citus.log_remote_commands did not turn on';
-my $t0 = time();
-my $job = tsf_sql($coord, q{
-	SELECT train_async('gauges_lstm', 'SELECT gauge, week_start, flow FROM gauges',
-	                   '{"kind": "lstm", "epochs": 100}')});
-is(tsf_sql($coord, "SELECT wait_job($job, '600s')"), 'succeeded', 'a job over the distributed table succeeds');
-my $job_s = time() - $t0;
+$_->poll_query_until('jobs', "SELECT current_setting('log_statement') = 'all'") for @workers;
+
+# the same job over the plain table (the single node's path) and over the
+# distributed one: every column of their models but the fit time and the
+# job's id alike
+my $job_rows = q{SELECT string_agg(concat_ws(' ', series_key, md5((model::jsonb - 'fit_seconds' - 'fitted_at')::text),
+		metrics, spec, seed, data_from, data_to, n_rows, version), E'\n' ORDER BY series_key)
+	FROM tsforecast.models WHERE job_id = };
+my %job;
+for my $case (['lstm', '{"kind": "lstm", "epochs": 100}', 'gauge, week_start, flow'],
+	['ar', '{"kind": "ar", "transform": "log"}', 'gauge, week_start, flow'],
+	['ar_cov', '{"kind": "ar", "transform": "log", "order": 2}', 'gauge, week_start, flow, ARRAY[cos(extract(doy FROM week_start) / 58.1)]'])
+{
+	my ($kind, $spec, $cols) = @$case;
+	my $t0 = time();
+	my $local_job = tsf_sql($coord, "SELECT train_async('local_$kind', 'SELECT $cols FROM gauges_local', '$spec')");
+	is(tsf_sql($coord, "SELECT wait_job($local_job, '600s')"), 'succeeded', "a $kind job over the plain table succeeds");
+	my $local_s = time() - $t0;
+	$t0 = time();
+	my ($out, $err) = tsf_psql($coord, "SELECT train_async('gauges_$kind', 'SELECT $cols FROM gauges', '$spec')");
+	$job{$kind} = $out;
+	is($err, '', '... train_async over the table distributed by gauge says nothing');
+	is(tsf_sql($coord, "SELECT wait_job($job{$kind}, '600s')"), 'succeeded', "... the $kind job over the distributed table succeeds");
+	my $dist_s = time() - $t0;
+	my $rows = tsf_sql($coord, "$job_rows $job{$kind}");
+	is(($rows =~ tr/\n//) + 1, 8, '... one model per gauge in tsforecast.models');
+	is($rows, tsf_sql($coord, "$job_rows $local_job"),
+		'... its models, metrics and provenance equal the single-node job\'s, bit for bit but the fit time');
+	is(tsf_sql($coord, "SELECT concat_ws(' ', state, series_done, series_total, device, error) FROM tsforecast.jobs WHERE id = $job{$kind}"),
+		'succeeded 8 8 cpu', '... the jobs view: 8 of 8 series, on the CPU');
+	note(sprintf('%s job over 8 gauges: %.2f s on the Citus workers, %.2f s on one node (submission to succeeded)',
+			$kind, $dist_s, $local_s));
+}
+# a role that is not a superuser: its job reads Citus's catalog and trains
+# on the workers as that role (Citus creates the role and its grants on
+# the workers)
+tsf_sql($coord, 'CREATE ROLE tsf_alice LOGIN; GRANT SELECT ON gauges TO tsf_alice; GRANT USAGE ON SCHEMA tsforecast TO tsf_alice');
+{
+	my $alice = tsf_sql($coord, q{SELECT train_async('alice_ar', 'SELECT gauge, week_start, flow FROM gauges', '{"kind": "ar", "transform": "log"}')},
+		'tsf_alice');
+	is(tsf_sql($coord, "SELECT wait_job($alice, '600s')", 'tsf_alice'), 'succeeded', 'a job of a role that is not a superuser succeeds');
+	is(tsf_sql($coord, "$job_rows $alice"), tsf_sql($coord, "$job_rows " . tsf_sql($coord, "SELECT id FROM tsforecast.jobs WHERE name = 'local_ar'")),
+		'... with the single-node job\'s models, metrics and provenance');
+	like(slurp_file($coord->logfile, $log_offset), qr/LOG:  tsforecast job $alice trains on the Citus workers/, '... trained on the workers');
+	$job{alice} = $alice;
+}
+is(model_digests("SELECT series_key::int AS gauge, model FROM tsforecast.models WHERE job_id = $job{lstm}"),
+	model_digests("SELECT gauge, model FROM models_local WHERE kind = 'lstm'"),
+	'the lstm job\'s models are lstm_train\'s too, bit for bit but the fit time');
 $coord->append_conf('postgresql.conf', "citus.log_remote_commands = off\nlog_min_messages = warning\n");
 $coord->reload;
 $coord->poll_query_until('jobs', "SELECT NOT current_setting('citus.log_remote_commands')::bool")
   or die 'citus.log_remote_commands did not turn off';
-is(model_digests("SELECT series_key::int AS gauge, model FROM tsforecast.models WHERE job_id = $job"),
-	model_digests("SELECT gauge, model FROM models_local WHERE kind = 'lstm'"),
-	'... its models land in tsforecast.models, one per gauge, lstm_train\'s bit for bit but the fit time');
-my @sent = grep { /NOTICE:  issuing / } split /\n/, slurp_file($coord->logfile, $log_offset);
-my $ntasks = tsf_sql($coord, "SELECT count(*) FROM citus_shards WHERE table_name = 'gauges'::regclass");
-# today's job path, which issue 13.3 asks to change (README, Citus)
-is(scalar(grep { / tsforecast job NOTICE:  issuing SELECT \(gauge\)::text AS tsf_key, week_start AS tsf_ts, flow AS tsf_value, .* FROM public\.gauges_\d+ gauges WHERE true$/ } @sent),
-	$ntasks, "... but the job's worker reads raw rows: one plain SELECT of (key, ts, value) per shard ($ntasks)")
-  or diag(join("\n", @sent));
-ok(!grep(/lstm_train/, @sent), '... and no task trains: every row goes to the coordinator, which trains the series one by one');
-my $job_query = q{
-	SELECT src.tsf_key::pg_catalog.text, src.tsf_ts, src.tsf_value FROM (
-	SELECT gauge, week_start, flow FROM gauges
-	) AS src(tsf_key, tsf_ts, tsf_value) ORDER BY src.tsf_key::pg_catalog.text COLLATE pg_catalog."C"};
-my $job_plan = plan_of($job_query, 1);
-like($job_plan, qr/Custom Scan \(Citus Adaptive\) \(actual rows=$nrows loops=1\)/,
-	"... the job's query ships all $nrows rows to the coordinator (EXPLAIN ANALYZE)") or diag($job_plan);
-my ($job_kb) = $job_plan =~ /Tuple data received from nodes: (\d+ \w+)/;
-note(sprintf('the job over 8 gauges: %.2f s (submission to succeeded; %s received from the workers); '
-		. 'lstm_train GROUP BY on one node %.2f s', $job_s, $job_kb // '?', $local_seconds{lstm}));
 
-# what a job could run instead: its source grouped by the key itself (not
-# its text), with the kind's aggregate, pushes down like the GROUP BY above
-my $grouped = q{
-	SELECT src.tsf_key::pg_catalog.text, tsforecast.lstm_train(src.tsf_ts, src.tsf_value, '{"epochs": 100}') FROM (
-	SELECT gauge, week_start, flow FROM gauges
-	) AS src(tsf_key, tsf_ts, tsf_value) GROUP BY src.tsf_key};
-ok(pushed_down(plan_of($grouped), qr/tsforecast\.lstm_train\(week_start, flow, .* GROUP BY gauge$/),
-	'the job\'s source grouped by its key with lstm_train would run in every task') or diag(plan_of($grouped));
+my $log = slurp_file($coord->logfile, $log_offset);
+my @sent = grep { / tsforecast job NOTICE:  issuing / } split /\n/, $log;
+my $ntasks = tsf_sql($coord, "SELECT count(*) FROM citus_shards WHERE table_name = 'gauges'::regclass");
+my $task_query = qr/SELECT \(gauge\)::text AS tsf_key, tsforecast\._job_fit\(week_start, flow, '\{[^}]*\}'::jsonb, \d\) AS _job_fit, .* FROM public\.gauges_\d+ gauges WHERE true GROUP BY gauge, \(gauge\)::text$/;
+is(scalar(grep { /issuing $task_query/ } @sent),
+	3 * $ntasks, "the jobs' workers send each of the $ntasks shards one grouped query with _job_fit, per job")
+  or diag(join("\n", @sent));
+ok(@sent && !grep(/AS tsf_value/, @sent), '... and no task returns raw rows: none selects the values themselves')
+  or diag(join("\n", @sent));
+like($log, qr/LOG:  tsforecast job $job{ar} trains on the Citus workers/, '... the job\'s worker says where it trains');
+# each worker ran _job_fit in the tasks of its own shards, once per job
+for my $i (0 .. $#workers)
+{
+	my $w = $workers[$i];
+	my $shards = tsf_sql($coord, "SELECT count(*) FROM citus_shards WHERE table_name = 'gauges'::regclass AND nodeport = " . $w->port);
+	my $ran = grep { /LOG:  (statement|execute [^:]*): $task_query/ }
+	  split /\n/, slurp_file($w->logfile, $worker_offset[$i]);
+	is($ran, 3 * $shards, 'worker ' . ($i + 1) . ": _job_fit ran in the tasks of its $shards shards, for each job");
+}
+
+for my $w (@workers)
+{
+	$w->append_conf('postgresql.conf', "log_statement = 'none'\n");
+	$w->reload;
+}
+
+# ---- 3b. a job grouped by a column other than the distribution column ----
+# (the same rows distributed by week: every gauge over every shard)
+{
+	my $offset = -s $coord->logfile;
+	my $spec = '{"kind": "ar", "transform": "log"}';
+	my ($out, $err) = tsf_psql($coord, "SELECT train_async('by_week_ar', 'SELECT gauge, week_start, flow FROM gauges_by_week', '$spec')");
+	like($err, qr/NOTICE:  the job will read every row of its source on the coordinator and train there\nDETAIL:  The series key is column "gauge" of "gauges_by_week", which is distributed by "week_start": a series is spread over its shards\./,
+		'a job over a table distributed by week: train_async says every row goes to the coordinator');
+	is(tsf_sql($coord, "SELECT wait_job($out, '600s')"), 'succeeded', '... the job succeeds');
+	my $local = tsf_sql($coord, "SELECT id FROM tsforecast.jobs WHERE name = 'local_ar'");
+	is(tsf_sql($coord, "$job_rows $out"), tsf_sql($coord, "$job_rows $local"),
+		'... with the single-node job\'s models, metrics and provenance, bit for bit but the fit time');
+	like(slurp_file($coord->logfile, $offset), qr/LOG:  tsforecast job $out reads every row of its source on the coordinator and trains there\n.*DETAIL:  The series key is column "gauge" of "gauges_by_week"/,
+		'... and its worker logs it');
+
+	# joined to a reference table: still on the workers; to a plain table
+	# of the coordinator: the rows come to the coordinator, saying so
+	tsf_sql($coord, q{
+		CREATE TABLE gauge_scale AS SELECT g AS gauge, 1.0::float8 AS scale FROM generate_series(1, 8) g;
+		CREATE TABLE gauge_scale_local AS SELECT * FROM gauge_scale;
+		SELECT create_reference_table('gauge_scale');});
+	my $joined = 'SELECT g.gauge, g.week_start, g.flow * s.scale FROM gauges g JOIN %s s ON s.gauge = g.gauge';
+	($out, $err) = tsf_psql($coord, "SELECT train_async('ref_ar', '" . sprintf($joined, 'gauge_scale') . "', '$spec')");
+	is($err, '', 'a job over the distributed table joined to a reference table: no NOTICE');
+	is(tsf_sql($coord, "SELECT wait_job($out, '600s')"), 'succeeded', '... it succeeds');
+	is(tsf_sql($coord, "$job_rows $out"), tsf_sql($coord, "$job_rows $local"), '... with the single-node job\'s models');
+	like(slurp_file($coord->logfile, $offset), qr/LOG:  tsforecast job $out trains on the Citus workers/, '... trained on the workers');
+	($out, $err) = tsf_psql($coord, "SELECT train_async('ref_local_ar', '" . sprintf($joined, 'gauge_scale_local') . "', '$spec')");
+	like($err, qr/NOTICE:  the job will read every row .*\nDETAIL:  The source reads "gauge_scale_local" besides "gauges", which is neither "gauges" nor a reference table\./,
+		'joined to a plain table on the coordinator: the NOTICE says the rows go to the coordinator');
+	is(tsf_sql($coord, "SELECT wait_job($out, '600s')"), 'succeeded', '... it succeeds');
+	is(tsf_sql($coord, "$job_rows $out"), tsf_sql($coord, "$job_rows $local"), '... with the single-node job\'s models');
+
+	($out, $err) = tsf_psql($coord, q{SELECT backtest_async('gauges_bt', 'SELECT gauge, week_start, flow FROM gauges',
+		'{"kind": "ar"}', '{"horizon": 2, "start": "2019-01-01"}')});
+	like($err, qr/NOTICE:  the job will read every row of its source on the coordinator and run its backtests there/,
+		'a backtest job over the table distributed by gauge: backtest_async says it runs on the coordinator');
+	is(tsf_sql($coord, "SELECT wait_job($out, '600s')") . ' '
+		  . tsf_sql($coord, "SELECT count(DISTINCT series_key) FROM tsforecast.backtests WHERE job_id = $out"),
+		'succeeded 8', '... and it succeeds, with the rows of 8 series');
+}
 
 # ---- 4. grouped by gauge, distributed by week: every row to the coordinator ----
 is(tsf_sql($coord, q{
@@ -352,6 +454,42 @@ is(tsf_sql($coord, qq{
 	  FROM ($q_metric) d JOIN (} . $local->($q_metric) . ') l USING (kind)'),
 	'ar t t, lstm t t', '... within 1e-12 of one node\'s (the partial sums add up in another order)');
 
+# ---- 5. a job on the workers cancelled; a worker node lost mid-job ----
+{
+	my $busy = q{SELECT count(*) > 0 FROM pg_stat_activity
+		WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%tsforecast._job_fit(%'};
+	my $job = tsf_sql($coord, q{
+		SELECT train_async('gauges_cancelled', 'SELECT gauge, week_start, flow FROM gauges', '{"kind": "lstm", "epochs": 5000}')});
+	ok($workers[0]->poll_query_until('jobs', $busy), 'a slow LSTM job trains on the workers');
+	is(tsf_sql($coord, "SELECT cancel_job($job)"), 't', '... cancel_job');
+	is(wait_job_state($coord, 'jobs', $job, 'failed|succeeded|cancelled'), 'cancelled', '... the job is cancelled');
+	ok($workers[0]->poll_query_until('jobs', "SELECT NOT ($busy)") && $workers[1]->poll_query_until('jobs', "SELECT NOT ($busy)"),
+		'... and so are its tasks on the workers');
+	is(tsf_sql($coord, "SELECT count(*) FROM tsforecast.models WHERE job_id = $job"), '0', '... no model of it is stored');
+}
+{
+	my $busy = q{SELECT count(*) > 0 FROM pg_stat_activity
+		WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%tsforecast._job_fit(%'};
+	my $job = tsf_sql($coord, q{
+		SELECT train_async('gauges_lost', 'SELECT gauge, week_start, flow FROM gauges', '{"kind": "lstm", "epochs": 5000}')});
+	ok($workers[0]->poll_query_until('jobs', $busy) && $workers[1]->poll_query_until('jobs', $busy),
+		'a slow LSTM job trains on both workers');
+	is(tsf_sql($coord, "SELECT concat_ws(' | ', state, progress, series_done, series_total, epoch) FROM tsforecast.jobs WHERE id = $job"),
+		'running | series 0 of ? | 0',
+		'... the jobs view meanwhile: no series done, their number and the epochs unknown (they are on the workers)');
+	$workers[1]->stop('immediate');
+	is(wait_job_state($coord, 'jobs', $job, 'failed|succeeded|cancelled'), 'failed',
+		'worker 2 stopped (immediate) mid-job: the job fails');
+	my $port = $workers[1]->port;
+	like(tsf_sql($coord, "SELECT error FROM tsforecast.jobs WHERE id = $job"), qr/127\.0\.0\.1:$port/,
+		'... its error names the node lost') or diag(tsf_sql($coord, "SELECT error FROM tsforecast.jobs WHERE id = $job"));
+	is(tsf_sql($coord, "SELECT count(*) FROM tsforecast.models WHERE job_id = $job OR name = 'gauges_lost'"), '0',
+		'... and no model of it is stored, not even those of the other worker\'s series');
+	ok($workers[0]->poll_query_until('jobs', "SELECT NOT ($busy)"),
+		'... the other worker\'s tasks were cancelled');
+}
+
 note(sprintf('014_citus: %.1f s', time() - $t_start));
-$_->stop for ($coord, @workers);
+$coord->stop;
+$workers[0]->stop;
 done_testing();
