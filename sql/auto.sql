@@ -87,6 +87,30 @@ SELECT abs((c->>'mae')::float8 - r.mae) / r.mae < 1e-12 AS mean_mae_agrees,
 SELECT jsonb_array_length(model_info(model) #> '{auto,candidates}') AS scored,
        model_info(model) #>> '{auto,chosen}' AS chosen FROM am WHERE top = 2;
 
+-- with "seasons": the origins within "around" steps of the same week of
+-- the year in each of the last seasons (52.18 weeks, rounded to steps),
+-- none after the last one; the candidates' MAE over them
+CREATE TEMP TABLE seasonal AS
+SELECT fit(week_start, flow, jsonb_build_object('kind', 'auto', 'horizon', 2, 'seasons', 3, 'around', 2,
+         'combine_top', 0, 'candidates', (SELECT jsonb_agg(spec ORDER BY i) FROM cands WHERE i <= 2))) AS model
+  FROM train;
+CREATE TEMP TABLE seasonal_origins AS
+SELECT DISTINCT max(week_start) - 7 * (2 + round(k * 52.178571428571429)::int - j) AS origin
+  FROM train, generate_series(0, 2) k, generate_series(-2, 2) j GROUP BY k, j HAVING j <= 0 OR k > 0;
+SELECT (model_info(model) #>> '{auto,origins}')::int AS origins, (SELECT count(*) FROM seasonal_origins) AS expected,
+       model_info(model) #>> '{auto,first_origin}' AS first_origin, (SELECT to_char(min(origin), 'YYYY-MM-DD') FROM seasonal_origins) AS expected_first,
+       model_info(model) #>> '{auto,seasons}' AS seasons
+  FROM seasonal;
+SELECT c.i, abs((e->>'mae')::float8 - b.mae) / b.mae < 1e-12 AS mae_agrees
+  FROM seasonal, jsonb_array_elements(model_info(model) #> '{auto,candidates}') WITH ORDINALITY x(e, k),
+       cands c,
+       LATERAL (SELECT avg(abs((r).forecast - (r).actual)) AS mae
+                  FROM (SELECT unnest(backtest(week_start, flow, c.spec,
+                          jsonb_build_object('horizon', 2, 'refit_every', (model_info(model) #>> '{auto,refit_every}')::int,
+                            'origins', (SELECT jsonb_agg(to_char(origin, 'YYYY-MM-DD') ORDER BY origin) FROM seasonal_origins)))) AS r
+                          FROM train) s) b
+ WHERE c.i = k ORDER BY 1;
+
 -- ---- the default candidates ----
 
 CREATE TEMP TABLE auto_default AS
@@ -110,12 +134,13 @@ SELECT model_info(model) #>> '{auto,origins}' AS origins,
 -- round trips, and the reader's refusals
 SELECT model::text::tsmodel::text = model::text AS text_same FROM auto_default;
 CREATE TEMP TABLE raw AS SELECT decode(model::text, 'base64') AS b FROM am WHERE top = 0;
-SELECT get_byte(b, 6) AS kind, get_byte(b, 101) AS candidates, get_byte(b, 105) AS chosen FROM raw;
-SELECT encode(set_byte(b, 105, 9), 'base64')::tsmodel FROM raw;       -- chosen out of range
-SELECT encode(set_byte(b, 101, 0), 'base64')::tsmodel FROM raw;       -- no candidates
-SELECT encode(set_byte(b, 92, 128), 'base64')::tsmodel FROM raw;      -- an origin before the training data
-SELECT encode(set_byte(b, 115, 10), 'base64')::tsmodel FROM raw;      -- a spec that is not printable text
-SELECT encode(set_byte(b, 109, 10), 'base64')::tsmodel FROM raw;      -- a spec's length
+SELECT get_byte(b, 6) AS kind, get_byte(b, 109) AS candidates, get_byte(b, 113) AS chosen FROM raw;
+SELECT encode(set_byte(b, 113, 9), 'base64')::tsmodel FROM raw;       -- chosen out of range
+SELECT encode(set_byte(b, 109, 0), 'base64')::tsmodel FROM raw;       -- no candidates
+SELECT encode(set_byte(b, 100, 128), 'base64')::tsmodel FROM raw;     -- an origin before the training data
+SELECT encode(set_byte(b, 89, 1), 'base64')::tsmodel FROM raw;        -- around without seasons
+SELECT encode(set_byte(b, 123, 10), 'base64')::tsmodel FROM raw;      -- a spec that is not printable text
+SELECT encode(set_byte(b, 117, 10), 'base64')::tsmodel FROM raw;      -- a spec's length
 
 -- ---- in backtests: the automatic spec sees the rows up to each origin only ----
 
@@ -145,6 +170,10 @@ SELECT fit(week_start, flow, '{"kind": "auto", "candidates": [{"kind": "ar"}], "
 SELECT fit(week_start, flow, '{"kind": "auto", "horizn": 2}') FROM train;
 SELECT fit(week_start, flow, '{"kind": "auto", "combine_top": 9}') FROM train;
 SELECT fit(week_start, flow, '{"kind": "auto", "origins": 2000}') FROM train;
+SELECT fit(week_start, flow, '{"kind": "auto", "seasons": 40}') FROM train;
+SELECT fit(week_start, flow, '{"kind": "auto", "seasons": 2, "origins": 10}') FROM train;
+SELECT fit(week_start, flow, '{"kind": "auto", "around": 2}') FROM train;
+SELECT fit(t, value, '{"kind": "auto", "seasons": 2}') FROM fx_series WHERE name = 'sunspot';
 SELECT fit(week_start, flow, '{"kind": "auto", "candidates": [{"kind": "combine", "members": [{"kind": "combine", "members": [{"kind": "ar"}]}]}]}') FROM train;
 -- a candidate's own error names it
 SELECT fit(week_start, flow, '{"kind": "auto", "origins": 5, "candidates": [{"kind": "ar"}, {"kind": "ar", "order": 900, "window": 300}]}') FROM train;

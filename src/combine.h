@@ -36,6 +36,9 @@ typedef struct TsfInnerBacktest
 	int32		every;			/* steps between them */
 	int32		refit_every;	/* refit at every k-th origin, else update */
 	int32		window;			/* fit on the last W steps (0: all) */
+	int32		seasons;		/* > 0: origins at the same point of the
+								 * season in each of the last seasons */
+	int32		around;			/* ... and this many steps either side */
 } TsfInnerBacktest;
 
 /* how a member's grid relates to the combination's (stored per member) */
@@ -69,9 +72,12 @@ extern bytea *tsf_combine_build(TsfSeriesState *st, const TsfKind *kind, Jsonb *
 /*
  * The inner origins of a backtest on st's own rows (sorted, at least 3):
  * the last origin is the step horizon steps before the last point, the
- * others every "every" steps before it; their timestamps into *ts (n)
+ * others every "every" steps before it ("origins" of them); or, with
+ * "seasons", those within "around" steps of the same point of the season
+ * in each of the last "seasons" seasons (ib->origins is set to their
+ * count).  Their timestamps into *ts.
  */
-extern void tsf_inner_origins(TsfSeriesState *st, const TsfInnerBacktest *ib, int64 **ts);
+extern void tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **ts);
 
 /* parse inner backtest settings (a jsonb object, or NULL: defaults) */
 extern void tsf_inner_parse(Jsonb *j, const char *what, TsfInnerBacktest *ib);

@@ -14,6 +14,9 @@
  *		       "combine_top": 3,      also score the mean of the best 2 .. 3
  *		       "lstm": false,         add the default LSTM to the default set
  *		       "candidates": [spec, ...],  instead of the default set
+ *		       "seasons": Y,          instead of "origins": the origins
+ *		       "around": 4,           within 4 steps of the same point of
+ *		                              the season in each of the last Y
  *		       "fill": "none"}
  *
  * Defaults, from the series' season (P steps: its frequency's, e.g. 52.18
@@ -48,7 +51,8 @@
  * Stored payload (after model.c's header):
  *
  *	size	field
- *	16		the inner backtest: horizon, origins, every, refit_every (u32)
+ *	24		the inner backtest: horizon, origins, every, refit_every,
+ *			seasons (0: none), around (0 without seasons) (u32)
  *	16		its first and last origin (the ts type's unit, within the
  *			training range)
  *	4		n, candidates scored (1 .. TSF_AUTO_MAX_SCORED)
@@ -86,7 +90,7 @@
 /* longest spec text it records */
 #define TSF_AUTO_MAX_SPEC			4096
 
-#define AUTO_FIXED_SIZE		40
+#define AUTO_FIXED_SIZE		48
 
 typedef struct AutoRecord
 {
@@ -117,7 +121,9 @@ typedef struct AutoOptions
 	int32		combine_top;
 	bool		lstm;
 	int32		fill;
-	bool		seen[8];
+	int32		seasons;
+	int32		around;
+	bool		seen[10];
 	int			n_candidates;	/* given, or 0: the default set */
 	Jsonb	   *candidates[TSF_AUTO_MAX_CANDIDATES];
 } AutoOptions;
@@ -125,7 +131,7 @@ typedef struct AutoOptions
 enum
 {
 	AO_HORIZON, AO_ORIGINS, AO_EVERY, AO_REFIT_EVERY, AO_COMBINE_TOP, AO_LSTM, AO_FILL,
-	AO_CANDIDATES, N_AO_OPTS
+	AO_CANDIDATES, AO_SEASONS, AO_AROUND, N_AO_OPTS
 };
 
 /* "candidates", a list, is read apart: its row names it in the hint of an unknown key */
@@ -138,6 +144,8 @@ static const TsfOptDef ao_opts[N_AO_OPTS] = {
 	{"lstm", TSF_OPT_BOOL, offsetof(AutoOptions, lstm), 0, 0, NULL},
 	{"fill", TSF_OPT_ENUM, offsetof(AutoOptions, fill), 0, 0, tsf_fill_names},
 	{"candidates", TSF_OPT_BOOL, 0, 0, 0, NULL},
+	{"seasons", TSF_OPT_INT, offsetof(AutoOptions, seasons), 1, 100, NULL},
+	{"around", TSF_OPT_INT, offsetof(AutoOptions, around), 0, 1000, NULL},
 };
 
 static void
@@ -158,6 +166,17 @@ auto_parse(Jsonb *opts, AutoOptions *o)
 												  CStringGetTextDatum("candidates")));
 	}
 	tsf_parse_options(rest, ao_opts, N_AO_OPTS, o, o->seen);
+	if (o->seen[AO_SEASONS] && o->seen[AO_ORIGINS])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"seasons\" and \"origins\" cannot be used together"),
+				 errhint("Give the number of origins, or the seasons they are taken from.")));
+	if (o->seen[AO_AROUND] && !o->seen[AO_SEASONS])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"around\" needs \"seasons\"")));
+	if (!o->seen[AO_AROUND])
+		o->around = 4;
 	if (cands == NULL)
 		return;
 	if (!JB_ROOT_IS_ARRAY(cands) || JB_ROOT_IS_SCALAR(cands) || JB_ROOT_COUNT(cands) < 1)
@@ -381,9 +400,11 @@ auto_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 	ib.horizon = o.horizon;
 	ib.every = o.every;
 	ib.window = 0;
+	ib.seasons = o.seasons;
+	ib.around = o.seasons > 0 ? o.around : 0;
 	ib.refit_every = o.seen[AO_REFIT_EVERY] ? o.refit_every :
 		(P >= 8 ? (int) rint(P / 4) : 1);
-	if (o.seen[AO_ORIGINS])
+	if (o.seen[AO_ORIGINS] || o.seasons > 0)
 		ib.origins = o.origins;
 	else
 	{
@@ -534,6 +555,8 @@ auto_write(StringInfo b, const TsfModel *m)
 	tsf_write_u32(b, (uint32) rec->inner.origins);
 	tsf_write_u32(b, (uint32) rec->inner.every);
 	tsf_write_u32(b, (uint32) rec->inner.refit_every);
+	tsf_write_u32(b, (uint32) rec->inner.seasons);
+	tsf_write_u32(b, (uint32) rec->inner.around);
 	tsf_write_i64(b, rec->first_origin);
 	tsf_write_i64(b, rec->last_origin);
 	tsf_write_u32(b, (uint32) rec->n);
@@ -561,6 +584,10 @@ auto_read(TsfReader *r, TsfModel *m)
 	rec->inner.origins = tsf_read_bounded(r, 1, 10000, "origins");
 	rec->inner.every = tsf_read_bounded(r, 1, 100000, "every");
 	rec->inner.refit_every = tsf_read_bounded(r, 1, 100000, "refit_every");
+	rec->inner.seasons = tsf_read_bounded(r, 0, 100, "seasons");
+	rec->inner.around = tsf_read_bounded(r, 0, 1000, "around");
+	if (rec->inner.seasons == 0 && rec->inner.around != 0)
+		tsf_read_corrupt(r, "Invalid inner backtest origins.");
 	rec->first_origin = tsf_read_i64(r);
 	rec->last_origin = tsf_read_i64(r);
 	if (!(rec->first_origin >= m->first_ts && rec->first_origin <= rec->last_origin &&
@@ -645,6 +672,11 @@ auto_to_jsonb(TsfJson *js, const TsfModel *m, bool full)
 	tsf_json_kv_int(js, "origins", rec->inner.origins);
 	tsf_json_kv_int(js, "every", rec->inner.every);
 	tsf_json_kv_int(js, "refit_every", rec->inner.refit_every);
+	if (rec->inner.seasons > 0)
+	{
+		tsf_json_kv_int(js, "seasons", rec->inner.seasons);
+		tsf_json_kv_int(js, "around", rec->inner.around);
+	}
 	tsf_json_key(js, "first_origin");
 	tsf_json_ts(js, m->ts_type, rec->first_origin);
 	tsf_json_key(js, "last_origin");

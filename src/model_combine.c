@@ -136,6 +136,8 @@ tsf_inner_parse(Jsonb *j, const char *what, TsfInnerBacktest *ib)
 	ib->every = 1;
 	ib->refit_every = 1;
 	ib->window = 0;
+	ib->seasons = 0;
+	ib->around = 0;
 	if (j == NULL)
 		return;
 	if (!JB_ROOT_IS_OBJECT(j) || JB_ROOT_IS_SCALAR(j))
@@ -152,36 +154,84 @@ tsf_inner_parse(Jsonb *j, const char *what, TsfInnerBacktest *ib)
 }
 
 void
-tsf_inner_origins(TsfSeriesState *st, const TsfInnerBacktest *ib, int64 **out)
+tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **out)
 {
 	int64		n = st->n;
 	int64	   *ts;
 	TsfFreq		freq;
 	int64		klast;
-	int64		first;
+	int64		last;
+	int64	   *g;				/* the origins' grid steps */
+	int			ng = 0;
 	int64	   *o;
 
-	tsf_check_memory(sizeof(int64) * ((double) n + ib->origins), TSF_MEM_GRID,
-					 psprintf("The series has " INT64_FORMAT " points.", n));
+	tsf_check_memory(sizeof(int64) * ((double) n + ib->origins +
+									  (double) ib->seasons * (2 * ib->around + 1)),
+					 TSF_MEM_GRID, psprintf("The series has " INT64_FORMAT " points.", n));
 	ts = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < n; i++)
 		ts[i] = st->pts[i].ts;
 	tsf_freq_infer(st->ts_type, ts, n, &freq);
 	if (!tsf_freq_index(st->ts_type, &freq, ts[0], ts[n - 1], &klast))
 		elog(ERROR, "point off the inferred grid");
-	first = klast - ib->horizon - (int64) (ib->origins - 1) * ib->every;
-	/* the first origin's fit needs a few rows: 3 at the very least */
-	if (first < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("time series is too short for its inner backtest"),
-				 errdetail("The series spans " INT64_FORMAT " steps; %d origins %d step%s apart, %d step%s before its end, would start at step " INT64_FORMAT ".",
-						   klast + 1, ib->origins, ib->every, ib->every == 1 ? "" : "s",
-						   ib->horizon, ib->horizon == 1 ? "" : "s", first + 1),
-				 errhint("Use fewer \"origins\", or origins closer together.")));
-	o = palloc(sizeof(int64) * ib->origins);
-	for (int j = 0; j < ib->origins; j++)
-		o[j] = tsf_freq_advance(st->ts_type, &freq, ts[0], first + (int64) j * ib->every);
+	last = klast - ib->horizon;
+	if (ib->seasons > 0)
+	{
+		double		P = tsf_season_period(st->ts_type, &freq);
+
+		if (P < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"seasons\" needs the series' season"),
+					 errdetail("The series' frequency (%s) has no season.",
+							   tsf_freq_name(st->ts_type, &freq)),
+					 errhint("Use \"origins\" instead.")));
+		/* from the oldest season to the newest: increasing steps */
+		g = palloc(sizeof(int64) * ib->seasons * (2 * ib->around + 1));
+		for (int k = ib->seasons - 1; k >= 0; k--)
+		{
+			int64		centre = last - (int64) rint(k * P);
+
+			for (int j = -ib->around; j <= ib->around; j++)
+			{
+				int64		step = centre + (int64) j * ib->every;
+
+				if (step < 2 || step > last || (ng > 0 && step <= g[ng - 1]))
+					continue;
+				g[ng++] = step;
+			}
+		}
+		if (ng == 0 || last - (int64) rint((ib->seasons - 1) * P) < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time series is too short for its inner backtest"),
+					 errdetail("The series spans " INT64_FORMAT " steps, less than %d seasons of %g.",
+							   klast + 1, ib->seasons, P),
+					 errhint("Use fewer \"seasons\".")));
+		ib->origins = ng;
+	}
+	else
+	{
+		int64		first = last - (int64) (ib->origins - 1) * ib->every;
+
+		/* the first origin's fit needs a few rows: 3 at the very least */
+		if (first < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time series is too short for its inner backtest"),
+					 errdetail("The series spans " INT64_FORMAT " steps; %d origins %d step%s apart, %d step%s before its end, would start at step " INT64_FORMAT ".",
+							   klast + 1, ib->origins, ib->every, ib->every == 1 ? "" : "s",
+							   ib->horizon, ib->horizon == 1 ? "" : "s", first + 1),
+					 errhint("Use fewer \"origins\", or origins closer together.")));
+		g = palloc(sizeof(int64) * ib->origins);
+		for (int j = 0; j < ib->origins; j++)
+			g[j] = first + (int64) j * ib->every;
+		ng = ib->origins;
+	}
+	o = palloc(sizeof(int64) * ng);
+	for (int j = 0; j < ng; j++)
+		o[j] = tsf_freq_advance(st->ts_type, &freq, ts[0], g[j]);
+	pfree(g);
 	pfree(ts);
 	*out = o;
 }
@@ -453,7 +503,7 @@ tsf_combine_build(TsfSeriesState *st, const TsfKind *kind, Jsonb **specs, int n,
  * each member's inner backtest on st's rows
  */
 static void
-combine_weights(TsfSeriesState *st, const CombineOptions *o, double *w, double *mse)
+combine_weights(TsfSeriesState *st, CombineOptions *o, double *w, double *mse)
 {
 	int64	   *orig;
 	MemberContext mc = {"member", -1, o->n};
