@@ -18,7 +18,10 @@
  *	offset	size	field
  *	0		4		magic "TSFM" (0x4D465354)
  *	4		2		format version (2; 1 is read too)
- *	6		2		kind: 1 AR (model_ar.c), 2 LSTM (model_lstm.c)
+ *	6		2		kind: 1 AR (model_ar.c), 2 LSTM (model_lstm.c), 3 a
+ *					combination (model_combine.c), 4 an automatic spec's
+ *					choice (model_auto.c; since 0.6.0: older readers refuse
+ *					them as unknown kinds)
  *	8		1		ts type: 1 timestamptz, 2 date, 3 bigint
  *	9		1		frequency unit: 1 fixed, 2 calendar days, 3 months,
  *					4 month ends (after 0.4.0)
