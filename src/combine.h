@@ -74,8 +74,9 @@ extern bytea *tsf_combine_build(TsfSeriesState *st, const TsfKind *kind, Jsonb *
  * the last origin is the step horizon steps before the last point, the
  * others every "every" steps before it ("origins" of them); or, with
  * "seasons", those within "around" steps of the same point of the season
- * in each of the last "seasons" seasons (ib->origins is set to their
- * count).  Their timestamps into *ts.
+ * in each of the last "seasons" seasons, as many as the series holds
+ * (ib->seasons and ib->origins are set to what was used).  Their
+ * timestamps into *ts.
  */
 extern void tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **ts);
 

@@ -186,6 +186,18 @@ tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **out)
 					 errdetail("The series' frequency (%s) has no season.",
 							   tsf_freq_name(st->ts_type, &freq)),
 					 errhint("Use \"origins\" instead.")));
+		/*
+		 * the seasons the series holds, at most those asked for (so that
+		 * the spec works on a shorter window too): the oldest one's point
+		 * must be a step a fit can start from
+		 */
+		while (ib->seasons > 1 && last - (int64) rint((ib->seasons - 1) * P) < 2)
+			ib->seasons--;
+		if (last < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time series is too short for its inner backtest"),
+					 errdetail("The series spans " INT64_FORMAT " steps.", klast + 1)));
 		/* from the oldest season to the newest: increasing steps */
 		g = palloc(sizeof(int64) * ib->seasons * (2 * ib->around + 1));
 		for (int k = ib->seasons - 1; k >= 0; k--)
@@ -201,13 +213,6 @@ tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **out)
 				g[ng++] = step;
 			}
 		}
-		if (ng == 0 || last - (int64) rint((ib->seasons - 1) * P) < 2)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("time series is too short for its inner backtest"),
-					 errdetail("The series spans " INT64_FORMAT " steps, less than %d seasons of %g.",
-							   klast + 1, ib->seasons, P),
-					 errhint("Use fewer \"seasons\".")));
 		ib->origins = ng;
 	}
 	else
