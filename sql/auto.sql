@@ -170,7 +170,7 @@ SELECT fit(week_start, flow, '{"kind": "auto", "candidates": [{"kind": "ar"}], "
 SELECT fit(week_start, flow, '{"kind": "auto", "horizn": 2}') FROM train;
 SELECT fit(week_start, flow, '{"kind": "auto", "combine_top": 9}') FROM train;
 SELECT fit(week_start, flow, '{"kind": "auto", "origins": 2000}') FROM train;
--- more seasons than the series holds: those it holds (30 of 52.18 weeks)
+-- more seasons than the series holds: those whose origins keep half of it (15 of 52.18 weeks)
 SELECT model_info(fit(week_start, flow, '{"kind": "auto", "seasons": 40, "candidates": [{"kind": "ar", "order": 1}]}')) #>> '{auto,seasons}' AS seasons_used
   FROM train;
 SELECT fit(week_start, flow, '{"kind": "auto", "seasons": 2, "origins": 10}') FROM train;

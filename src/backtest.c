@@ -78,6 +78,8 @@ typedef struct BtSettings
 	int32		refit_every;
 	int32		mase_season;
 	bool		progress;
+	bool		lenient;		/* inner backtests: a forecast that is not
+								 * finite is handed on, not an error */
 	bool		has_start;
 	int64		start;
 	int			n_origins;		/* explicit origins, or 0 */
@@ -550,9 +552,12 @@ backtest_loop(TsfSeriesState *st, const TsfKind *kind, Jsonb *opts, int device,
 			double		u = tsf_back_transform(model->transform, hi_v[h]);
 			bool		has_actual = at >= 0 && st->pts[at].ts == t;
 
-			tsf_check_forecast_value(v, h + 1);
-			tsf_check_forecast_value(l, h + 1);
-			tsf_check_forecast_value(u, h + 1);
+			if (!o->lenient)
+			{
+				tsf_check_forecast_value(v, h + 1);
+				tsf_check_forecast_value(l, h + 1);
+				tsf_check_forecast_value(u, h + 1);
+			}
 			emit(arg, j, orig_ts[j], h, t, v, l, u, has_actual,
 				 has_actual ? st->pts[at].value : NAN, scale);
 		}
@@ -707,7 +712,9 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
  * origins orig_ts of st (sorted, no covariates), fitted on the last window
  * steps (0: all) before each and refitted every refit_every origins, handed
  * to emit as the SQL backtest's rows are made: the same loop, so that
- * backtest() with these settings gives the same numbers.
+ * backtest() with these settings gives the same numbers; except that a
+ * forecast that is not finite (an explosive candidate) is handed on for
+ * the caller to judge, where backtest() stops with an error.
  */
 void
 tsf_backtest_inner(TsfSeriesState *st, Jsonb *spec, int horizon, int window,
@@ -731,6 +738,7 @@ tsf_backtest_inner(TsfSeriesState *st, Jsonb *spec, int horizon, int window,
 	o.window = window;
 	o.refit_every = refit_every;
 	o.mase_season = 1;
+	o.lenient = true;
 	tsf_series_sort(st);
 	if (st->n < 3)
 		ereport(ERROR,

@@ -32,7 +32,8 @@
  * and the last 10P steps ("window", only where shorter than the series):
  * up to 24.  "lstm": true adds {"kind": "lstm"} (one network trained per
  * refit: that is the cost).  Each candidate is scored by its pooled MAE
- * over every (origin, step) whose target has a value, on the data's scale;
+ * over every (origin, step) whose target has a value, on the data's scale
+ * (one whose inner forecasts overflow, an explosive fit, is not scored);
  * then the means of the best 2 .. combine_top (their inner forecasts are
  * those means: no more fits).  The lowest MAE wins (ties: the first
  * listed, singles before means).
@@ -61,8 +62,9 @@
  *	4		len (1 .. TSF_AUTO_MAX_SPEC)
  *	len		its spec, JSON text, printable ASCII (every valid spec is:
  *			its keys and names are)
- *	8		MAE (float8, finite, >= 0)
- *	4		the forecasts it was scored on
+ *	8		MAE (float8, finite, >= 0; 0 when not scored)
+ *	4		the forecasts it was scored on (0: not scored, its forecasts
+ *			were not finite: an explosive fit; never the chosen one)
  *	...		the combination's payload (model_combine.c)
  */
 #include "postgres.h"
@@ -287,7 +289,11 @@ auto_emit(void *arg, int j, int64 origin, int h, int64 t, double v, double lo, d
 	s->actual[(Size) j * s->horizon + h] = has_actual ? actual : NAN;
 }
 
-/* the pooled MAE of forecasts f against actual (cells; NaN: none) */
+/*
+ * The pooled MAE of forecasts f against actual (cells; NaN: none); a
+ * candidate with a forecast that is not finite (an explosive fit) is not
+ * scored: *count 0, NaN
+ */
 static double
 pooled_mae(const double *f, const double *actual, Size cells, int32 *count)
 {
@@ -295,13 +301,29 @@ pooled_mae(const double *f, const double *actual, Size cells, int32 *count)
 	int64		c = 0;
 
 	for (Size i = 0; i < cells; i++)
+	{
+		if (!isfinite(f[i]))
+		{
+			*count = 0;
+			return NAN;
+		}
 		if (!isnan(actual[i]))
 		{
 			s += fabs(f[i] - actual[i]);
 			c++;
 		}
+	}
 	*count = (int32) c;
 	return c > 0 ? s / c : NAN;
+}
+
+/* whether candidate a ranks before b: scored before unscored, then by MAE */
+static inline bool
+ranks_before(const AutoRecord *rec, int a, int b)
+{
+	if (rec->count[a] == 0 || rec->count[b] == 0)
+		return rec->count[a] > 0 && rec->count[b] == 0;
+	return rec->mae[a] < rec->mae[b];
 }
 
 static char *
@@ -457,15 +479,23 @@ auto_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 												  tsf_jsonb_key(cands[c], "kind")),
 						   ib.horizon, 0, ib.refit_every, ib.origins, orig, auto_emit, &sc);
 		rec->mae[c] = pooled_mae(sc.f, actual, cells, &rec->count[c]);
-		if (isnan(rec->mae[c]))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("the inner backtest scored no forecasts"),
-					 errdetail("No forecast step of its origins has a value in the series.")));
+		if (rec->count[c] == 0)
+			rec->mae[c] = 0;	/* not scored: stored as 0, shown as null */
 		order[c] = c;
 	}
 	error_context_stack = errcb.previous;
 	rec->n = nc;
+	{
+		int			scored = 0;
+
+		for (int c = 0; c < nc; c++)
+			scored += rec->count[c] > 0;
+		if (scored == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the inner backtest scored no candidate"),
+					 errdetail("Every candidate's forecasts overflowed, or no forecast step of the origins has a value in the series.")));
+	}
 
 	/* the candidates by MAE (insertion sort: stable, ties keep the list's order) */
 	for (int i = 1; i < nc; i++)
@@ -473,7 +503,7 @@ auto_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 		int			x = order[i],
 					j = i;
 
-		while (j > 0 && rec->mae[order[j - 1]] > rec->mae[x])
+		while (j > 0 && ranks_before(rec, x, order[j - 1]))
 		{
 			order[j] = order[j - 1];
 			j--;
@@ -484,6 +514,8 @@ auto_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 
 	/* the means of the best 2 .. combine_top, scored from the same forecasts */
 	ntop = Min(o.combine_top, nc);
+	while (ntop > 1 && rec->count[order[ntop - 1]] == 0)
+		ntop--;
 	for (int k = 2; k <= ntop; k++)
 	{
 		double	   *fm = palloc(sizeof(double) * cells);
@@ -507,7 +539,9 @@ auto_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 			break;
 		rec->spec[idx] = b.data;
 		rec->mae[idx] = pooled_mae(fm, actual, cells, &rec->count[idx]);
-		if (rec->mae[idx] < rec->mae[chosen])
+		if (rec->count[idx] == 0)
+			rec->mae[idx] = 0;
+		else if (rec->mae[idx] < rec->mae[chosen])
 			chosen = idx;
 		rec->n++;
 		pfree(fm);
@@ -619,9 +653,12 @@ auto_read(TsfReader *r, TsfModel *m)
 		rec->spec[i] = t;
 		rec->mae[i] = tsf_read_finite(r, "mae");
 		rec->count[i] = tsf_read_u32(r);
-		if (rec->mae[i] < 0 || rec->count[i] < 1 || rec->count[i] > cells)
+		if (rec->mae[i] < 0 || rec->count[i] < 0 || rec->count[i] > cells ||
+			(rec->count[i] == 0 && rec->mae[i] != 0))
 			tsf_read_corrupt(r, "Invalid candidate score.");
 	}
+	if (rec->count[rec->chosen] == 0)
+		tsf_read_corrupt(r, "The chosen candidate was not scored.");
 	tsf_combine_payload_read(r, m, C);
 	if (C->how != TSF_COMBINE_MEAN)
 		tsf_read_corrupt(r, "An automatic spec's model is a mean.");
@@ -687,7 +724,14 @@ auto_to_jsonb(TsfJson *js, const TsfModel *m, bool full)
 	{
 		tsf_json_begin_object(js);
 		tsf_json_kv_str(js, "spec", rec->spec[i]);
-		tsf_json_kv_num(js, "mae", rec->mae[i]);
+		if (rec->count[i] > 0)
+			tsf_json_kv_num(js, "mae", rec->mae[i]);
+		else
+		{
+			/* its forecasts overflowed: an explosive fit, not scored */
+			tsf_json_key(js, "mae");
+			tsf_json_null(js);
+		}
 		tsf_json_kv_int(js, "scored", rec->count[i]);
 		tsf_json_end_object(js);
 	}

@@ -188,10 +188,12 @@ tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **out)
 					 errhint("Use \"origins\" instead.")));
 		/*
 		 * the seasons the series holds, at most those asked for (so that
-		 * the spec works on a shorter window too): the oldest one's point
-		 * must be a step a fit can start from
+		 * the spec works on a shorter window too): the oldest one's first
+		 * origin keeps at least half the series, as the default origins
+		 * do (a fit on a few rows can be explosive)
 		 */
-		while (ib->seasons > 1 && last - (int64) rint((ib->seasons - 1) * P) < 2)
+		while (ib->seasons > 1 &&
+			   last - (int64) rint((ib->seasons - 1) * P) - (int64) ib->around * ib->every < klast / 2)
 			ib->seasons--;
 		if (last < 2)
 			ereport(ERROR,
@@ -427,6 +429,11 @@ inner_emit(void *arg, int j, int64 origin, int h, int64 t, double v, double lo,
 {
 	InnerScore *s = (InnerScore *) arg;
 
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("forecast is out of range at step %d", h + 1),
+				 errdetail("The member's recursion overflowed float8 in the inner backtest.")));
 	if (has_actual)
 	{
 		s->sse += (v - actual) * (v - actual);
