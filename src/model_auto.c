@@ -302,6 +302,8 @@ pooled_mae(const double *f, const double *actual, Size cells, int32 *count)
 
 	for (Size i = 0; i < cells; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (!isfinite(f[i]))
 		{
 			*count = 0;
@@ -525,6 +527,9 @@ auto_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 		for (Size q = 0; q < cells; q++)
 		{
 			double		s = 0;
+
+			if ((q & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
 
 			for (int i = 0; i < k; i++)
 				s += F[(Size) order[i] * cells + q];
