@@ -422,3 +422,45 @@ COMMENT ON AGGREGATE _job_fit(bigint, float8, jsonb, integer) IS 'a training job
 COMMENT ON AGGREGATE _job_fit(timestamptz, float8, float8[], jsonb, integer) IS 'a training job''s step on a Citus worker: one series'' model with covariates (the kind''s id), its metrics and rows';
 COMMENT ON AGGREGATE _job_fit(date, float8, float8[], jsonb, integer) IS 'a training job''s step on a Citus worker: one series'' model with covariates (the kind''s id), its metrics and rows';
 COMMENT ON AGGREGATE _job_fit(bigint, float8, float8[], jsonb, integer) IS 'a training job''s step on a Citus worker: one series'' model with covariates (the kind''s id), its metrics and rows';
+
+-- ---------------------------------------------------------------------------
+-- fit(ts, value, spec): any spec as an aggregate, {"kind": ..., options}, as
+-- train_async() and backtest() take it: the kinds "combine" (a combination
+-- of models) and "auto" (the automatic spec) have no aggregate of their own
+-- (since 0.6.0)
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION _fit_transfn(internal, timestamptz, float8, jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_fit_transfn' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION _fit_transfn(internal, date, float8, jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_fit_transfn' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION _fit_transfn(internal, bigint, float8, jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'tsf_fit_transfn' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION _fit_finalfn(internal) RETURNS tsmodel
+    AS 'MODULE_PATHNAME', 'tsf_fit_finalfn' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION _fit_transfn(internal, timestamptz, float8, jsonb) IS 'fit: collect one point';
+COMMENT ON FUNCTION _fit_transfn(internal, date, float8, jsonb) IS 'fit: collect one point';
+COMMENT ON FUNCTION _fit_transfn(internal, bigint, float8, jsonb) IS 'fit: collect one point';
+COMMENT ON FUNCTION _fit_finalfn(internal) IS 'fit: fit the spec on the collected series';
+
+CREATE AGGREGATE fit(ts timestamptz, value float8, spec jsonb) (
+    SFUNC = _fit_transfn, STYPE = internal,
+    FINALFUNC = _fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE);
+CREATE AGGREGATE fit(ts date, value float8, spec jsonb) (
+    SFUNC = _fit_transfn, STYPE = internal,
+    FINALFUNC = _fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE);
+CREATE AGGREGATE fit(ts bigint, value float8, spec jsonb) (
+    SFUNC = _fit_transfn, STYPE = internal,
+    FINALFUNC = _fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = _series_combinefn,
+    SERIALFUNC = _series_serialfn, DESERIALFUNC = _series_deserialfn,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE fit(timestamptz, float8, jsonb) IS 'fit any spec ({"kind": "ar" | "lstm" | "combine" | "auto", options}) as train_async and backtest take it';
+COMMENT ON AGGREGATE fit(date, float8, jsonb) IS 'fit any spec ({"kind": "ar" | "lstm" | "combine" | "auto", options}) as train_async and backtest take it';
+COMMENT ON AGGREGATE fit(bigint, float8, jsonb) IS 'fit any spec ({"kind": "ar" | "lstm" | "combine" | "auto", options}) on an integer-indexed series';

@@ -78,6 +78,8 @@ typedef struct BtSettings
 	int32		refit_every;
 	int32		mase_season;
 	bool		progress;
+	bool		lenient;		/* inner backtests: a forecast that is not
+								 * finite is handed on, not an error */
 	bool		has_start;
 	int64		start;
 	int			n_origins;		/* explicit origins, or 0 */
@@ -357,6 +359,230 @@ points_upto(const TsfPoint *pts, int64 n, int64 t)
  * epoch routine hears of each origin done (as epoch i of n, losses NaN)
  * and may stop the backtest, as it stops a job's training.
  */
+/* the SQL backtest's rows, built as the core emits them */
+typedef struct BtRows
+{
+	TupleDesc	tupdesc;
+	Datum	   *rows;
+	int64		r;
+	int			ts_type;
+} BtRows;
+
+static void
+emit_row(void *arg, int j, int64 origin, int h, int64 t, double v, double l, double u,
+		 bool has_actual, double actual, double scale)
+{
+	BtRows	   *b = (BtRows *) arg;
+	Datum		values[BT_NCOLS];
+	bool		nulls[BT_NCOLS] = {0};
+
+	values[0] = tsf_ts_to_timestamptz(b->ts_type, origin, &nulls[0]);
+	values[1] = Int32GetDatum(h + 1);
+	values[2] = tsf_ts_to_timestamptz(b->ts_type, t, &nulls[2]);
+	values[3] = Float8GetDatum(v);
+	values[4] = Float8GetDatum(l);
+	values[5] = Float8GetDatum(u);
+	if (has_actual)
+		values[6] = Float8GetDatum(actual);
+	else
+		nulls[6] = true;
+	if (isnan(scale))
+		nulls[7] = true;
+	else
+		values[7] = Float8GetDatum(scale);
+	b->rows[b->r++] = HeapTupleGetDatum(heap_form_tuple(b->tupdesc, values, nulls));
+}
+
+/*
+ * The series' grid: each point's step (st sorted, at least 3 points), the
+ * points' timestamps, the inferred frequency; checked memory
+ */
+static void
+series_grid(TsfSeriesState *st, TsfFreq *freq, int64 **ts_out, int64 **gk_out)
+{
+	int64		n = st->n;
+	int64	   *ts;
+	int64	   *gk;
+
+	/* the series' grid, once, and the copy of its points each fit takes */
+	tsf_check_memory(tsf_series_point_bytes(st) * (double) st->cap +
+					 (2.0 * sizeof(int64) + sizeof(TsfPoint)) * (double) n, TSF_MEM_GRID,
+					 psprintf("A backtest of a series of " INT64_FORMAT " points.", n));
+	ts = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
+	gk = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < n; i++)
+		ts[i] = st->pts[i].ts;
+	tsf_freq_infer(st->ts_type, ts, n, freq);
+	for (int64 i = 0; i < n; i++)
+	{
+		if (!tsf_freq_index(st->ts_type, freq, ts[0], ts[i], &gk[i]))
+			elog(ERROR, "point off the inferred grid");
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	*ts_out = ts;
+	*gk_out = gk;
+}
+
+/*
+ * The rolling-origin loop: at each of the n_orig origins (orig_ts, with
+ * orig_hi the points up to each), the spec (kind, opts) fitted on the rows
+ * up to it (the last o->window steps of them) or moved on there, and its
+ * forecast of o->horizon steps handed to emit, with the actual value where
+ * the data has one and the naive scale of the fit's rows.  The forecasts
+ * are the model's own kind's (a spec "auto" fits a model of another kind).
+ */
+static void
+backtest_loop(TsfSeriesState *st, const TsfKind *kind, Jsonb *opts, int device,
+			  const BtSettings *o, int n_orig, const int64 *orig_ts, const int64 *orig_hi,
+			  const int64 *gk, TsfBtEmit emit, void *arg, const TsfTrainHooks *hooks)
+{
+	int64		n = st->n;
+	MemoryContext origin_cxt,
+				model_cxt,
+				old;
+	TsfModel   *model = NULL;
+	BtContext	ectx = {0};
+	ErrorContextCallback errcb;
+
+	origin_cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest origin",
+									   ALLOCSET_DEFAULT_SIZES);
+	model_cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest model",
+									  ALLOCSET_DEFAULT_SIZES);
+	ectx.ts_type = st->ts_type;
+	ectx.n = n_orig;
+	errcb.callback = bt_error_context;
+	errcb.arg = &ectx;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	for (int j = 0; j < n_orig; j++)
+	{
+		int64		hi = orig_hi[j];
+		int64		lo = 0;
+		bool		refit = model == NULL || j % o->refit_every == 0;
+		double	   *mean,
+				   *lo_v,
+				   *hi_v;
+		double		scale;
+		int64		next;
+		instr_time	t0;
+
+		CHECK_FOR_INTERRUPTS();
+		INSTR_TIME_SET_CURRENT(t0);
+		ectx.i = j;
+		ectx.origin = orig_ts[j];
+		old = MemoryContextSwitchTo(origin_cxt);
+
+		if (hi == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("backtest origin is before the series' first timestamp")));
+		if (o->window > 0)
+		{
+			int64		from = gk[hi - 1] - o->window;	/* steps after it are in */
+
+			while (lo < hi && gk[lo] <= from)
+				lo++;
+		}
+
+		if (refit)
+		{
+			TsfSeriesState sub;
+			bytea	   *b;
+
+			memset(&sub, 0, sizeof(sub));
+			sub.ts_type = st->ts_type;
+			sub.fill = st->fill;
+			sub.ncov = -1;
+			sub.rows = sub.n = sub.cap = hi - lo;
+			sub.pts = palloc_extended(sizeof(TsfPoint) * Max(hi - lo, 1), MCXT_ALLOC_HUGE);
+			memcpy(sub.pts, st->pts + lo, sizeof(TsfPoint) * (hi - lo));
+			sub.options = opts;
+			b = kind->fit(&sub, device, NULL);
+			MemoryContextReset(model_cxt);
+			MemoryContextSwitchTo(model_cxt);
+			model = palloc(sizeof(TsfModel));
+			tsf_model_deserialize(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), model,
+								  ERRCODE_INTERNAL_ERROR);
+			MemoryContextSwitchTo(origin_cxt);
+		}
+		else
+		{
+			/*
+			 * The state moves in place (its arrays are the model context's)
+			 * over the rows after the previous origin's: the model's state
+			 * is that origin's last row, refitted or moved there, so only
+			 * these are new (not every row from the start again)
+			 */
+			int64		from = orig_hi[j - 1];
+
+			tsf_model_advance(model, st->pts + from, NULL, 0, hi - from);
+		}
+
+		{
+			char	   *detail = NULL;
+			double		bytes = model->kind->forecast_bytes(model, o->horizon, &detail);
+
+			tsf_check_memory(sizeof(double) * 3.0 * o->horizon + bytes, TSF_MEM_FORECAST,
+							 detail ? detail : psprintf("A horizon of %d steps.", o->horizon));
+		}
+		mean = palloc(sizeof(double) * o->horizon);
+		lo_v = palloc(sizeof(double) * o->horizon);
+		hi_v = palloc(sizeof(double) * o->horizon);
+		model->kind->forecast(model, o->horizon, o->level, NULL, mean, lo_v, hi_v);
+		{
+			/* the fit's values in order, for metrics.c's arithmetic */
+			double	   *y = palloc_extended(sizeof(double) * Max(hi - lo, 1), MCXT_ALLOC_HUGE);
+
+			for (int64 i = lo; i < hi; i++)
+				y[i - lo] = st->pts[i].value;
+			scale = tsf_naive_mae(y, (long) (hi - lo), o->mase_season);
+		}
+		next = tsf_model_next_step(model);
+
+		MemoryContextSwitchTo(old);
+		for (int h = 0; h < o->horizon; h++)
+		{
+			int64		t = tsf_freq_advance(model->ts_type, &model->freq, model->first_ts,
+											 next + h);
+			int64		at = points_upto(st->pts, n, t) - 1;
+			double		v = tsf_back_transform(model->transform, mean[h]);
+			double		l = tsf_back_transform(model->transform, lo_v[h]);
+			double		u = tsf_back_transform(model->transform, hi_v[h]);
+			bool		has_actual = at >= 0 && st->pts[at].ts == t;
+
+			if (!o->lenient)
+			{
+				tsf_check_forecast_value(v, h + 1);
+				tsf_check_forecast_value(l, h + 1);
+				tsf_check_forecast_value(u, h + 1);
+			}
+			emit(arg, j, orig_ts[j], h, t, v, l, u, has_actual,
+				 has_actual ? st->pts[at].value : NAN, scale);
+		}
+		if (o->progress)
+			ereport(NOTICE,
+					(errmsg("backtest origin %d of %d (%s): %s on " INT64_FORMAT " rows",
+							j + 1, n_orig, tsf_ts_to_cstring(st->ts_type, orig_ts[j]),
+							refit ? "fitted" : "updated", hi - lo),
+					 errdetail("%.3f s.", tsf_seconds_since(t0))));
+		MemoryContextReset(origin_cxt);
+		if (hooks && hooks->epoch &&
+			hooks->epoch(hooks->arg, j + 1, n_orig, NAN, NAN) && hooks->stopped)
+			hooks->stopped(hooks->arg);
+	}
+	error_context_stack = errcb.previous;
+	MemoryContextDelete(origin_cxt);
+	MemoryContextDelete(model_cxt);
+}
+
+/*
+ * The backtest of one collected series st (sorted in place) for spec and
+ * settings: an array of rowtype (backtest_row).  hooks (may be NULL): its
+ * epoch routine hears of each origin done (as epoch i of n, losses NaN)
+ * and may stop the backtest, as it stops a job's training.
+ */
 ArrayType *
 tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtype,
 					const TsfTrainHooks *hooks)
@@ -373,15 +599,8 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 	int64	   *orig_ts;		/* each origin's timestamp */
 	int64	   *orig_hi;		/* points up to it */
 	TupleDesc	tupdesc;
-	Datum	   *rows;
 	int64		nrows;
-	int64		r = 0;
-	MemoryContext origin_cxt,
-				model_cxt,
-				old;
-	TsfModel   *model = NULL;
-	BtContext	ectx = {0};
-	ErrorContextCallback errcb;
+	BtRows		out;
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
@@ -409,24 +628,7 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 				 errmsg("time series is too short"),
 				 errdetail("The series has " INT64_FORMAT " point%s, but at least 3 are required.",
 						   n, n == 1 ? "" : "s")));
-
-	/* the series' grid, once, and the copy of its points each fit takes */
-	tsf_check_memory(tsf_series_point_bytes(st) * (double) st->cap +
-					 (2.0 * sizeof(int64) + sizeof(TsfPoint)) * (double) n, TSF_MEM_GRID,
-					 psprintf("A backtest of a series of " INT64_FORMAT " points.", n));
-	ts = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
-	gk = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
-	for (int64 i = 0; i < n; i++)
-		ts[i] = st->pts[i].ts;
-	tsf_freq_infer(st->ts_type, ts, n, &freq);
-	for (int64 i = 0; i < n; i++)
-	{
-		if (!tsf_freq_index(st->ts_type, &freq, ts[0], ts[i], &gk[i]))
-			elog(ERROR, "point off the inferred grid");
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
-
+	series_grid(st, &freq, &ts, &gk);
 	/* the origins, and the points up to each */
 	if (o.n_origins > 0)
 	{
@@ -491,152 +693,67 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 	if (tupdesc->natts != BT_NCOLS)
 		elog(ERROR, "backtest_row has %d columns, not %d", tupdesc->natts, BT_NCOLS);
 	tupdesc = BlessTupleDesc(tupdesc);
-	rows = palloc_extended(sizeof(Datum) * Max(nrows, 1), MCXT_ALLOC_HUGE);
+	out.tupdesc = tupdesc;
+	out.rows = palloc_extended(sizeof(Datum) * Max(nrows, 1), MCXT_ALLOC_HUGE);
+	out.r = 0;
+	out.ts_type = st->ts_type;
 
-	origin_cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest origin",
-									   ALLOCSET_DEFAULT_SIZES);
-	model_cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest model",
-									  ALLOCSET_DEFAULT_SIZES);
-	ectx.ts_type = st->ts_type;
-	ectx.n = n_orig;
-	errcb.callback = bt_error_context;
-	errcb.arg = &ectx;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
 
-	for (int j = 0; j < n_orig; j++)
-	{
-		int64		hi = orig_hi[j];
-		int64		lo = 0;
-		bool		refit = model == NULL || j % o.refit_every == 0;
-		double	   *mean,
-				   *lo_v,
-				   *hi_v;
-		double		scale;
-		int64		next;
-		instr_time	t0;
-
-		CHECK_FOR_INTERRUPTS();
-		INSTR_TIME_SET_CURRENT(t0);
-		ectx.i = j;
-		ectx.origin = orig_ts[j];
-		old = MemoryContextSwitchTo(origin_cxt);
-
-		if (hi == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("backtest origin is before the series' first timestamp")));
-		if (o.window > 0)
-		{
-			int64		from = gk[hi - 1] - o.window;	/* steps after it are in */
-
-			while (lo < hi && gk[lo] <= from)
-				lo++;
-		}
-
-		if (refit)
-		{
-			TsfSeriesState sub;
-			bytea	   *b;
-
-			memset(&sub, 0, sizeof(sub));
-			sub.ts_type = st->ts_type;
-			sub.fill = st->fill;
-			sub.ncov = -1;
-			sub.rows = sub.n = sub.cap = hi - lo;
-			sub.pts = palloc_extended(sizeof(TsfPoint) * Max(hi - lo, 1), MCXT_ALLOC_HUGE);
-			memcpy(sub.pts, st->pts + lo, sizeof(TsfPoint) * (hi - lo));
-			sub.options = opts;
-			b = kind->fit(&sub, device, NULL);
-			MemoryContextReset(model_cxt);
-			MemoryContextSwitchTo(model_cxt);
-			model = palloc(sizeof(TsfModel));
-			tsf_model_deserialize(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), model,
-								  ERRCODE_INTERNAL_ERROR);
-			MemoryContextSwitchTo(origin_cxt);
-		}
-		else
-		{
-			/*
-			 * The state moves in place (its arrays are the model context's)
-			 * over the rows after the previous origin's: the model's state
-			 * is that origin's last row, refitted or moved there, so only
-			 * these are new (not every row from the start again)
-			 */
-			int64		from = orig_hi[j - 1];
-
-			tsf_model_advance(model, st->pts + from, NULL, 0, hi - from);
-		}
-
-		{
-			char	   *detail = NULL;
-			double		bytes = kind->forecast_bytes(model, o.horizon, &detail);
-
-			tsf_check_memory(sizeof(double) * 3.0 * o.horizon + bytes, TSF_MEM_FORECAST,
-							 detail ? detail : psprintf("A horizon of %d steps.", o.horizon));
-		}
-		mean = palloc(sizeof(double) * o.horizon);
-		lo_v = palloc(sizeof(double) * o.horizon);
-		hi_v = palloc(sizeof(double) * o.horizon);
-		kind->forecast(model, o.horizon, o.level, NULL, mean, lo_v, hi_v);
-		{
-			/* the fit's values in order, for metrics.c's arithmetic */
-			double	   *y = palloc_extended(sizeof(double) * Max(hi - lo, 1), MCXT_ALLOC_HUGE);
-
-			for (int64 i = lo; i < hi; i++)
-				y[i - lo] = st->pts[i].value;
-			scale = tsf_naive_mae(y, (long) (hi - lo), o.mase_season);
-		}
-		next = tsf_model_next_step(model);
-
-		MemoryContextSwitchTo(old);
-		for (int h = 0; h < o.horizon; h++)
-		{
-			Datum		values[BT_NCOLS];
-			bool		nulls[BT_NCOLS] = {0};
-			int64		t = tsf_freq_advance(model->ts_type, &model->freq, model->first_ts,
-											 next + h);
-			int64		at = points_upto(st->pts, n, t) - 1;
-			double		v = tsf_back_transform(model->transform, mean[h]);
-			double		l = tsf_back_transform(model->transform, lo_v[h]);
-			double		u = tsf_back_transform(model->transform, hi_v[h]);
-
-			tsf_check_forecast_value(v, h + 1);
-			tsf_check_forecast_value(l, h + 1);
-			tsf_check_forecast_value(u, h + 1);
-			values[0] = tsf_ts_to_timestamptz(st->ts_type, orig_ts[j], &nulls[0]);
-			values[1] = Int32GetDatum(h + 1);
-			values[2] = tsf_ts_to_timestamptz(st->ts_type, t, &nulls[2]);
-			values[3] = Float8GetDatum(v);
-			values[4] = Float8GetDatum(l);
-			values[5] = Float8GetDatum(u);
-			if (at >= 0 && st->pts[at].ts == t)
-				values[6] = Float8GetDatum(st->pts[at].value);
-			else
-				nulls[6] = true;
-			if (isnan(scale))
-				nulls[7] = true;
-			else
-				values[7] = Float8GetDatum(scale);
-			rows[r++] = HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
-		}
-		if (o.progress)
-			ereport(NOTICE,
-					(errmsg("backtest origin %d of %d (%s): %s on " INT64_FORMAT " rows",
-							j + 1, n_orig, tsf_ts_to_cstring(st->ts_type, orig_ts[j]),
-							refit ? "fitted" : "updated", hi - lo),
-					 errdetail("%.3f s.", tsf_seconds_since(t0))));
-		MemoryContextReset(origin_cxt);
-		if (hooks && hooks->epoch &&
-			hooks->epoch(hooks->arg, j + 1, n_orig, NAN, NAN) && hooks->stopped)
-			hooks->stopped(hooks->arg);
-	}
-	error_context_stack = errcb.previous;
-	MemoryContextDelete(origin_cxt);
-	MemoryContextDelete(model_cxt);
+	backtest_loop(st, kind, opts, device, &o, n_orig, orig_ts, orig_hi, gk, emit_row, &out,
+				  hooks);
 
 	get_typlenbyvalalign(rowtype, &typlen, &typbyval, &typalign);
-	return construct_array(rows, (int) nrows, rowtype, typlen, typbyval, typalign);
+	return construct_array(out.rows, (int) nrows, rowtype, typlen, typbyval, typalign);
+}
+
+/*
+ * A backtest inside a fit (a combination's weights, an automatic spec's
+ * choice): spec's forecasts of horizon steps from each of the n_orig
+ * origins orig_ts of st (sorted, no covariates), fitted on the last window
+ * steps (0: all) before each and refitted every refit_every origins, handed
+ * to emit as the SQL backtest's rows are made: the same loop, so that
+ * backtest() with these settings gives the same numbers; except that a
+ * forecast that is not finite (an explosive candidate) is handed on for
+ * the caller to judge, where backtest() stops with an error.
+ */
+void
+tsf_backtest_inner(TsfSeriesState *st, Jsonb *spec, int horizon, int window,
+				   int refit_every, int n_orig, const int64 *orig_ts, TsfBtEmit emit,
+				   void *arg)
+{
+	const TsfKind *kind;
+	Jsonb	   *opts;
+	int			device;
+	BtSettings	o;
+	int64	   *ts;
+	int64	   *gk;
+	TsfFreq		freq;
+	int64	   *orig_hi;
+
+	kind = tsf_job_parse_spec(spec, &opts, &device);
+	device = TSF_DEVICE_CPU;
+	memset(&o, 0, sizeof(o));
+	o.horizon = horizon;
+	o.level = 0.95;
+	o.window = window;
+	o.refit_every = refit_every;
+	o.mase_season = 1;
+	o.lenient = true;
+	tsf_series_sort(st);
+	if (st->n < 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time series is too short"),
+				 errdetail("The series has " INT64_FORMAT " point%s, but at least 3 are required.",
+						   st->n, st->n == 1 ? "" : "s")));
+	series_grid(st, &freq, &ts, &gk);
+	orig_hi = palloc(sizeof(int64) * n_orig);
+	for (int j = 0; j < n_orig; j++)
+		orig_hi[j] = points_upto(st->pts, st->n, orig_ts[j]);
+	backtest_loop(st, kind, opts, device, &o, n_orig, orig_ts, orig_hi, gk, emit, arg, NULL);
+	pfree(orig_hi);
+	pfree(ts);
+	pfree(gk);
 }
 
 Datum

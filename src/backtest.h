@@ -21,6 +21,15 @@
 extern ArrayType *tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings,
 									  Oid rowtype, const TsfTrainHooks *hooks);
 
+/* one forecast of a backtest: step h (from 0) from origin j, to t */
+typedef void (*TsfBtEmit) (void *arg, int j, int64 origin, int h, int64 t, double v,
+						   double lo, double hi, bool has_actual, double actual,
+						   double scale);
+
+extern void tsf_backtest_inner(TsfSeriesState *st, Jsonb *spec, int horizon, int window,
+							   int refit_every, int n_orig, const int64 *orig_ts,
+							   TsfBtEmit emit, void *arg);
+
 /* check settings as a backtest would (before a job is queued) */
 extern void tsf_backtest_check_settings(Jsonb *settings);
 

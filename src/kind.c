@@ -1,20 +1,28 @@
 /*
  * kind.c
- *		The model kinds, each a table of routines (kind.h), and the training
- *		of many series of one kind, which a job calls once for all of its.
+ *		The model kinds, each a table of routines (kind.h), the training of
+ *		many series of one kind, which a job calls once for all of its, and
+ *		fit(ts, value, spec), the aggregate that fits any spec as a job would.
  */
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/memutils.h"
 
 #include "device.h"
+#include "jobs.h"
 #include "kind.h"
+
+PG_FUNCTION_INFO_V1(tsf_fit_transfn);
+PG_FUNCTION_INFO_V1(tsf_fit_finalfn);
 
 /* every kind: its stored id, name and routines; a new kind is added here */
 static const TsfKind *const kinds[] = {
 	&tsf_kind_ar,
 	&tsf_kind_lstm,
+	&tsf_kind_combine,
+	&tsf_kind_auto,
 };
 
 const TsfKind *
@@ -82,4 +90,52 @@ tsf_kind_train(const TsfKind *kind, TsfSeriesState **series, int n, int device,
 		MemoryContextReset(cxt);
 	}
 	MemoryContextDelete(cxt);
+}
+
+/*
+ * fit(ts, value, spec): the aggregate of any spec, {"kind": ..., options},
+ * as train_async() and backtest() take it (the kinds "combine" and "auto"
+ * have no aggregate of their own).  The spec is checked on the first row;
+ * the state is the training aggregates' (series.c), its options the whole
+ * spec, which the final step splits into the kind and its options.
+ */
+static int
+fit_check_spec(Jsonb *spec)
+{
+	Jsonb	   *opts;
+	int			device;
+	const TsfKind *kind;
+
+	if (spec == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("spec must not be null"),
+				 errhint("For example: '{\"kind\": \"ar\", \"harmonics\": 3}'.")));
+	tsf_spec_refuse_backtest_key(spec);
+	kind = tsf_job_parse_spec(spec, &opts, &device);
+	return kind->check_options(opts);
+}
+
+Datum
+tsf_fit_transfn(PG_FUNCTION_ARGS)
+{
+	return tsf_series_accum(fcinfo, fit_check_spec);
+}
+
+Datum
+tsf_fit_finalfn(PG_FUNCTION_ARGS)
+{
+	TsfSeriesState *st;
+	const TsfKind *kind;
+	Jsonb	   *opts;
+	int			device;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "fit called in non-aggregate context");
+	st = (TsfSeriesState *) PG_GETARG_POINTER(0);
+	kind = tsf_job_parse_spec(st->options, &opts, &device);
+	st->options = opts;
+	PG_RETURN_BYTEA_P(kind->fit(st, device < 0 ? tsf_device : device, NULL));
 }

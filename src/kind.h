@@ -139,6 +139,8 @@ typedef struct TsfKind
 /* the kinds */
 extern const TsfKind tsf_kind_ar;
 extern const TsfKind tsf_kind_lstm;
+extern const TsfKind tsf_kind_combine;
+extern const TsfKind tsf_kind_auto;
 
 extern const TsfKind *tsf_kind_by_id(int id);
 extern const TsfKind *tsf_kind_by_name(const char *name);

@@ -18,7 +18,10 @@
  *	offset	size	field
  *	0		4		magic "TSFM" (0x4D465354)
  *	4		2		format version (2; 1 is read too)
- *	6		2		kind: 1 AR (model_ar.c), 2 LSTM (model_lstm.c)
+ *	6		2		kind: 1 AR (model_ar.c), 2 LSTM (model_lstm.c), 3 a
+ *					combination (model_combine.c), 4 an automatic spec's
+ *					choice (model_auto.c; since 0.6.0: older readers refuse
+ *					them as unknown kinds)
  *	8		1		ts type: 1 timestamptz, 2 date, 3 bigint
  *	9		1		frequency unit: 1 fixed, 2 calendar days, 3 months,
  *					4 month ends (after 0.4.0)
@@ -323,10 +326,10 @@ tsf_model_free(TsfModel *m)
  * Parse and validate the stored format.  The payload is palloc'd in the
  * current memory context.  Raises sqlstate on anything out of place.
  */
-void
-tsf_model_deserialize(const char *data, Size len, TsfModel *m, int sqlstate)
+static void
+deserialize_at(const char *data, Size len, TsfModel *m, int sqlstate, int depth)
 {
-	TsfReader	r = {(const uint8 *) data, len, sqlstate};
+	TsfReader	r = {(const uint8 *) data, len, sqlstate, depth};
 	uint32		magic;
 	uint16		version;
 	uint16		kind;
@@ -389,6 +392,27 @@ tsf_model_deserialize(const char *data, Size len, TsfModel *m, int sqlstate)
 	m->kind->read(&r, m);
 	if (r.left != 0)
 		tsf_read_corrupt(&r, "The value has trailing bytes.");
+}
+
+void
+tsf_model_deserialize(const char *data, Size len, TsfModel *m, int sqlstate)
+{
+	deserialize_at(data, len, m, sqlstate, 0);
+}
+
+void
+tsf_read_nested(TsfReader *r, Size len, TsfModel *m)
+{
+	const uint8 *p;
+
+	if (r->depth >= TSF_MAX_NESTING)
+		tsf_read_corrupt(r, "The model's combinations are nested too deeply.");
+	if (r->left < len)
+		tsf_read_corrupt(r, "The value is truncated.");
+	p = r->p;
+	r->p += len;
+	r->left -= len;
+	deserialize_at((const char *) p, len, m, r->sqlstate, r->depth + 1);
 }
 
 TsfModel *
@@ -490,13 +514,12 @@ tsf_model_send(PG_FUNCTION_ARGS)
  * The summary model_info() returns; with full = true (the jsonb cast) also
  * the format version and everything the kind stores.  The numbers of a full
  * view (a network's parameters: about a hundred bytes each as jsonb) are
- * checked against tsforecast.max_memory before they are built.
+ * checked against tsforecast.max_memory before they are built (a
+ * combination's members' numbers are its own).  These are its keys, into js.
  */
-static Jsonb *
-model_to_jsonb(const TsfModel *m, bool full)
+static void
+model_view_keys(TsfJson *js, const TsfModel *m, bool full)
 {
-	TsfJson		js = NULL;
-
 	if (full)
 	{
 		double		numbers = m->kind->json_numbers(m);
@@ -504,35 +527,52 @@ model_to_jsonb(const TsfModel *m, bool full)
 		tsf_check_memory(JSONB_BYTES_PER_NUMBER * numbers, TSF_MEM_JSON,
 						 psprintf("The model holds %.0f numbers.", numbers));
 	}
-	tsf_json_begin_object(&js);
-	tsf_json_kv_str(&js, "kind", m->kind->name);
+	tsf_json_kv_str(js, "kind", m->kind->name);
 	if (full)
-		tsf_json_kv_int(&js, "format_version", m->format_version);
-	tsf_json_kv_int(&js, "n", m->n);
-	tsf_json_kv_int(&js, "n_filled", m->n_filled);
-	tsf_json_kv_str(&js, "ts_type", tsf_ts_type_name(m->ts_type));
-	tsf_json_key(&js, "first_ts");
-	tsf_json_ts(&js, m->ts_type, m->first_ts);
-	tsf_json_key(&js, "last_ts");
-	tsf_json_ts(&js, m->ts_type, m->last_ts);
+		tsf_json_kv_int(js, "format_version", m->format_version);
+	tsf_json_kv_int(js, "n", m->n);
+	tsf_json_kv_int(js, "n_filled", m->n_filled);
+	tsf_json_kv_str(js, "ts_type", tsf_ts_type_name(m->ts_type));
+	tsf_json_key(js, "first_ts");
+	tsf_json_ts(js, m->ts_type, m->first_ts);
+	tsf_json_key(js, "last_ts");
+	tsf_json_ts(js, m->ts_type, m->last_ts);
 	if (m->n_after > 0)
 	{
 		/* where model_update() moved the state: the forecasts start after it */
-		tsf_json_kv_int(&js, "updated_steps", m->n_after);
-		tsf_json_key(&js, "updated_to");
-		tsf_json_ts(&js, m->ts_type,
+		tsf_json_kv_int(js, "updated_steps", m->n_after);
+		tsf_json_key(js, "updated_to");
+		tsf_json_ts(js, m->ts_type,
 					tsf_freq_advance(m->ts_type, &m->freq, m->first_ts,
 									 tsf_model_next_step(m) - 1));
 	}
-	tsf_json_kv_str(&js, "frequency", tsf_freq_name(m->ts_type, &m->freq));
-	tsf_json_kv_str(&js, "transform", tsf_transform_names[m->transform]);
-	tsf_json_kv_str(&js, "fill", tsf_fill_names[m->fill]);
-	tsf_json_kv_num(&js, "fit_seconds", m->fit_seconds);
-	tsf_json_key(&js, "fitted_at");
-	tsf_json_ts(&js, TSF_TS_TIMESTAMPTZ, m->fitted_at);
-	tsf_json_kv_str(&js, "device", m->device == TSF_TRAINED_CUDA ? "cuda" : "cpu");
-	tsf_json_kv_str(&js, "version", TSF_VERSION_STR);
-	m->kind->to_jsonb(&js, m, full);
+	tsf_json_kv_str(js, "frequency", tsf_freq_name(m->ts_type, &m->freq));
+	tsf_json_kv_str(js, "transform", tsf_transform_names[m->transform]);
+	tsf_json_kv_str(js, "fill", tsf_fill_names[m->fill]);
+	tsf_json_kv_num(js, "fit_seconds", m->fit_seconds);
+	tsf_json_key(js, "fitted_at");
+	tsf_json_ts(js, TSF_TS_TIMESTAMPTZ, m->fitted_at);
+	tsf_json_kv_str(js, "device", m->device == TSF_TRAINED_CUDA ? "cuda" : "cpu");
+	tsf_json_kv_str(js, "version", TSF_VERSION_STR);
+	m->kind->to_jsonb(js, m, full);
+}
+
+/* m's view as the next value of js: a combination's member */
+void
+tsf_model_view(TsfJson *js, const TsfModel *m, bool full)
+{
+	tsf_json_begin_object(js);
+	model_view_keys(js, m, full);
+	tsf_json_end_object(js);
+}
+
+static Jsonb *
+model_to_jsonb(const TsfModel *m, bool full)
+{
+	TsfJson		js = NULL;
+
+	tsf_json_begin_object(&js);
+	model_view_keys(&js, m, full);
 	return tsf_json_finish(&js);
 }
 

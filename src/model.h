@@ -58,7 +58,11 @@ typedef struct TsfReader
 	const uint8 *p;
 	Size		left;			/* bytes not read yet */
 	int			sqlstate;
+	int			depth;			/* combinations this value is nested in */
 } TsfReader;
+
+/* combinations nested in combinations: how deep the reader goes */
+#define TSF_MAX_NESTING		2
 
 extern void tsf_read_corrupt(TsfReader *r, const char *detail) pg_attribute_noreturn();
 extern uint8 tsf_read_u8(TsfReader *r);
@@ -80,6 +84,15 @@ extern bytea *tsf_model_serialize(const TsfModel *m);
 extern void tsf_model_deserialize(const char *data, Size len, TsfModel *m,
 								  int sqlstate);
 extern TsfModel *tsf_model_from_datum(Datum d);
+
+/*
+ * A model stored inside another (a combination's member): the next len
+ * bytes of r, read and validated as a whole model one level deeper
+ */
+extern void tsf_read_nested(TsfReader *r, Size len, TsfModel *m);
+
+/* a model's view (model_info's, or the full one) as the next value of js */
+extern void tsf_model_view(TsfJson *js, const TsfModel *m, bool full);
 
 /*
  * The grid step (counted from first_ts) of the step after the model's

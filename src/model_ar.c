@@ -23,7 +23,10 @@
  * aggregate's transition, combine and (de)serialize steps are the shared
  * series state's (series.c); its final step prepares the series, picks the
  * order (fixed, or by AIC up to a bound, the same x in every candidate),
- * calls the core and packs the result into a tsmodel.
+ * calls the core and packs the result into a tsmodel.  "window": W fits
+ * on the last W grid steps of the series only (the points after step
+ * last - W, as backtest()'s "window" setting keeps them, series.c), so a
+ * spec can say "this model on the last five years" wherever a spec goes.
  *
  * Stored payload (after model.c's header, at offset 69 of format version
  * 2):
@@ -118,6 +121,7 @@ typedef struct ArOptions
 	int32		fill;
 	int32		harmonics;
 	double		season_length;
+	int32		window;
 } ArOptions;
 
 static const char *const ar_method_names[] = {"ols", "yule_walker", NULL};
@@ -125,7 +129,7 @@ static const char *const ar_method_names[] = {"ols", "yule_walker", NULL};
 enum
 {
 	OPT_ORDER, OPT_MAX_ORDER, OPT_METHOD, OPT_INTERCEPT, OPT_TRANSFORM, OPT_FILL,
-	OPT_HARMONICS, OPT_SEASON_LENGTH,
+	OPT_HARMONICS, OPT_SEASON_LENGTH, OPT_WINDOW,
 	N_AR_OPTS
 };
 
@@ -138,6 +142,7 @@ static const TsfOptDef ar_opts[N_AR_OPTS] = {
 	{"fill", TSF_OPT_ENUM, offsetof(ArOptions, fill), 0, 0, tsf_fill_names},
 	{"harmonics", TSF_OPT_INT, offsetof(ArOptions, harmonics), 0, TSF_AR_MAX_HARMONICS, NULL},
 	{"season_length", TSF_OPT_FLOAT, offsetof(ArOptions, season_length), 0, 1e9, NULL},
+	{"window", TSF_OPT_INT, offsetof(ArOptions, window), 3, TSF_MAX_POINTS, NULL},
 };
 
 /* exogenous terms are least squares' only */
@@ -162,6 +167,7 @@ ar_parse_options(Jsonb *opts, ArOptions *o, bool *seen)
 	o->fill = TSF_FILL_NONE;
 	o->harmonics = 0;
 	o->season_length = 0;		/* inferred from the frequency */
+	o->window = 0;				/* every step */
 	tsf_parse_options(opts, ar_opts, N_AR_OPTS, o, seen);
 	if (seen[OPT_ORDER] && seen[OPT_MAX_ORDER])
 		ereport(ERROR,
@@ -347,6 +353,8 @@ ar_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 	ar_parse_options(st->options, &o, seen);
 	if (st->ncov > 0 && o.method == TSF_AR_YULE_WALKER)
 		yule_walker_exog();
+	/* "window": the last W steps of the grid only (series.c) */
+	tsf_series_window(st, o.window);
 	tsf_series_prepare(st, o.transform, o.fill, &s);
 	n = (int) s.n;
 

@@ -953,3 +953,63 @@ tsf_series_prepare(TsfSeriesState *st, int transform, int fill, TsfSeries *out)
 		pfree(idx);
 	pfree(ts);
 }
+
+/*
+ * Keep only the last window grid steps of a collected series: the points
+ * after step (last - window) of the series' grid, as backtest()'s
+ * "window" setting keeps them, and a kind's "window" option.  The points
+ * are sorted first; st then points into its own arrays further on (nothing
+ * is copied or freed, so a shallow copy of a state may be windowed without
+ * touching the original).  A window that covers the series keeps it all.
+ */
+void
+tsf_series_window(TsfSeriesState *st, int64 window)
+{
+	int64		n;
+	int64	   *ts;
+	TsfFreq		freq;
+	int64		klast;
+	int64		lo;
+	int			ncov = Max(st->ncov, 0);
+
+	if (window <= 0)
+		return;
+	tsf_series_sort(st);
+	n = st->n;
+	if (n < 3)
+		return;
+	tsf_check_memory(tsf_series_point_bytes(st) * (double) st->cap +
+					 sizeof(int64) * (double) n, TSF_MEM_SERIES,
+					 psprintf("The series has " INT64_FORMAT " points.", n));
+	ts = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < n; i++)
+		ts[i] = st->pts[i].ts;
+	tsf_freq_infer(st->ts_type, ts, n, &freq);
+	if (!tsf_freq_index(st->ts_type, &freq, ts[0], ts[n - 1], &klast))
+		span_overflow(st->ts_type, ts[0], ts[n - 1]);
+	/* the first point after step klast - window: a binary search */
+	{
+		int64		a = 0,
+					b = n - 1;
+
+		while (a < b)
+		{
+			int64		mid = a + (b - a) / 2;
+			int64		k;
+
+			if (!tsf_freq_index(st->ts_type, &freq, ts[0], ts[mid], &k))
+				span_overflow(st->ts_type, ts[0], ts[mid]);
+			if (k <= klast - window)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		lo = a;
+	}
+	pfree(ts);
+	st->pts += lo;
+	if (ncov > 0 && st->cov)
+		st->cov += lo * ncov;
+	st->n -= lo;
+	st->rows = st->n;
+}

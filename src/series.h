@@ -64,6 +64,7 @@ extern void tsf_series_add(TsfSeriesState *st, int64 ts, Datum value, bool isnul
 extern double tsf_series_point_bytes(const TsfSeriesState *st);
 extern void tsf_series_append(TsfSeriesState *a, TsfSeriesState *b);
 extern void tsf_series_sort(TsfSeriesState *st);
+extern void tsf_series_window(TsfSeriesState *st, int64 window);
 extern void tsf_series_prepare(TsfSeriesState *st, int transform, int fill,
 							   TsfSeries *out);
 extern double *tsf_read_covariates(ArrayType *a, int *n);

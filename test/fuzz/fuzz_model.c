@@ -25,7 +25,11 @@
  *				The one difference allowed is by design: the LSTM's
  *				parameters and state are read into tsf_real, so with the
  *				float32 core (the default) each is written back rounded to
- *				float32 (src/nn/README.md, "Precision");
+ *				float32 (src/nn/README.md, "Precision"); a combination
+ *				(kinds "combine" and "auto") holding an LSTM member, whose
+ *				parameters are rounded the same way inside it, is held to
+ *				the writer's fixed point only (written, read and written
+ *				again: the same bytes);
  *	(b)			precision (on; TSF_FUZZ_CHECK_PRECISION=0 turns it off; it was off by default
  *				until the reader rejects these values; see README.md):
  *				every value of an accepted LSTM model that goes to the
@@ -54,6 +58,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "combine.h"
 #include "kind.h"
 #include "lstm.h"
 #include "model.h"
@@ -87,6 +92,7 @@ static struct
 				accepted,
 				ar,
 				lstm,
+				combined,
 				v1,
 				overflow;		/* LSTM models with a value infinite in tsf_real */
 } stats;
@@ -131,9 +137,9 @@ print_stats(void)
 	if (stats.inputs == 0)		/* a -fork parent: its children print theirs */
 		return;
 	fprintf(stderr,
-			"fuzz_model: %lu inputs, %lu accepted (%lu AR, %lu LSTM; %lu of format version 1); "
+			"fuzz_model: %lu inputs, %lu accepted (%lu AR, %lu LSTM, %lu combinations; %lu of format version 1); "
 			"%lu accepted LSTM models with a value infinite in tsf_real (property (b), %s)\n",
-			stats.inputs, stats.accepted, stats.ar, stats.lstm, stats.v1, stats.overflow,
+			stats.inputs, stats.accepted, stats.ar, stats.lstm, stats.combined, stats.v1, stats.overflow,
 			check_precision ? "checked" : "not checked: TSF_FUZZ_CHECK_PRECISION=0");
 }
 
@@ -249,6 +255,21 @@ first_overflow(const TsfModel *m)
 	return -1;
 }
 
+/* whether m is a combination with an LSTM among its members, at any depth */
+static bool
+has_lstm_member(const TsfModel *m)
+{
+	const TsfCombine *C;
+
+	if (m->kind != &tsf_kind_combine && m->kind != &tsf_kind_auto)
+		return false;
+	C = (const TsfCombine *) m->payload;
+	for (int i = 0; i < C->n; i++)
+		if (C->members[i].kind == &tsf_kind_lstm || has_lstm_member(&C->members[i]))
+			return true;
+	return false;
+}
+
 /* the bytes the writer must give back for an accepted input (property (a)) */
 static uint8_t *
 expected_bytes(const uint8_t *in, size_t len, const TsfModel *m, size_t *elen)
@@ -345,8 +366,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stats.accepted++;
 	if (m.kind == &tsf_kind_ar)
 		stats.ar++;
-	else
+	else if (m.kind == &tsf_kind_lstm)
 		stats.lstm++;
+	else
+		stats.combined++;
 	if (m.format_version == 1)
 		stats.v1++;
 
@@ -398,11 +421,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!read_model((const uint8_t *) VARDATA(out), VARSIZE(out) - VARHDRSZ, &m2))
 		shim_fail("property (a): the reader refuses what the writer made of a model it "
 				  "accepted: \"%s\" (%s)", shim_error.message, shim_error.detail);
-	exp = expected_bytes(data, size, &m, &elen);
-	compare(exp, elen, (const uint8_t *) VARDATA(out), VARSIZE(out) - VARHDRSZ,
-			m.format_version == 1 ? "the version 1 input written as version 2" :
-			"the input written again");
-	free(exp);
+	if (!has_lstm_member(&m))
+	{
+		exp = expected_bytes(data, size, &m, &elen);
+		compare(exp, elen, (const uint8_t *) VARDATA(out), VARSIZE(out) - VARHDRSZ,
+				m.format_version == 1 ? "the version 1 input written as version 2" :
+				"the input written again");
+		free(exp);
+	}
 	out2 = write_model(&m2);
 	if (out2 == NULL)
 		shim_fail("property (a): the writer refused its own model read back");

@@ -118,6 +118,21 @@ SELECT 'lstm_updated_v3', model_update(l.model, v.week_start, v.flow)
           FROM recent WHERE week_start <= '2020-06-01') l, verde v
  WHERE v.week_start > '2020-06-01' GROUP BY l.model::text;
 
+-- combinations (0.6.0): of AR members, mean and weights (with an LSTM),
+-- one moved on by model_update, and an automatic spec's model
+INSERT INTO corpus
+SELECT 'combine_mean_ar', fit(week_start, flow,
+       '{"kind": "combine", "members": [{"kind": "ar", "transform": "log", "harmonics": 3}, {"kind": "ar", "window": 260}]}')
+  FROM verde UNION ALL
+SELECT 'combine_weights_lstm', fit(week_start, flow,
+       '{"kind": "combine", "how": "weights", "weights_from": {"origins": 3}, "members": [{"kind": "ar", "order": 2}, {"kind": "lstm", "hidden": 4, "epochs": 2}]}')
+  FROM recent UNION ALL
+SELECT 'combine_median_updated_v3', model_update(c.model, v.week_start, v.flow)
+  FROM (SELECT fit(week_start, flow, '{"kind": "combine", "how": "median", "members": [{"kind": "ar"}, {"kind": "ar", "order": 1}, {"kind": "ar", "harmonics": 2, "window": 300}]}') AS model
+          FROM verde WHERE week_start <= '2020-06-01') c, verde v
+ WHERE v.week_start > '2020-06-01' GROUP BY c.model::text UNION ALL
+SELECT 'auto_weekly', fit(week_start, flow, '{"kind": "auto", "horizon": 2, "origins": 20}') FROM verde;
+
 -- format version 1: the same values without the device byte
 INSERT INTO corpus
 SELECT name || '_v1', encode(set_byte(substr(b, 1, 68) || substr(b, 70), 4, 1), 'base64')::tsmodel

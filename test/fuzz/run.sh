@@ -27,7 +27,7 @@
 # The target (fuzz_model.c) is libFuzzer's, built by clang-14 with
 # AddressSanitizer and UndefinedBehaviorSanitizer from the extension's own
 # src/model.c and the kinds' (kind.c, model_ar.c, model_lstm.c,
-# lstm_model.c, the AR core src/ar/*.c), src/freq.c, src/jsonbuild.c and
+# lstm_model.c, model_combine.c, model_auto.c, the AR core src/ar/*.c), src/freq.c, src/jsonbuild.c and
 # src/nn/*.c, against the
 # server headers of $PG_CONFIG, linked with pg_shim.c and the stubs
 # gen_stubs.sh makes for every other symbol.  Exits non-zero on a crash, a
@@ -70,7 +70,7 @@ build() {
     rm -rf "$BUILD"
     mkdir -p "$BUILD"
     local jobs=() objs=() f o
-    for f in model kind model_ar model_lstm lstm_model freq jsonbuild; do
+    for f in model kind model_ar model_lstm lstm_model model_combine model_auto freq jsonbuild; do
         o=$BUILD/$f.o; objs+=("$o")
         $CC $glue -c -o "$o" "$ROOT/src/$f.c" & jobs+=($!)
     done

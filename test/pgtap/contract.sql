@@ -10,7 +10,7 @@ CREATE EXTENSION IF NOT EXISTS tsforecast;
 SET search_path = tsforecast, public;
 
 BEGIN;
-SELECT plan(130);
+SELECT plan(136);
 
 -- the type and its views
 SELECT has_type('tsforecast', 'tsmodel', 'type tsmodel exists');
@@ -68,6 +68,9 @@ SELECT is((SELECT pg_get_function_result('tsforecast.forecast(tsforecast.tsmodel
 SELECT is((SELECT prokind FROM pg_proc WHERE oid = format('tsforecast.predict(tsforecast.tsmodel, %s, double precision, double precision[])', t)::regprocedure),
           'w'::"char", format('predict(model, %s, value, covariates) is a window function', t))
   FROM unnest(ARRAY['timestamptz', 'date', 'bigint']) t;
+-- fit(ts, value, spec), any spec (0.6.0)
+SELECT is_aggregate('tsforecast', 'fit', ARRAY[t, 'double precision', 'jsonb'], format('fit(%s, float8, spec jsonb)', t))
+  FROM unnest(ARRAY['timestamp with time zone', 'date', 'bigint']) t;
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'tsforecast'),
           (SELECT default_version FROM pg_available_extensions WHERE name = 'tsforecast'), 'installs the current release');
 
@@ -96,6 +99,13 @@ SELECT is((SELECT r2(v, v) FROM s), 1::float8, 'r2 of a perfect prediction is 1'
 
 -- SQLSTATEs of the errors users meet
 SELECT throws_ok($$SELECT ar_fit(t, v, '{"ordr": 2}') FROM s$$, '22023', 'unrecognized option "ordr"', 'unknown option: 22023');
+SELECT throws_ok($$SELECT fit(t, v, '{"kind": "combine", "members": [{"kind": "combine", "members": [{"kind": "ar"}]}]}') FROM s$$,
+                 '22023', 'member 1 cannot be of kind "combine"', 'a combination as a member: 22023');
+SELECT throws_ok($$SELECT fit(t, v, jsonb_build_object('kind', 'combine', 'members',
+                     (SELECT jsonb_agg('{"kind": "ar"}'::jsonb) FROM generate_series(1, 9)))) FROM s$$,
+                 '54000', 'a combination has at most 8 members', 'nine members: 54000');
+SELECT throws_ok($$SELECT fit(t, v, '{"kind": "combine", "members": [{"kind": "ar", "bucket": "week"}]}') FROM s$$,
+                 '0A000', NULL, 'a member on a coarser bucket: 0A000');
 SELECT throws_ok($$SELECT ar_fit(t, v, '{"order": 5000}') FROM s$$, '22023', NULL, 'order out of range: 22023');
 SELECT throws_ok($$SELECT ar_fit(t, v, '{"order": 300}') FROM s$$, '22023', 'time series is too short to fit an AR(300) model', 'too short: 22023');
 SELECT throws_ok($$SELECT ar_fit(t, v) FROM (VALUES (1::bigint, 1.0::float8), (1, 2.0), (2, 1.0)) x(t, v)$$, '22000', 'duplicate timestamp in time series', 'duplicates: 22000');

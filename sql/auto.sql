@@ -1,0 +1,181 @@
+-- auto: the automatic spec (model_auto.c), and the AR "window" option it
+-- uses.  Its choice is checked against backtest() of each candidate over
+-- the same training rows and inner origins, derived here from the rows;
+-- the candidates' fits are ar_fit's (checked against statsmodels in
+-- ar_fit.sql).
+\i test/fixtures/regress.sql
+
+-- ---- AR's "window": the last W grid steps of the training rows ----
+
+-- the same model as ar_fit on those rows alone, bit for bit
+SELECT (SELECT ar_fit(week_start, flow, '{"window": 260, "harmonics": 2}') FROM verde)::jsonb - 'fit_seconds'
+     = (SELECT ar_fit(week_start, flow, '{"harmonics": 2}')
+          FROM (SELECT * FROM verde ORDER BY week_start DESC LIMIT 260) s)::jsonb - 'fit_seconds' AS same_as_last_260_rows,
+       model_info((SELECT ar_fit(week_start, flow, '{"window": 260}') FROM verde)) ->> 'first_ts' AS first_ts;
+-- steps, not rows: a gap inside the window is filled, and counts
+SELECT model_info(ar_fit(week_start, flow, '{"window": 10, "fill": "linear"}')) ->> 'n' AS n,
+       model_info(ar_fit(week_start, flow, '{"window": 10, "fill": "linear"}')) ->> 'n_filled' AS n_filled
+  FROM verde WHERE week_start <> '2020-07-26';
+-- a window longer than the series keeps it all
+SELECT model_info(ar_fit(week_start, flow, '{"window": 100000}')) ->> 'n' AS n FROM verde;
+SELECT ar_fit(week_start, flow, '{"window": 2}') FROM verde;
+SELECT ar_fit(week_start, flow, '{"window": 5, "order": 4}') FROM verde;
+
+-- ---- the choice: the candidate of the lowest inner-backtest MAE ----
+
+CREATE TEMP TABLE train AS SELECT * FROM verde WHERE week_start < '2019-01-01';
+CREATE TEMP TABLE cands (i int PRIMARY KEY, spec jsonb);
+INSERT INTO cands VALUES
+  (1, '{"kind": "ar", "transform": "log"}'),
+  (2, '{"kind": "ar", "transform": "log", "harmonics": 3}'),
+  (3, '{"kind": "ar", "window": 260}'),
+  (4, '{"kind": "ar", "transform": "log", "harmonics": 2, "window": 520}');
+CREATE TEMP TABLE am AS
+SELECT top, fit(week_start, flow, jsonb_build_object('kind', 'auto', 'horizon', 2, 'origins', 12, 'every', 3,
+                  'refit_every', 2, 'combine_top', top,
+                  'candidates', (SELECT jsonb_agg(spec ORDER BY i) FROM cands))) AS model
+  FROM train, (VALUES (0), (2)) t(top) GROUP BY top;
+
+-- the inner origins, from the rows: the last 2 weeks before the last
+-- training row, 12 of them 3 weeks apart
+CREATE TEMP TABLE inner_origins AS
+SELECT (max(week_start) - 7 * (2 + 3 * g)) AS origin FROM train, generate_series(0, 11) g GROUP BY g;
+SELECT min(origin) AS first_origin, max(origin) AS last_origin,
+       (SELECT model_info(model) #>> '{auto,first_origin}' FROM am WHERE top = 0) AS info_first,
+       (SELECT model_info(model) #>> '{auto,last_origin}' FROM am WHERE top = 0) AS info_last
+  FROM inner_origins;
+-- each candidate's backtest() over them, on the training rows only
+CREATE TEMP TABLE bt AS
+SELECT c.i, (b).origin, (b).step, (b).forecast, (b).actual
+  FROM cands c,
+       LATERAL (SELECT unnest(backtest(week_start, flow, c.spec,
+                  jsonb_build_object('horizon', 2, 'refit_every', 2,
+                    'origins', (SELECT jsonb_agg(to_char(origin, 'YYYY-MM-DD') ORDER BY origin) FROM inner_origins)))) AS b
+                  FROM train) s;
+CREATE TEMP TABLE mae AS
+SELECT i, avg(abs(forecast - actual)) AS mae, count(actual) AS scored FROM bt GROUP BY i;
+SELECT m.i, m.scored, abs((c->>'mae')::float8 - m.mae) / m.mae < 1e-12 AS mae_agrees,
+       (c->>'scored')::int = m.scored AS scored_agrees, (c->>'spec')::jsonb = s.spec AS spec_recorded
+  FROM am, jsonb_array_elements(model_info(model) #> '{auto,candidates}') WITH ORDINALITY e(c, k),
+       mae m JOIN cands s USING (i)
+ WHERE top = 0 AND m.i = k ORDER BY 1;
+-- chosen: the lowest MAE
+SELECT (model_info(model) #>> '{auto,chosen}')::int AS chosen,
+       (SELECT i FROM mae ORDER BY mae LIMIT 1) AS lowest_mae,
+       (model_info(model) #>> '{auto,chosen_spec}')::jsonb = (SELECT spec FROM cands WHERE i = (SELECT i FROM mae ORDER BY mae LIMIT 1)) AS spec_is_it
+  FROM am WHERE top = 0;
+-- the stored model is that candidate fitted on all the training rows:
+-- its forecasts, bit for bit
+SELECT (SELECT array_agg(f ORDER BY step) FROM forecast(model, 4) f)
+     = (SELECT array_agg(f ORDER BY step)
+          FROM forecast((SELECT ar_fit(week_start, flow, (model_info(am.model) #>> '{auto,chosen_spec}')::jsonb - 'kind')
+                           FROM train), 4) f) AS forecast_is_the_candidates,
+       model_info(model) ->> 'kind' AS kind, jsonb_array_length(model_info(model) -> 'members') AS members
+  FROM am WHERE top = 0;
+
+-- with "combine_top": 2 the mean of the best two is scored from their
+-- inner forecasts: its MAE, and whether it wins
+CREATE TEMP TABLE best2 AS SELECT i FROM mae ORDER BY mae LIMIT 2;
+SELECT abs((c->>'mae')::float8 - r.mae) / r.mae < 1e-12 AS mean_mae_agrees,
+       (c->>'spec')::jsonb -> 'members' = (SELECT jsonb_agg(spec ORDER BY m.mae) FROM cands JOIN mae m USING (i) WHERE i IN (SELECT i FROM best2)) AS its_members,
+       ((model_info(model) #>> '{auto,chosen}')::int = 5) = (r.mae < (SELECT min(mae) FROM mae)) AS chosen_if_lower
+  FROM am, jsonb_array_elements(model_info(model) #> '{auto,candidates}') WITH ORDINALITY e(c, k),
+       (SELECT avg(abs(f - actual)) AS mae
+          FROM (SELECT origin, step, avg(forecast) AS f, min(actual) AS actual
+                  FROM bt WHERE i IN (SELECT i FROM best2) GROUP BY origin, step) x) r
+ WHERE top = 2 AND k = 5;
+SELECT jsonb_array_length(model_info(model) #> '{auto,candidates}') AS scored,
+       model_info(model) #>> '{auto,chosen}' AS chosen FROM am WHERE top = 2;
+
+-- with "seasons": the origins within "around" steps of the same week of
+-- the year in each of the last seasons (52.18 weeks, rounded to steps),
+-- none after the last one; the candidates' MAE over them
+CREATE TEMP TABLE seasonal AS
+SELECT fit(week_start, flow, jsonb_build_object('kind', 'auto', 'horizon', 2, 'seasons', 3, 'around', 2,
+         'combine_top', 0, 'candidates', (SELECT jsonb_agg(spec ORDER BY i) FROM cands WHERE i <= 2))) AS model
+  FROM train;
+CREATE TEMP TABLE seasonal_origins AS
+SELECT DISTINCT max(week_start) - 7 * (2 + round(k * 52.178571428571429)::int - j) AS origin
+  FROM train, generate_series(0, 2) k, generate_series(-2, 2) j GROUP BY k, j HAVING j <= 0 OR k > 0;
+SELECT (model_info(model) #>> '{auto,origins}')::int AS origins, (SELECT count(*) FROM seasonal_origins) AS expected,
+       model_info(model) #>> '{auto,first_origin}' AS first_origin, (SELECT to_char(min(origin), 'YYYY-MM-DD') FROM seasonal_origins) AS expected_first,
+       model_info(model) #>> '{auto,seasons}' AS seasons
+  FROM seasonal;
+SELECT c.i, abs((e->>'mae')::float8 - b.mae) / b.mae < 1e-12 AS mae_agrees
+  FROM seasonal, jsonb_array_elements(model_info(model) #> '{auto,candidates}') WITH ORDINALITY x(e, k),
+       cands c,
+       LATERAL (SELECT avg(abs((r).forecast - (r).actual)) AS mae
+                  FROM (SELECT unnest(backtest(week_start, flow, c.spec,
+                          jsonb_build_object('horizon', 2, 'refit_every', (model_info(model) #>> '{auto,refit_every}')::int,
+                            'origins', (SELECT jsonb_agg(to_char(origin, 'YYYY-MM-DD') ORDER BY origin) FROM seasonal_origins)))) AS r
+                          FROM train) s) b
+ WHERE c.i = k ORDER BY 1;
+
+-- ---- the default candidates ----
+
+CREATE TEMP TABLE auto_default AS
+SELECT fit(week_start, flow, '{"kind": "auto", "horizon": 2}') AS model FROM train;
+-- weekly, positive: K 0, 2, 3, 4 x none, log x all, 261, 522 weeks, and
+-- the means of the best 2 and 3; 104 origins, refitted every 13
+SELECT model_info(model) #>> '{auto,origins}' AS origins, model_info(model) #>> '{auto,refit_every}' AS refit_every,
+       jsonb_array_length(model_info(model) #> '{auto,candidates}') AS scored
+  FROM auto_default;
+SELECT c->>'spec' AS spec FROM auto_default, jsonb_array_elements(model_info(model) #> '{auto,candidates}') c
+ WHERE (c->>'spec')::jsonb->>'kind' = 'ar' ORDER BY 1;
+-- a series with a value that is not positive: no log candidates
+SELECT count(*) FILTER (WHERE c->>'spec' LIKE '%log%') AS log_candidates, count(*) AS scored
+  FROM (SELECT fit(week_start, CASE WHEN week_start = '2010-01-03' THEN 0 ELSE flow END, '{"kind": "auto"}') AS model
+          FROM train) s, jsonb_array_elements(model_info(model) #> '{auto,candidates}') c;
+-- an integer index has no season: no harmonics, no seasons' windows, 20 origins
+SELECT model_info(model) #>> '{auto,origins}' AS origins,
+       (SELECT string_agg(c->>'spec', '; ') FROM jsonb_array_elements(model_info(model) #> '{auto,candidates}') c) AS candidates
+  FROM (SELECT fit(t, value, '{"kind": "auto"}') AS model FROM fx_series WHERE name = 'sunspot') s;
+
+-- round trips, and the reader's refusals
+SELECT model::text::tsmodel::text = model::text AS text_same FROM auto_default;
+CREATE TEMP TABLE raw AS SELECT decode(model::text, 'base64') AS b FROM am WHERE top = 0;
+SELECT get_byte(b, 6) AS kind, get_byte(b, 109) AS candidates, get_byte(b, 113) AS chosen FROM raw;
+SELECT encode(set_byte(b, 113, 9), 'base64')::tsmodel FROM raw;       -- chosen out of range
+SELECT encode(set_byte(b, 109, 0), 'base64')::tsmodel FROM raw;       -- no candidates
+SELECT encode(set_byte(b, 100, 128), 'base64')::tsmodel FROM raw;     -- an origin before the training data
+SELECT encode(set_byte(b, 89, 1), 'base64')::tsmodel FROM raw;        -- around without seasons
+SELECT encode(set_byte(b, 123, 10), 'base64')::tsmodel FROM raw;      -- a spec that is not printable text
+SELECT encode(set_byte(b, 117, 10), 'base64')::tsmodel FROM raw;      -- a spec's length
+
+-- ---- in backtests: the automatic spec sees the rows up to each origin only ----
+
+CREATE TEMP TABLE obt AS
+SELECT (unnest(backtest(week_start, flow, '{"kind": "auto", "horizon": 2, "origins": 20}',
+                        '{"horizon": 2, "origins": ["2012-09-01", "2016-10-15"]}'))).* FROM verde;
+-- each origin's forecast is fit() on the rows up to it, bit for bit
+SELECT bool_and(o.forecast = f.value AND o.lo = f.lo AND o.hi = f.hi) AS same_as_fit, count(*) AS compared
+  FROM obt o,
+       LATERAL (SELECT f.* FROM forecast((SELECT fit(week_start, flow, '{"kind": "auto", "horizon": 2, "origins": 20}')
+                                            FROM verde WHERE week_start <= o.origin), 2) f
+                 WHERE f.step = o.step) f;
+-- and the same whatever the rows after the origin hold
+CREATE TEMP TABLE verde_later AS
+SELECT week_start, CASE WHEN week_start > '2012-09-01' THEN flow * 10 ELSE flow END AS flow FROM verde;
+SELECT bool_and(a.forecast = b.forecast) AS later_rows_unused
+  FROM obt a
+  JOIN (SELECT (unnest(backtest(week_start, flow, '{"kind": "auto", "horizon": 2, "origins": 20}',
+                                '{"horizon": 2, "origins": ["2012-09-01"]}'))).* FROM verde_later) b USING (origin, step);
+
+-- ---- errors ----
+SELECT fit(week_start, flow, '{"kind": "auto", "candidates": []}') FROM train;
+SELECT fit(week_start, flow, jsonb_build_object('kind', 'auto', 'candidates',
+         (SELECT jsonb_agg('{"kind": "ar"}'::jsonb) FROM generate_series(1, 33)))) FROM train;
+SELECT fit(week_start, flow, '{"kind": "auto", "candidates": [{"kind": "auto"}]}') FROM train;
+SELECT fit(week_start, flow, '{"kind": "auto", "candidates": [{"kind": "ar"}], "lstm": true}') FROM train;
+SELECT fit(week_start, flow, '{"kind": "auto", "horizn": 2}') FROM train;
+SELECT fit(week_start, flow, '{"kind": "auto", "combine_top": 9}') FROM train;
+SELECT fit(week_start, flow, '{"kind": "auto", "origins": 2000}') FROM train;
+-- more seasons than the series holds: those whose origins keep half of it (15 of 52.18 weeks)
+SELECT model_info(fit(week_start, flow, '{"kind": "auto", "seasons": 40, "candidates": [{"kind": "ar", "order": 1}]}')) #>> '{auto,seasons}' AS seasons_used
+  FROM train;
+SELECT fit(week_start, flow, '{"kind": "auto", "seasons": 2, "origins": 10}') FROM train;
+SELECT fit(week_start, flow, '{"kind": "auto", "around": 2}') FROM train;
+SELECT fit(t, value, '{"kind": "auto", "seasons": 2}') FROM fx_series WHERE name = 'sunspot';
+SELECT fit(week_start, flow, '{"kind": "auto", "candidates": [{"kind": "combine", "members": [{"kind": "combine", "members": [{"kind": "ar"}]}]}]}') FROM train;
+-- a candidate's own error names it
+SELECT fit(week_start, flow, '{"kind": "auto", "origins": 5, "candidates": [{"kind": "ar"}, {"kind": "ar", "order": 900, "window": 300}]}') FROM train;

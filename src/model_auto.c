@@ -1,0 +1,771 @@
+/*
+ * model_auto.c
+ *		The automatic spec, {"kind": "auto"}: at fit time, a backtest of
+ *		each of a set of candidate specs on the training rows only (the
+ *		inner backtest), and the model of the best of them, or of the mean
+ *		of the best few, fitted on the training rows.
+ *
+ *		spec: {"kind": "auto",
+ *		       "horizon": 1,          lead times scored (1 .. h), pooled
+ *		       "origins": N,          inner origins, the last "horizon"
+ *		       "every": 1,            steps before the last training row,
+ *		       "refit_every": r,      N of them "every" steps apart, the
+ *		                              candidate refitted every r-th
+ *		       "combine_top": 3,      also score the mean of the best 2 .. 3
+ *		       "lstm": false,         add the default LSTM to the default set
+ *		       "candidates": [spec, ...],  instead of the default set
+ *		       "seasons": Y,          instead of "origins": the origins
+ *		       "around": 4,           within 4 steps of the same point of
+ *		                              the season in each of the last Y
+ *		       "fill": "none"}
+ *
+ * Defaults, from the series' season (P steps: its frequency's, e.g. 52.18
+ * for weekly data; none for an integer index or a fixed step without one):
+ * N = 2P origins (20 without a season), capped to what the series holds;
+ * r = P/4 rounded (13 for weekly data; 1 without a season), the candidate
+ * moved on over the rows between refits (model_update()) at the others.
+ *
+ * The default candidates are AR models, orders by AIC as ar_fit chooses
+ * them: K = 0, 2, 3, 4 harmonics of the season (those the season admits:
+ * 2K < P; only 0 without a season) x the transform none and log (log only
+ * where every value is positive) x the training window all, the last 5P
+ * and the last 10P steps ("window", only where shorter than the series):
+ * up to 24.  "lstm": true adds {"kind": "lstm"} (one network trained per
+ * refit: that is the cost).  Each candidate is scored by its pooled MAE
+ * over every (origin, step) whose target has a value, on the data's scale
+ * (one whose inner forecasts overflow, an explosive fit, is not scored);
+ * then the means of the best 2 .. combine_top (their inner forecasts are
+ * those means: no more fits).  The lowest MAE wins (ties: the first
+ * listed, singles before means).
+ *
+ * Cost: candidates x ceil(N / r) fits, and candidates x N forecasts, on
+ * top of the chosen model's fit (README, "The automatic spec").
+ *
+ * The stored model has the kind "auto": the combination (model_combine.c)
+ * of the chosen candidate (one member) or of the best few (their mean),
+ * every member fitted on all the training rows, with the record of the
+ * choice before it.  model_info shows it under "auto": the inner
+ * backtest's settings and origins, each candidate's spec (as text) and
+ * MAE, the chosen one; forecasts, predictions and updates are the
+ * combination's.
+ *
+ * Stored payload (after model.c's header):
+ *
+ *	size	field
+ *	24		the inner backtest: horizon, origins, every, refit_every,
+ *			seasons (0: none), around (0 without seasons) (u32)
+ *	16		its first and last origin (the ts type's unit, within the
+ *			training range)
+ *	4		n, candidates scored (1 .. TSF_AUTO_MAX_SCORED)
+ *	4		chosen, the winner's index (< n)
+ *	per candidate:
+ *	4		len (1 .. TSF_AUTO_MAX_SPEC)
+ *	len		its spec, JSON text, printable ASCII (every valid spec is:
+ *			its keys and names are)
+ *	8		MAE (float8, finite, >= 0; 0 when not scored)
+ *	4		the forecasts it was scored on (0: not scored, its forecasts
+ *			were not finite: an explosive fit; never the chosen one)
+ *	...		the combination's payload (model_combine.c)
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+
+#include "backtest.h"
+#include "combine.h"
+#include "guard.h"
+#include "jobs.h"
+#include "jsonbuild.h"
+#include "kind.h"
+#include "model.h"
+#include "options.h"
+#include "series.h"
+
+/* most candidates an automatic spec takes, and scores with the means */
+#define TSF_AUTO_MAX_CANDIDATES		32
+#define TSF_AUTO_MAX_TOP			5
+#define TSF_AUTO_MAX_SCORED			(TSF_AUTO_MAX_CANDIDATES + TSF_AUTO_MAX_TOP)
+/* longest spec text it records */
+#define TSF_AUTO_MAX_SPEC			4096
+
+#define AUTO_FIXED_SIZE		48
+
+typedef struct AutoRecord
+{
+	TsfInnerBacktest inner;
+	int64		first_origin;
+	int64		last_origin;
+	int			n;
+	char	  **spec;			/* (n) JSON text */
+	double	   *mae;			/* (n) */
+	int32	   *count;			/* (n) */
+	int			chosen;
+} AutoRecord;
+
+static inline TsfCombine *
+combine_of(const TsfModel *m)
+{
+	return (TsfCombine *) m->payload;
+}
+
+/* ---- options ---- */
+
+typedef struct AutoOptions
+{
+	int32		horizon;
+	int32		origins;
+	int32		every;
+	int32		refit_every;
+	int32		combine_top;
+	bool		lstm;
+	int32		fill;
+	int32		seasons;
+	int32		around;
+	bool		seen[10];
+	int			n_candidates;	/* given, or 0: the default set */
+	Jsonb	   *candidates[TSF_AUTO_MAX_CANDIDATES];
+} AutoOptions;
+
+enum
+{
+	AO_HORIZON, AO_ORIGINS, AO_EVERY, AO_REFIT_EVERY, AO_COMBINE_TOP, AO_LSTM, AO_FILL,
+	AO_CANDIDATES, AO_SEASONS, AO_AROUND, N_AO_OPTS
+};
+
+/* "candidates", a list, is read apart: its row names it in the hint of an unknown key */
+static const TsfOptDef ao_opts[N_AO_OPTS] = {
+	{"horizon", TSF_OPT_INT, offsetof(AutoOptions, horizon), 1, 1000, NULL},
+	{"origins", TSF_OPT_INT, offsetof(AutoOptions, origins), 1, 10000, NULL},
+	{"every", TSF_OPT_INT, offsetof(AutoOptions, every), 1, 100000, NULL},
+	{"refit_every", TSF_OPT_INT, offsetof(AutoOptions, refit_every), 1, 100000, NULL},
+	{"combine_top", TSF_OPT_INT, offsetof(AutoOptions, combine_top), 0, TSF_AUTO_MAX_TOP, NULL},
+	{"lstm", TSF_OPT_BOOL, offsetof(AutoOptions, lstm), 0, 0, NULL},
+	{"fill", TSF_OPT_ENUM, offsetof(AutoOptions, fill), 0, 0, tsf_fill_names},
+	{"candidates", TSF_OPT_BOOL, 0, 0, 0, NULL},
+	{"seasons", TSF_OPT_INT, offsetof(AutoOptions, seasons), 1, 100, NULL},
+	{"around", TSF_OPT_INT, offsetof(AutoOptions, around), 0, 1000, NULL},
+};
+
+static void
+auto_parse(Jsonb *opts, AutoOptions *o)
+{
+	Jsonb	   *cands = NULL;
+	Jsonb	   *rest = opts;
+
+	memset(o, 0, sizeof(*o));
+	o->horizon = 1;
+	o->every = 1;
+	o->combine_top = 3;
+	o->fill = TSF_FILL_NONE;
+	if (opts != NULL)
+	{
+		cands = tsf_jsonb_key(opts, "candidates");
+		rest = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(opts),
+												  CStringGetTextDatum("candidates")));
+	}
+	tsf_parse_options(rest, ao_opts, N_AO_OPTS, o, o->seen);
+	if (o->seen[AO_SEASONS] && o->seen[AO_ORIGINS])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"seasons\" and \"origins\" cannot be used together"),
+				 errhint("Give the number of origins, or the seasons they are taken from.")));
+	if (o->seen[AO_AROUND] && !o->seen[AO_SEASONS])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"around\" needs \"seasons\"")));
+	if (!o->seen[AO_AROUND])
+		o->around = 4;
+	if (cands == NULL)
+		return;
+	if (!JB_ROOT_IS_ARRAY(cands) || JB_ROOT_IS_SCALAR(cands) || JB_ROOT_COUNT(cands) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"candidates\" must be a non-empty array of specs")));
+	if (JB_ROOT_COUNT(cands) > TSF_AUTO_MAX_CANDIDATES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("an automatic spec takes at most %d candidates", TSF_AUTO_MAX_CANDIDATES),
+				 errdetail("The spec lists %u.", JB_ROOT_COUNT(cands))));
+	if (o->seen[AO_LSTM])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"lstm\" and \"candidates\" cannot be used together"),
+				 errhint("List {\"kind\": \"lstm\"} among the candidates instead.")));
+	o->n_candidates = JB_ROOT_COUNT(cands);
+	for (int i = 0; i < o->n_candidates; i++)
+	{
+		Jsonb	   *copts;
+
+		o->candidates[i] = JsonbValueToJsonb(getIthJsonbValueFromContainer(&cands->root, i));
+		(void) tsf_member_spec(o->candidates[i], "candidate", i, o->fill, &copts);
+	}
+}
+
+static int
+auto_check_options(Jsonb *opts)
+{
+	AutoOptions o;
+
+	auto_parse(opts, &o);
+	return o.fill;
+}
+
+/* ---- the candidates ---- */
+
+static Jsonb *
+parse_spec(const char *text)
+{
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+}
+
+/*
+ * The default set (the file's header comment) for a series of n grid
+ * steps with season P (0: none), positive or not
+ */
+static int
+default_candidates(double P, int64 steps, bool positive, bool lstm, Jsonb **out)
+{
+	static const int ks[] = {0, 2, 3, 4};
+	int			n = 0;
+	int64		windows[3] = {0, 0, 0};
+	int			nw = 1;
+
+	if (P >= 2)
+	{
+		int64		w5 = (int64) rint(5 * P),
+					w10 = (int64) rint(10 * P);
+
+		if (w5 < steps)
+			windows[nw++] = w5;
+		if (w10 < steps)
+			windows[nw++] = w10;
+	}
+	for (int t = 0; t < (positive ? 2 : 1); t++)
+		for (int ki = 0; ki < lengthof(ks); ki++)
+		{
+			if (ks[ki] > 0 && !(P >= 2 && 2.0 * ks[ki] < P))
+				continue;
+			for (int w = 0; w < nw; w++)
+			{
+				StringInfoData b;
+
+				initStringInfo(&b);
+				appendStringInfoString(&b, "{\"kind\": \"ar\"");
+				if (t == 1)
+					appendStringInfoString(&b, ", \"transform\": \"log\"");
+				if (ks[ki] > 0)
+					appendStringInfo(&b, ", \"harmonics\": %d", ks[ki]);
+				if (windows[w] > 0)
+					appendStringInfo(&b, ", \"window\": " INT64_FORMAT, windows[w]);
+				appendStringInfoChar(&b, '}');
+				out[n++] = parse_spec(b.data);
+			}
+		}
+	if (lstm)
+		out[n++] = parse_spec("{\"kind\": \"lstm\"}");
+	Assert(n <= TSF_AUTO_MAX_CANDIDATES);
+	return n;
+}
+
+/* one candidate's inner forecasts, (origins, horizon), as the loop emits them */
+typedef struct AutoScores
+{
+	int			horizon;
+	double	   *f;				/* (origins, horizon) forecasts */
+	double	   *actual;			/* (origins, horizon); NaN: none */
+} AutoScores;
+
+static void
+auto_emit(void *arg, int j, int64 origin, int h, int64 t, double v, double lo, double hi,
+		  bool has_actual, double actual, double scale)
+{
+	AutoScores *s = (AutoScores *) arg;
+
+	s->f[(Size) j * s->horizon + h] = v;
+	s->actual[(Size) j * s->horizon + h] = has_actual ? actual : NAN;
+}
+
+/*
+ * The pooled MAE of forecasts f against actual (cells; NaN: none); a
+ * candidate with a forecast that is not finite (an explosive fit) is not
+ * scored: *count 0, NaN
+ */
+static double
+pooled_mae(const double *f, const double *actual, Size cells, int32 *count)
+{
+	double		s = 0;
+	int64		c = 0;
+
+	for (Size i = 0; i < cells; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (!isfinite(f[i]))
+		{
+			*count = 0;
+			return NAN;
+		}
+		if (!isnan(actual[i]))
+		{
+			s += fabs(f[i] - actual[i]);
+			c++;
+		}
+	}
+	*count = (int32) c;
+	return c > 0 ? s / c : NAN;
+}
+
+/* whether candidate a ranks before b: scored before unscored, then by MAE */
+static inline bool
+ranks_before(const AutoRecord *rec, int a, int b)
+{
+	if (rec->count[a] == 0 || rec->count[b] == 0)
+		return rec->count[a] > 0 && rec->count[b] == 0;
+	return rec->mae[a] < rec->mae[b];
+}
+
+static char *
+spec_text(Jsonb *spec)
+{
+	char	   *t = JsonbToCString(NULL, &spec->root, VARSIZE(spec));
+
+	if (strlen(t) > TSF_AUTO_MAX_SPEC)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a candidate's spec is too long to record"),
+				 errdetail("It has %zu characters; at most %d are recorded.",
+						   strlen(t), TSF_AUTO_MAX_SPEC)));
+	for (const char *c = t; *c; c++)
+		if (*c < 0x20 || *c > 0x7E)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a candidate's spec must be ASCII text")));
+	return t;
+}
+
+/* the candidate of the error context */
+typedef struct CandContext
+{
+	int			i;
+	int			n;
+	const char *spec;
+} CandContext;
+
+static void
+cand_error_context(void *arg)
+{
+	CandContext *c = (CandContext *) arg;
+
+	if (c->i >= 0)
+		errcontext("automatic spec's candidate %d of %d, %s", c->i + 1, c->n, c->spec);
+}
+
+static bytea *
+auto_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
+{
+	AutoOptions o;
+	instr_time	t0;
+	Jsonb	   *cands[TSF_AUTO_MAX_CANDIDATES];
+	int			nc;
+	double		P;
+	int64		steps;
+	bool		positive = true;
+	TsfFreq		freq;
+	int64	   *ts;
+	TsfInnerBacktest ib;
+	int64	   *orig;
+	Size		cells;
+	double	   *F;				/* (nc, cells) */
+	double	   *actual;			/* (cells) */
+	AutoRecord *rec;
+	int			order[TSF_AUTO_MAX_CANDIDATES];
+	int			ntop;
+	int			chosen;
+	Jsonb	   *members[TSF_COMBINE_MAX_MEMBERS];
+	int			nmembers;
+	CandContext cc = {-1, 0, NULL};
+	ErrorContextCallback errcb;
+
+	INSTR_TIME_SET_CURRENT(t0);
+	auto_parse(st->options, &o);
+	if (st->ncov > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("an automatic spec does not take covariates")));
+	tsf_series_sort(st);
+	if (st->n < 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time series is too short"),
+				 errdetail("The series has " INT64_FORMAT " point%s, but at least 3 are required.",
+						   st->n, st->n == 1 ? "" : "s")));
+
+	/* the series' grid and season */
+	tsf_check_memory(sizeof(int64) * (double) st->n, TSF_MEM_GRID,
+					 psprintf("The series has " INT64_FORMAT " points.", st->n));
+	ts = palloc_extended(sizeof(int64) * st->n, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < st->n; i++)
+	{
+		ts[i] = st->pts[i].ts;
+		positive = positive && st->pts[i].value > 0;
+	}
+	tsf_freq_infer(st->ts_type, ts, st->n, &freq);
+	if (!tsf_freq_index(st->ts_type, &freq, ts[0], ts[st->n - 1], &steps))
+		elog(ERROR, "point off the inferred grid");
+	steps++;
+	pfree(ts);
+	P = tsf_season_period(st->ts_type, &freq);
+
+	/* the inner backtest: defaults from the season, capped to the series */
+	ib.horizon = o.horizon;
+	ib.every = o.every;
+	ib.window = 0;
+	ib.seasons = o.seasons;
+	ib.around = o.seasons > 0 ? o.around : 0;
+	ib.refit_every = o.seen[AO_REFIT_EVERY] ? o.refit_every :
+		(P >= 8 ? (int) rint(P / 4) : 1);
+	if (o.seen[AO_ORIGINS] || o.seasons > 0)
+		ib.origins = o.origins;
+	else
+	{
+		/* the first origin's fit keeps at least half the series */
+		int64		room = (steps / 2 - o.horizon) / o.every + 1;
+
+		ib.origins = P >= 2 ? (int) rint(2 * P) : 20;
+		if (room < ib.origins)
+			ib.origins = (int) Max(room, 1);
+	}
+	tsf_inner_origins(st, &ib, &orig);
+
+	nc = o.n_candidates > 0 ? o.n_candidates :
+		default_candidates(P, steps, positive, o.lstm, cands);
+	if (o.n_candidates > 0)
+		memcpy(cands, o.candidates, sizeof(Jsonb *) * nc);
+
+	/* every candidate's inner forecasts: checked before they are taken */
+	cells = (Size) ib.origins * ib.horizon;
+	tsf_check_memory(sizeof(double) * (nc + 1.0) * cells, TSF_MEM_FORECAST,
+					 psprintf("An automatic spec's %d candidates, scored at %d origins of %d steps.",
+							  nc, ib.origins, ib.horizon));
+	F = palloc_extended(sizeof(double) * nc * cells, MCXT_ALLOC_HUGE);
+	actual = palloc_extended(sizeof(double) * cells, MCXT_ALLOC_HUGE);
+
+	rec = palloc0(sizeof(AutoRecord));
+	rec->inner = ib;
+	rec->first_origin = orig[0];
+	rec->last_origin = orig[ib.origins - 1];
+	rec->spec = palloc0(sizeof(char *) * TSF_AUTO_MAX_SCORED);
+	rec->mae = palloc0(sizeof(double) * TSF_AUTO_MAX_SCORED);
+	rec->count = palloc0(sizeof(int32) * TSF_AUTO_MAX_SCORED);
+
+	cc.n = nc;
+	errcb.callback = cand_error_context;
+	errcb.arg = &cc;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	for (int c = 0; c < nc; c++)
+	{
+		AutoScores sc = {ib.horizon, F + (Size) c * cells, actual};
+		Jsonb	   *copts;
+
+		/* the spec as its fit takes it: with the automatic spec's fill */
+		(void) tsf_member_spec(cands[c], "candidate", c, o.fill, &copts);
+		rec->spec[c] = spec_text(cands[c]);
+		cc.i = c;
+		cc.spec = rec->spec[c];
+		tsf_backtest_inner(st, tsf_jsonb_with_key(copts, "kind",
+												  tsf_jsonb_key(cands[c], "kind")),
+						   ib.horizon, 0, ib.refit_every, ib.origins, orig, auto_emit, &sc);
+		rec->mae[c] = pooled_mae(sc.f, actual, cells, &rec->count[c]);
+		if (rec->count[c] == 0)
+			rec->mae[c] = 0;	/* not scored: stored as 0, shown as null */
+		order[c] = c;
+	}
+	error_context_stack = errcb.previous;
+	rec->n = nc;
+	{
+		int			scored = 0;
+
+		for (int c = 0; c < nc; c++)
+			scored += rec->count[c] > 0;
+		if (scored == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the inner backtest scored no candidate"),
+					 errdetail("Every candidate's forecasts overflowed, or no forecast step of the origins has a value in the series.")));
+	}
+
+	/* the candidates by MAE (insertion sort: stable, ties keep the list's order) */
+	for (int i = 1; i < nc; i++)
+	{
+		int			x = order[i],
+					j = i;
+
+		while (j > 0 && ranks_before(rec, x, order[j - 1]))
+		{
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = x;
+	}
+	chosen = order[0];
+
+	/* the means of the best 2 .. combine_top, scored from the same forecasts */
+	ntop = Min(o.combine_top, nc);
+	while (ntop > 1 && rec->count[order[ntop - 1]] == 0)
+		ntop--;
+	for (int k = 2; k <= ntop; k++)
+	{
+		double	   *fm = palloc(sizeof(double) * cells);
+		StringInfoData b;
+		int			idx = rec->n;
+
+		for (Size q = 0; q < cells; q++)
+		{
+			double		s = 0;
+
+			if ((q & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+
+			for (int i = 0; i < k; i++)
+				s += F[(Size) order[i] * cells + q];
+			fm[q] = s / k;
+		}
+		initStringInfo(&b);
+		appendStringInfoString(&b, "{\"how\": \"mean\", \"kind\": \"combine\", \"members\": [");
+		for (int i = 0; i < k; i++)
+			appendStringInfo(&b, "%s%s", i ? ", " : "", rec->spec[order[i]]);
+		appendStringInfoString(&b, "]}");
+		if (b.len > TSF_AUTO_MAX_SPEC)
+			break;
+		rec->spec[idx] = b.data;
+		rec->mae[idx] = pooled_mae(fm, actual, cells, &rec->count[idx]);
+		if (rec->count[idx] == 0)
+			rec->mae[idx] = 0;
+		else if (rec->mae[idx] < rec->mae[chosen])
+			chosen = idx;
+		rec->n++;
+		pfree(fm);
+	}
+	rec->chosen = chosen;
+	if (chosen < nc)
+	{
+		members[0] = cands[chosen];
+		nmembers = 1;
+	}
+	else
+	{
+		nmembers = chosen - nc + 2;
+		for (int i = 0; i < nmembers; i++)
+			members[i] = cands[order[i]];
+	}
+	pfree(F);
+	pfree(actual);
+	pfree(orig);
+	return tsf_combine_build(st, &tsf_kind_auto, members, nmembers, TSF_COMBINE_MEAN,
+							 NULL, NULL, NULL, o.fill, rec, t0);
+}
+
+/* ---- the stored payload ---- */
+
+static double
+auto_stored_bytes(const TsfModel *m)
+{
+	const TsfCombine *C = combine_of(m);
+	const AutoRecord *rec = (const AutoRecord *) C->extra;
+	double		b = AUTO_FIXED_SIZE;
+
+	for (int i = 0; i < rec->n; i++)
+		b += 16 + strlen(rec->spec[i]);
+	return b + tsf_combine_payload_bytes(C);
+}
+
+static void
+auto_write(StringInfo b, const TsfModel *m)
+{
+	const TsfCombine *C = combine_of(m);
+	const AutoRecord *rec = (const AutoRecord *) C->extra;
+
+	tsf_write_u32(b, (uint32) rec->inner.horizon);
+	tsf_write_u32(b, (uint32) rec->inner.origins);
+	tsf_write_u32(b, (uint32) rec->inner.every);
+	tsf_write_u32(b, (uint32) rec->inner.refit_every);
+	tsf_write_u32(b, (uint32) rec->inner.seasons);
+	tsf_write_u32(b, (uint32) rec->inner.around);
+	tsf_write_i64(b, rec->first_origin);
+	tsf_write_i64(b, rec->last_origin);
+	tsf_write_u32(b, (uint32) rec->n);
+	tsf_write_u32(b, (uint32) rec->chosen);
+	for (int i = 0; i < rec->n; i++)
+	{
+		uint32		len = strlen(rec->spec[i]);
+
+		tsf_write_u32(b, len);
+		appendBinaryStringInfo(b, rec->spec[i], len);
+		tsf_write_f64(b, rec->mae[i]);
+		tsf_write_u32(b, (uint32) rec->count[i]);
+	}
+	tsf_combine_payload_write(b, C);
+}
+
+static void
+auto_read(TsfReader *r, TsfModel *m)
+{
+	TsfCombine *C = palloc0(sizeof(TsfCombine));
+	AutoRecord *rec = palloc0(sizeof(AutoRecord));
+	int64		cells;
+
+	rec->inner.horizon = tsf_read_bounded(r, 1, 1000, "horizon");
+	rec->inner.origins = tsf_read_bounded(r, 1, 10000, "origins");
+	rec->inner.every = tsf_read_bounded(r, 1, 100000, "every");
+	rec->inner.refit_every = tsf_read_bounded(r, 1, 100000, "refit_every");
+	rec->inner.seasons = tsf_read_bounded(r, 0, 100, "seasons");
+	rec->inner.around = tsf_read_bounded(r, 0, 1000, "around");
+	if (rec->inner.seasons == 0 && rec->inner.around != 0)
+		tsf_read_corrupt(r, "Invalid inner backtest origins.");
+	rec->first_origin = tsf_read_i64(r);
+	rec->last_origin = tsf_read_i64(r);
+	if (!(rec->first_origin >= m->first_ts && rec->first_origin <= rec->last_origin &&
+		  rec->last_origin <= m->last_ts))
+		tsf_read_corrupt(r, "Invalid inner backtest origins.");
+	rec->n = tsf_read_bounded(r, 1, TSF_AUTO_MAX_SCORED, "candidates");
+	rec->chosen = tsf_read_bounded(r, 0, rec->n - 1, "chosen");
+	cells = (int64) rec->inner.origins * rec->inner.horizon;
+	rec->spec = palloc0(sizeof(char *) * rec->n);
+	rec->mae = palloc0(sizeof(double) * rec->n);
+	rec->count = palloc0(sizeof(int32) * rec->n);
+	for (int i = 0; i < rec->n; i++)
+	{
+		uint32		len = tsf_read_u32(r);
+		char	   *t;
+
+		if (len < 2 || len > TSF_AUTO_MAX_SPEC || len > r->left)
+			tsf_read_corrupt(r, "Invalid candidate spec.");
+		t = palloc(len + 1);
+		memcpy(t, r->p, len);
+		r->p += len;
+		r->left -= len;
+		t[len] = '\0';
+		for (uint32 q = 0; q < len; q++)
+			if (t[q] < 0x20 || t[q] > 0x7E)
+				tsf_read_corrupt(r, "Invalid candidate spec.");
+		if (t[0] != '{' || t[len - 1] != '}')
+			tsf_read_corrupt(r, "Invalid candidate spec.");
+		rec->spec[i] = t;
+		rec->mae[i] = tsf_read_finite(r, "mae");
+		rec->count[i] = tsf_read_u32(r);
+		if (rec->mae[i] < 0 || rec->count[i] < 0 || rec->count[i] > cells ||
+			(rec->count[i] == 0 && rec->mae[i] != 0))
+			tsf_read_corrupt(r, "Invalid candidate score.");
+	}
+	if (rec->count[rec->chosen] == 0)
+		tsf_read_corrupt(r, "The chosen candidate was not scored.");
+	tsf_combine_payload_read(r, m, C);
+	if (C->how != TSF_COMBINE_MEAN)
+		tsf_read_corrupt(r, "An automatic spec's model is a mean.");
+	C->extra = rec;
+	m->payload = C;
+}
+
+static void
+auto_free(TsfModel *m)
+{
+	TsfCombine *C = combine_of(m);
+	AutoRecord *rec = (AutoRecord *) C->extra;
+
+	for (int i = 0; i < rec->n; i++)
+		if (rec->spec[i])
+			pfree(rec->spec[i]);
+	pfree(rec->spec);
+	pfree(rec->mae);
+	pfree(rec->count);
+	pfree(rec);
+	tsf_combine_payload_free(C);
+	pfree(C);
+}
+
+/* ---- views ---- */
+
+static double
+auto_json_numbers(const TsfModel *m)
+{
+	const AutoRecord *rec = (const AutoRecord *) combine_of(m)->extra;
+	double		n = 16 + 3.0 * rec->n;
+
+	/* the spec texts: a number's bytes per 64 of their characters */
+	for (int i = 0; i < rec->n; i++)
+		n += strlen(rec->spec[i]) / 64.0;
+	return n + tsf_combine_json_numbers(m);
+}
+
+static void
+auto_to_jsonb(TsfJson *js, const TsfModel *m, bool full)
+{
+	const TsfCombine *C = combine_of(m);
+	const AutoRecord *rec = (const AutoRecord *) C->extra;
+
+	tsf_json_key(js, "auto");
+	tsf_json_begin_object(js);
+	tsf_json_kv_int(js, "horizon", rec->inner.horizon);
+	tsf_json_kv_int(js, "origins", rec->inner.origins);
+	tsf_json_kv_int(js, "every", rec->inner.every);
+	tsf_json_kv_int(js, "refit_every", rec->inner.refit_every);
+	if (rec->inner.seasons > 0)
+	{
+		tsf_json_kv_int(js, "seasons", rec->inner.seasons);
+		tsf_json_kv_int(js, "around", rec->inner.around);
+	}
+	tsf_json_key(js, "first_origin");
+	tsf_json_ts(js, m->ts_type, rec->first_origin);
+	tsf_json_key(js, "last_origin");
+	tsf_json_ts(js, m->ts_type, rec->last_origin);
+	tsf_json_key(js, "candidates");
+	tsf_json_begin_array(js);
+	for (int i = 0; i < rec->n; i++)
+	{
+		tsf_json_begin_object(js);
+		tsf_json_kv_str(js, "spec", rec->spec[i]);
+		if (rec->count[i] > 0)
+			tsf_json_kv_num(js, "mae", rec->mae[i]);
+		else
+		{
+			/* its forecasts overflowed: an explosive fit, not scored */
+			tsf_json_key(js, "mae");
+			tsf_json_null(js);
+		}
+		tsf_json_kv_int(js, "scored", rec->count[i]);
+		tsf_json_end_object(js);
+	}
+	tsf_json_end_array(js);
+	tsf_json_kv_int(js, "chosen", rec->chosen + 1);
+	tsf_json_kv_str(js, "chosen_spec", rec->spec[rec->chosen]);
+	tsf_json_end_object(js);
+	tsf_combine_payload_json(js, C, full);
+}
+
+const TsfKind tsf_kind_auto = {
+	.id = 4,
+	.name = "auto",
+	.gpu = false,
+	.check_options = auto_check_options,
+	.fit = auto_fit,
+	.fit_batch = NULL,
+	.stored_bytes = auto_stored_bytes,
+	.write = auto_write,
+	.read = auto_read,
+	.free = auto_free,
+	.json_numbers = auto_json_numbers,
+	.to_jsonb = auto_to_jsonb,
+	.n_covariates = tsf_combine_n_covariates,
+	.forecast_bytes = tsf_combine_forecast_bytes,
+	.forecast = tsf_combine_forecast,
+	.predict = tsf_combine_predict,
+	.update = tsf_combine_update,
+	.scored_from = tsf_combine_scored_from,
+	.job_metrics = tsf_combine_job_metrics,
+	.seed = tsf_combine_seed,
+};
