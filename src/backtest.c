@@ -82,6 +82,8 @@ typedef struct BtSettings
 	int64		start;
 	int			n_origins;		/* explicit origins, or 0 */
 	int64	   *origins;
+	bool		has_bucket;		/* forecasts of buckets (forecast_buckets()) */
+	TsfBucketSpec bucket;
 } BtSettings;
 
 enum
@@ -182,6 +184,30 @@ parse_settings(Jsonb *settings, int ts_type, BtSettings *o)
 											  CStringGetTextDatum("start")));
 	rest = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(rest),
 											  CStringGetTextDatum("origins")));
+	if (getKeyJsonValueFromContainer(&settings->root, "bucket", 6, &v) != NULL)
+	{
+		if (v.type != jbvString)
+			bad_setting("bucket", "It must be an interval, as a string, e.g. \"7 days\".");
+		o->has_bucket = true;
+		tsf_bucket_spec_init(&o->bucket,
+							 tsf_bucket_width_in(pnstrdup(v.val.string.val, v.val.string.len),
+												 "bucket"));
+		rest = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(rest),
+												  CStringGetTextDatum("bucket")));
+		tsf_bucket_parse(rest, "bucket_", &o->bucket, &rest);
+	}
+	else
+	{
+		static const char *const bucket_keys[] = {"bucket_origin", "paths", "seed", "aggregate"};
+
+		for (int i = 0; i < lengthof(bucket_keys); i++)
+			if (getKeyJsonValueFromContainer(&settings->root, bucket_keys[i],
+											 strlen(bucket_keys[i]), &v) != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("backtest setting \"%s\" needs \"bucket\"", bucket_keys[i]),
+						 errhint("It is a setting of bucket forecasts: set \"bucket\" to their width, e.g. \"7 days\".")));
+	}
 	tsf_parse_options(rest, bt_opts, N_BT_OPTS, o, seen);
 	if (!seen[BT_HORIZON])
 		ereport(ERROR,
@@ -351,6 +377,95 @@ points_upto(const TsfPoint *pts, int64 n, int64 t)
 	return lo;
 }
 
+/* the index of the first point whose frame time is >= t (points sorted) */
+static int64
+points_from_frame(const TsfPoint *pts, int64 n, int ts_type, const TsfFreq *f,
+				  Timestamp t)
+{
+	int64		lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (tsf_bucket_frame(ts_type, f, pts[mid].ts) < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * A bucket backtest's actuals and scale at one origin: act[h] the mean (or
+ * sum) of the series' values in bucket h of bf, NaN unless the data has
+ * every one of its bf->steps steps with a value; *scale the naive forecast's
+ * MAE (season mase_season buckets) over the complete buckets of the fit's
+ * rows lo..hi - 1, in order (incomplete buckets left out)
+ */
+static void
+bucket_actuals(const TsfSeriesState *st, const TsfFreq *f, const TsfBucketSpec *b,
+			   const TsfBucketForecast *bf, int64 lo, int64 hi, int mase_season,
+			   double *act, double *scale)
+{
+	int64		width = 0;
+	int64		spb = tsf_bucket_steps(b, st->ts_type, f, &width);
+	Timestamp	origin = tsf_bucket_origin(b, st->ts_type, f);
+	double	   *means;
+	int64		nm = 0;
+	int64		count = 0;
+	double		sum = 0.0;
+	Timestamp	cur = 0;
+
+	for (int h = 0; h < bf->horizon; h++)
+	{
+		int64		i = points_from_frame(st->pts, st->n, st->ts_type, f, bf->frame_start[h]);
+
+		count = 0;
+		sum = 0.0;
+		for (; i < st->n &&
+			 tsf_bucket_frame(st->ts_type, f, st->pts[i].ts) < bf->frame_start[h] + width; i++)
+			if (!isnan(st->pts[i].value))
+			{
+				count++;
+				sum += st->pts[i].value;
+			}
+		act[h] = count == spb ?
+			(b->aggregate == TSF_BUCKET_MEAN ? sum / (double) spb : sum) : NAN;
+	}
+
+	/* the fit's rows as buckets: at most one per row */
+	means = palloc_extended(sizeof(double) * Max(hi - lo, 1), MCXT_ALLOC_HUGE);
+	count = 0;
+	sum = 0.0;
+	for (int64 i = lo; i <= hi; i++)
+	{
+		Timestamp	bk = i < hi ?
+			tsf_bucket_floor(b, origin, tsf_bucket_frame(st->ts_type, f, st->pts[i].ts)) : 0;
+
+		if (i == hi || (count > 0 && bk != cur))
+		{
+			if (count == spb)
+				means[nm++] = b->aggregate == TSF_BUCKET_MEAN ? sum / (double) spb : sum;
+			count = 0;
+			sum = 0.0;
+		}
+		if (i == hi)
+			break;
+		cur = bk;
+		if (!isnan(st->pts[i].value))
+		{
+			count++;
+			sum += st->pts[i].value;
+		}
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	*scale = tsf_naive_mae(means, (long) nm, mase_season);
+	pfree(means);
+}
+
 /*
  * The backtest of one collected series st (sorted in place) for spec and
  * settings: an array of rowtype (backtest_row).  hooks (may be NULL): its
@@ -385,6 +500,7 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
+	double	   *bact;			/* (horizon) the buckets' actuals, NaN: none */
 
 	if (st->ts_type == TSF_TS_INT8)
 		ereport(ERROR,
@@ -492,6 +608,7 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 		elog(ERROR, "backtest_row has %d columns, not %d", tupdesc->natts, BT_NCOLS);
 	tupdesc = BlessTupleDesc(tupdesc);
 	rows = palloc_extended(sizeof(Datum) * Max(nrows, 1), MCXT_ALLOC_HUGE);
+	bact = palloc(sizeof(double) * o.horizon);
 
 	origin_cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest origin",
 									   ALLOCSET_DEFAULT_SIZES);
@@ -512,9 +629,10 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 		double	   *mean,
 				   *lo_v,
 				   *hi_v;
-		double		scale;
+		double		scale = NAN;
 		int64		next;
 		instr_time	t0;
+		TsfBucketForecast bf;
 
 		CHECK_FOR_INTERRUPTS();
 		INSTR_TIME_SET_CURRENT(t0);
@@ -568,17 +686,29 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 			tsf_model_advance(model, st->pts + from, NULL, 0, hi - from);
 		}
 
+		if (o.has_bucket)
+		{
+			/* the buckets' forecasts (back-transformed), actuals and scale */
+			tsf_forecast_buckets(model, &o.bucket, o.horizon, o.level, NULL, &bf);
+			mean = bf.value;
+			lo_v = bf.lo;
+			hi_v = bf.hi;
+			bucket_actuals(st, &freq, &o.bucket, &bf, lo, hi, o.mase_season,
+						   bact, &scale);
+		}
+		else
 		{
 			char	   *detail = NULL;
 			double		bytes = kind->forecast_bytes(model, o.horizon, &detail);
 
 			tsf_check_memory(sizeof(double) * 3.0 * o.horizon + bytes, TSF_MEM_FORECAST,
 							 detail ? detail : psprintf("A horizon of %d steps.", o.horizon));
+			mean = palloc(sizeof(double) * o.horizon);
+			lo_v = palloc(sizeof(double) * o.horizon);
+			hi_v = palloc(sizeof(double) * o.horizon);
+			kind->forecast(model, o.horizon, o.level, NULL, mean, lo_v, hi_v);
 		}
-		mean = palloc(sizeof(double) * o.horizon);
-		lo_v = palloc(sizeof(double) * o.horizon);
-		hi_v = palloc(sizeof(double) * o.horizon);
-		kind->forecast(model, o.horizon, o.level, NULL, mean, lo_v, hi_v);
+		if (!o.has_bucket)
 		{
 			/* the fit's values in order, for metrics.c's arithmetic */
 			double	   *y = palloc_extended(sizeof(double) * Max(hi - lo, 1), MCXT_ALLOC_HUGE);
@@ -594,23 +724,28 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 		{
 			Datum		values[BT_NCOLS];
 			bool		nulls[BT_NCOLS] = {0};
-			int64		t = tsf_freq_advance(model->ts_type, &model->freq, model->first_ts,
-											 next + h);
-			int64		at = points_upto(st->pts, n, t) - 1;
-			double		v = tsf_back_transform(model->transform, mean[h]);
-			double		l = tsf_back_transform(model->transform, lo_v[h]);
-			double		u = tsf_back_transform(model->transform, hi_v[h]);
+			int64		t = o.has_bucket ? 0 :
+				tsf_freq_advance(model->ts_type, &model->freq, model->first_ts, next + h);
+			int64		at = o.has_bucket ? -1 : points_upto(st->pts, n, t) - 1;
+			double		v = o.has_bucket ? mean[h] : tsf_back_transform(model->transform, mean[h]);
+			double		l = o.has_bucket ? lo_v[h] : tsf_back_transform(model->transform, lo_v[h]);
+			double		u = o.has_bucket ? hi_v[h] : tsf_back_transform(model->transform, hi_v[h]);
 
 			tsf_check_forecast_value(v, h + 1);
 			tsf_check_forecast_value(l, h + 1);
 			tsf_check_forecast_value(u, h + 1);
 			values[0] = tsf_ts_to_timestamptz(st->ts_type, orig_ts[j], &nulls[0]);
 			values[1] = Int32GetDatum(h + 1);
-			values[2] = tsf_ts_to_timestamptz(st->ts_type, t, &nulls[2]);
+			if (o.has_bucket)
+				values[2] = TimestampTzGetDatum(bf.start[h]);
+			else
+				values[2] = tsf_ts_to_timestamptz(st->ts_type, t, &nulls[2]);
 			values[3] = Float8GetDatum(v);
 			values[4] = Float8GetDatum(l);
 			values[5] = Float8GetDatum(u);
-			if (at >= 0 && st->pts[at].ts == t)
+			if (o.has_bucket && !isnan(bact[h]))
+				values[6] = Float8GetDatum(bact[h]);
+			else if (at >= 0 && st->pts[at].ts == t)
 				values[6] = Float8GetDatum(st->pts[at].value);
 			else
 				nulls[6] = true;
