@@ -298,6 +298,8 @@ frame_is_local(int ts_type, const TsfFreq *f)
 	if (ts_type == TSF_TS_INT8 || f->unit == TSF_FREQ_MONTHS || f->unit == TSF_FREQ_MONTH_END)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 ts_type == TSF_TS_INT8 ?
+				 errmsg("bucket forecasts of an integer-indexed series are not supported") :
 				 errmsg("bucket forecasts of a %s series are not supported",
 						tsf_freq_name(ts_type, f)),
 				 errdetail("Buckets are date_bin's, of a fixed width: they take date or timestamptz series of fixed steps or calendar days."),
