@@ -126,6 +126,11 @@ SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"aggregate": "median"}
 SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"pathz": 10}') WHERE series = 'log';
 SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"origin": 3}') WHERE series = 'log';
 SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '[1]') WHERE series = 'log';
+-- a long one stops at a cancel (here its statement_timeout): 42 million
+-- simulated days, about 10 s uncancelled on the development machine
+SET statement_timeout = '300ms';
+SELECT count(*) FROM dm, forecast_buckets(m, '7 days', 300, 0.9, '{"paths": 20000}') WHERE series = 'log';
+RESET statement_timeout;
 SET tsforecast.max_memory = '1MB';
 SELECT * FROM dm, forecast_buckets(m, '7 days', 100, 0.9, '{"paths": 10000}') WHERE series = 'log';
 RESET tsforecast.max_memory;

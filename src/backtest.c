@@ -25,6 +25,13 @@
  * mean absolute error of the (seasonal, "mase_season" steps) naive forecast
  * over the rows the fit used, for mase().
  *
+ * With "bucket" (an interval) each origin forecasts the next "horizon"
+ * calendar buckets after its fit's last row instead (forecast_buckets(),
+ * forecast.c, from the kind's sample paths): a row's ts is the bucket's
+ * start, its actual the mean (or sum) of the series' values in the bucket,
+ * NULL unless every step of it has one, and its scale the naive forecast's
+ * MAE over the complete buckets of the fit's rows.
+ *
  * The series is collected, sorted and put on its grid once; each origin
  * then fits on a slice of it.  An AR fit costs O(n p^2) in the rows it
  * uses, so a backtest's cost grows linearly in its origins; an LSTM's is
@@ -526,9 +533,14 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 				 errdetail("The series has " INT64_FORMAT " point%s, but at least 3 are required.",
 						   n, n == 1 ? "" : "s")));
 
-	/* the series' grid, once, and the copy of its points each fit takes */
+	/*
+	 * the series' grid, once, and the copy of its points each fit takes
+	 * (and, for buckets, the bucket means of the fit's rows, at most one a
+	 * row)
+	 */
 	tsf_check_memory(tsf_series_point_bytes(st) * (double) st->cap +
-					 (2.0 * sizeof(int64) + sizeof(TsfPoint)) * (double) n, TSF_MEM_GRID,
+					 (2.0 * sizeof(int64) + sizeof(TsfPoint) +
+					  (o.has_bucket ? sizeof(double) : 0)) * (double) n, TSF_MEM_GRID,
 					 psprintf("A backtest of a series of " INT64_FORMAT " points.", n));
 	ts = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
 	gk = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
