@@ -103,6 +103,22 @@ SELECT bucket, bucket_start::date, to_char(bucket_start, 'Dy') AS dow
 SELECT bucket, bucket_start::date, bucket_end::date, steps
   FROM dm, forecast_buckets(m, '14 days', 2, 0.9, '{"paths": 10}') WHERE series = 'log';
 
+-- timestamptz series: on calendar days, binned on local dates (the week
+-- of 2019-10-27 runs into winter time, 7 days of 169 hours); of fixed
+-- steps, on absolute times (the origin a timestamptz of the session's zone)
+SET TimeZone = 'Europe/Paris';
+SELECT bucket, bucket_start, bucket_end, steps
+  FROM (SELECT ar_fit(day::timestamptz, flow, '{"transform": "log", "order": 3}') AS m
+          FROM verde_daily WHERE day BETWEEN '2019-01-01' AND '2019-10-23') d,
+       forecast_buckets(d.m, '7 days', 2, 0.9, '{"paths": 10}');
+CREATE TEMP TABLE hm AS
+SELECT ar_fit(t, sin(extract(epoch FROM t) / 18000.0) + (extract(epoch FROM t)::bigint % 7) / 70.0, '{"order": 2}') AS m
+  FROM generate_series('2020-01-01 00:00+00'::timestamptz, '2020-01-10 05:00+00', '1 hour') t;
+SELECT bucket, bucket_start, bucket_end, steps FROM hm, forecast_buckets(m, '1 day', 2, 0.9, '{"paths": 10, "origin": "2000-01-01 00:00+00"}');
+SELECT bucket, bucket_start, bucket_end, steps FROM hm, forecast_buckets(m, '6 hours', 2, 0.9, '{"paths": 10}');
+SELECT * FROM hm, forecast_buckets(m, '90 minutes', 2);
+RESET TimeZone;
+
 -- an LSTM has sample paths too (those of its Monte Carlo interval)
 CREATE TEMP TABLE lm AS
 SELECT lstm_train(day, flow, '{"epochs": 3, "hidden": 4, "transform": "log"}') AS m
