@@ -138,6 +138,8 @@ SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"paths": 100001}') WHE
 SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"paths": 0}') WHERE series = 'log';
 SELECT * FROM dm, forecast_buckets(m, '7 days', 20000, 0.9) WHERE series = 'log';
 SELECT * FROM dm, forecast_buckets(m, '7 days', 10000, 0.9, '{"paths": 100000}') WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '1000000 days', 1) WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '100000000 days', 1) WHERE series = 'log';
 SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"aggregate": "median"}') WHERE series = 'log';
 SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"pathz": 10}') WHERE series = 'log';
 SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"origin": 3}') WHERE series = 'log';

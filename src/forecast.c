@@ -46,6 +46,7 @@
 #include <math.h>
 
 #include "catalog/pg_type_d.h"
+#include "common/int.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -444,7 +445,25 @@ tsf_forecast_buckets(const TsfModel *m, const TsfBucketSpec *b, int horizon,
 				 errmsg("bucket forecasts of %s models are not supported", m->kind->name),
 				 errdetail("The kind has no sample paths.")));
 
-	/* the model's last row in the first bucket: partly observed, skipped */
+	/*
+	 * the model's last row in the first bucket: partly observed, skipped;
+	 * the buckets' ends must be timestamps (first + horizon * width, with
+	 * the skipped one)
+	 */
+	{
+		int64		span;
+
+		if (pg_mul_s64_overflow((int64) horizon + 1, width, &span) ||
+			pg_add_s64_overflow(first, span, &span) || !IS_VALID_TIMESTAMP(span))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("bucket forecast is beyond the range of timestamps"),
+					 errdetail_plural("%d bucket of %s from %s.", "%d buckets of %s from %s.",
+									  horizon, horizon,
+							   DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(&b->width))),
+							   DatumGetCString(DirectFunctionCall1(timestamp_out, TimestampGetDatum(first)))),
+					 errhint("Forecast fewer buckets.")));
+	}
 	if (t_next - step >= first)
 		first += width;
 	if (first > t_next)
@@ -456,8 +475,9 @@ tsf_forecast_buckets(const TsfModel *m, const TsfBucketSpec *b, int horizon,
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("bucket forecast covers too many model steps"),
-				 errdetail("%d buckets of " INT64_FORMAT " steps (and " INT64_FORMAT " before the first) are %.0f steps; a forecast takes at most %d.",
-						   horizon, spb, lead, steps, TSF_MAX_HORIZON),
+				 errdetail_plural("%d bucket of " INT64_FORMAT " steps (and " INT64_FORMAT " before it) is %.0f steps; a forecast takes at most %d.",
+								  "%d buckets of " INT64_FORMAT " steps (and " INT64_FORMAT " before the first) are %.0f steps; a forecast takes at most %d.",
+								  horizon, horizon, spb, lead, steps, TSF_MAX_HORIZON),
 				 errhint("Forecast fewer buckets.")));
 	if (steps * np > TSF_MAX_PATH_VALUES)
 		ereport(ERROR,
