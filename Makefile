@@ -64,7 +64,7 @@ SHLIB_LINK = -llapack -lm -ldl
 # so that make installcheck REGRESS=<suite> runs any one of them on a fresh
 # database (test/t/006_no_preload.pl runs each so); make print-REGRESS
 # lists them.
-REGRESS = fixtures tsmodel ar_fit ar_exog forecast frequency predict metrics backtest combine auto parallel errors hardening lstm job_fit cuda upgrade
+REGRESS = fixtures tsmodel ar_fit ar_exog forecast frequency predict metrics backtest buckets combine auto parallel errors hardening lstm job_fit cuda upgrade
 REGRESS_OUTDIR = test/results
 REGRESS_OPTS = --inputdir=. --outputdir=$(REGRESS_OUTDIR) --load-extension=tsforecast
 

@@ -5,6 +5,14 @@
 #                                       default '{"kind": "ar", "transform": "log"}'
 #   LSTM=0 bench/verde_backtest.sh      without the default LSTM (the slow one)
 #   PYTHON=0 bench/verde_backtest.sh    of the Python baselines persistence only
+#   DAILY=0 bench/verde_backtest.sh     without the daily model's weekly buckets
+#   DAILY_SPEC=... DAILY_WINDOW=...     that model's spec (default
+#                                       '{"kind": "ar", "transform": "log",
+#                                       "order": 14, "harmonics": 3}') and
+#                                       window in days (default 1825)
+#   DAILY_EXTRA='{"seed": 2}'           more settings of its backtest
+#                                       (paths, seed, bucket_origin; default
+#                                       '{"paths": 10000}')
 #
 # The University of Arizona HAS-Tools Verde River forecast (USGS 09506000):
 # every Monday D of the autumn semester, forecast the mean flow (cfs) of the
@@ -23,7 +31,18 @@
 #               "refit_every": 1}: the given SPEC, and it on the last 260
 #               weeks ("window": 260) when it is not the default; the
 #               default AR {"kind": "ar", "transform": "log"}; the same on
-#               the last 260 weeks; the default LSTM {"kind": "lstm"}.
+#               the last 260 weeks; the default LSTM {"kind": "lstm"};
+#               and a daily model forecasting the weeks as buckets:
+#               backtest(day, flow, DAILY_SPEC, settings) on the daily
+#               series test/fixtures/verde_daily.csv with settings
+#               {"bucket": "7 days", "window": DAILY_WINDOW, ...}: at the
+#               same origins (the Saturdays D-2, so the daily data it sees
+#               ends there too) the spec is fitted on the last DAILY_WINDOW
+#               days and forecasts the mean of the next two Sunday-Saturday
+#               weeks (D-1 and D+6) with forecast_buckets()' paths (10000,
+#               the median of their weekly means); its actuals are the daily
+#               means of those weeks, the weekly series' values to its 4
+#               decimals (the report checks them to that).
 #               Without backtest() in the installed extension these rows
 #               say "backtest() not installed" and the rest still runs.
 #   Python      persistence, statsforecast AutoARIMA / AutoETS / AutoTheta,
@@ -46,6 +65,11 @@ DEFAULT_AR='{"kind": "ar", "transform": "log"}'
 SPEC=${1:-$DEFAULT_AR}
 LSTM=${LSTM:-1}
 PYTHON=${PYTHON:-1}
+DAILY=${DAILY:-1}
+DAILY_SPEC=${DAILY_SPEC:-'{"kind": "ar", "transform": "log", "order": 14, "harmonics": 3}'}
+DAILY_WINDOW=${DAILY_WINDOW:-1825}
+DAILY_EXTRA=${DAILY_EXTRA:-'{"paths": 10000}'}
+DAILY_DATA=$ROOT/test/fixtures/verde_daily.csv
 VENV=${VENV:-/tmp/verde-bench-venv}
 OUT=${OUT:-/tmp/verde-bench}
 DATA=$ROOT/test/fixtures/verde_weekly.csv
@@ -79,6 +103,8 @@ SET client_min_messages = warning;
 CREATE EXTENSION tsforecast;
 CREATE TABLE verde (week_start date PRIMARY KEY, flow float8 NOT NULL);
 \copy verde FROM '$DATA' WITH (FORMAT csv, HEADER true)
+CREATE TABLE verde_daily (day date PRIMARY KEY, flow float8 NOT NULL);
+\copy verde_daily FROM '$DAILY_DATA' WITH (FORMAT csv, HEADER true)
 CREATE TABLE issues (year int, issue date, origin date, last_week date, step int, target date,
                      PRIMARY KEY (origin, step));
 \copy issues FROM '$OUT/issues.csv' WITH (FORMAT csv, HEADER true)
@@ -94,23 +120,25 @@ SETTINGS=$(psql -At -c "SELECT jsonb_build_object('horizon', 2, 'level', 0.95, '
     'origins', (SELECT jsonb_agg(o ORDER BY o)
                   FROM (SELECT DISTINCT to_char(origin, 'YYYY-MM-DD') AS o FROM issues) s))")
 
-# run_backtest ORD METHOD SPEC SETTINGS NOTE: one backtest() over every
-# origin, its rows into bt_rows and its time into bt_methods
+# run_backtest ORD METHOD SPEC SETTINGS NOTE [TABLE TS]: one backtest()
+# over every origin (of the weekly series, or of TABLE's ts column TS), its
+# rows into bt_rows and its time into bt_methods
 run_backtest() {
-    local ord=$1 method=$2 spec=$3 settings=$4 note=$5
+    local ord=$1 method=$2 spec=$3 settings=$4 note=$5 tab=${6:-verde} tscol=${7:-week_start}
     if [ "$HAVE" != t ]; then
         psql -v ord="$ord" -v m="$method" -v note="$note" \
              <<<"INSERT INTO bt_methods VALUES (:ord, :'m', 'tsforecast', 'backtest() not installed', NULL, NULL, :'note')"
         return
     fi
-    echo "  $method: backtest(week_start, flow, '$spec', settings)" >&2
-    psql -v ord="$ord" -v m="$method" -v spec="$spec" -v settings="$settings" -v note="$note" <<'SQL'
+    echo "  $method: backtest($tscol, flow, '$spec', settings) FROM $tab" >&2
+    psql -v ord="$ord" -v m="$method" -v spec="$spec" -v settings="$settings" -v note="$note" \
+         -v tab="$tab" -v tscol="$tscol" <<'SQL'
 SET TimeZone = 'UTC';
 SELECT clock_timestamp() AS t0 \gset
 INSERT INTO bt_rows
 SELECT :'m', (b).origin::date, (b).step, (b).ts::date, (b).forecast, (b).lo, (b).hi, (b).actual
-  FROM (SELECT unnest(tsforecast.backtest(week_start, flow, :'spec'::jsonb, :'settings'::jsonb)) AS b
-          FROM verde) s;
+  FROM (SELECT unnest(tsforecast.backtest(:"tscol", flow, :'spec'::jsonb, :'settings'::jsonb)) AS b
+          FROM :"tab") s;
 INSERT INTO bt_methods
 SELECT :ord, :'m', 'tsforecast', 'ok', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz),
        (SELECT count(DISTINCT origin) FROM bt_rows WHERE method = :'m'), :'note';
@@ -129,6 +157,16 @@ if [ "$SAME" != t ]; then
     run_backtest 1 "tsforecast AR (default)" "$DEFAULT_AR" "$SETTINGS" "$DEFAULT_AR"
 fi
 run_backtest 2 "tsforecast AR, last 260 weeks" "$DEFAULT_AR" "$W260" "$DEFAULT_AR, settings \"window\": 260"
+HAVE_BUCKETS=$(psql -At -c "SELECT to_regprocedure('tsforecast.forecast_buckets(tsforecast.tsmodel, interval, integer, float8, jsonb)') IS NOT NULL")
+if [ "$DAILY" = 1 ] && [ "$HAVE_BUCKETS" = t ]; then
+    DSET=$(psql -At -v s="$SETTINGS" -v w="$DAILY_WINDOW" -v x="$DAILY_EXTRA" \
+                <<<"SELECT :'s'::jsonb || jsonb_build_object('bucket', '7 days', 'window', :w) || :'x'::jsonb")
+    run_backtest 4 "tsforecast daily AR, weekly buckets, last $DAILY_WINDOW days" "$DAILY_SPEC" "$DSET" \
+        "$DAILY_SPEC on the daily series, settings \"bucket\": \"7 days\", \"window\": $DAILY_WINDOW$([ "$DAILY_EXTRA" = '{}' ] || echo ", $DAILY_EXTRA"): the median of the paths' weekly means" \
+        verde_daily day
+else
+    psql -c "INSERT INTO bt_methods VALUES (4, 'tsforecast daily AR, weekly buckets', 'tsforecast', '$([ "$DAILY" = 1 ] && echo 'forecast_buckets() not installed' || echo 'skipped (DAILY=0)')', NULL, NULL, '')"
+fi
 if [ "$LSTM" = 1 ]; then
     run_backtest 3 "tsforecast LSTM (default)" '{"kind": "lstm"}' "$SETTINGS" '{"kind": "lstm"}: the defaults of lstm_train'
 else

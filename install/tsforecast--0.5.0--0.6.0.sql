@@ -464,3 +464,17 @@ CREATE AGGREGATE fit(ts bigint, value float8, spec jsonb) (
 COMMENT ON AGGREGATE fit(timestamptz, float8, jsonb) IS 'fit any spec ({"kind": "ar" | "lstm" | "combine" | "auto", options}) as train_async and backtest take it';
 COMMENT ON AGGREGATE fit(date, float8, jsonb) IS 'fit any spec ({"kind": "ar" | "lstm" | "combine" | "auto", options}) as train_async and backtest take it';
 COMMENT ON AGGREGATE fit(bigint, float8, jsonb) IS 'fit any spec ({"kind": "ar" | "lstm" | "combine" | "auto", options}) on an integer-indexed series';
+
+-- ---------------------------------------------------------------------------
+-- forecast_buckets(model, bucket, horizon [, level [, options]]): forecasts
+-- of calendar buckets (weekly means of a daily model) from sample paths
+-- (since 0.6.0)
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION forecast_buckets(model tsmodel, bucket interval, horizon integer,
+                                 level float8 DEFAULT 0.95, options jsonb DEFAULT '{}')
+    RETURNS TABLE (bucket integer, bucket_start timestamptz, bucket_end timestamptz,
+                   steps integer, value float8, mean float8, lo float8, hi float8)
+    AS 'MODULE_PATHNAME', 'tsf_forecast_buckets_sql'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 16;
+COMMENT ON FUNCTION forecast_buckets(tsmodel, interval, integer, float8, jsonb) IS 'the next horizon buckets (date_bin''s, of the given width) that start after the training data, each the mean (or sum) of the model steps it covers: the median of sample paths'' aggregates, their mean and the interval at the given level; options: origin, paths, seed, aggregate';

@@ -329,6 +329,20 @@ CREATE FUNCTION forecast(model tsmodel, horizon integer, level float8, future_co
 COMMENT ON FUNCTION forecast(tsmodel, integer, float8, float8[]) IS 'the next horizon periods after the training data of a model trained with covariates, given their future values: a float8[horizon][n_covariates]';
 
 -- ---------------------------------------------------------------------------
+-- forecast_buckets(model, bucket, horizon [, level [, options]]): forecasts
+-- of calendar buckets (weekly means of a daily model) from sample paths
+-- (since 0.6.0)
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION forecast_buckets(model tsmodel, bucket interval, horizon integer,
+                                 level float8 DEFAULT 0.95, options jsonb DEFAULT '{}')
+    RETURNS TABLE (bucket integer, bucket_start timestamptz, bucket_end timestamptz,
+                   steps integer, value float8, mean float8, lo float8, hi float8)
+    AS 'MODULE_PATHNAME', 'tsf_forecast_buckets_sql'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 16;
+COMMENT ON FUNCTION forecast_buckets(tsmodel, interval, integer, float8, jsonb) IS 'the next horizon buckets (date_bin''s, of the given width) that start after the training data, each the mean (or sum) of the model steps it covers: the median of sample paths'' aggregates, their mean and the interval at the given level; options: origin, paths, seed, aggregate';
+
+-- ---------------------------------------------------------------------------
 -- predict(model, ts, value [, covariates]) OVER (ORDER BY ts): one-step-ahead
 -- predictions over any history, for each type of ts
 -- ---------------------------------------------------------------------------

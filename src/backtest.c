@@ -25,6 +25,13 @@
  * mean absolute error of the (seasonal, "mase_season" steps) naive forecast
  * over the rows the fit used, for mase().
  *
+ * With "bucket" (an interval) each origin forecasts the next "horizon"
+ * calendar buckets after its fit's last row instead (forecast_buckets(),
+ * forecast.c, from the kind's sample paths): a row's ts is the bucket's
+ * start, its actual the mean (or sum) of the series' values in the bucket,
+ * NULL unless every step of it has one, and its scale the naive forecast's
+ * MAE over the complete buckets of the fit's rows.
+ *
  * The series is collected, sorted and put on its grid once; each origin
  * then fits on a slice of it.  An AR fit costs O(n p^2) in the rows it
  * uses, so a backtest's cost grows linearly in its origins; an LSTM's is
@@ -84,6 +91,8 @@ typedef struct BtSettings
 	int64		start;
 	int			n_origins;		/* explicit origins, or 0 */
 	int64	   *origins;
+	bool		has_bucket;		/* forecasts of buckets (forecast_buckets()) */
+	TsfBucketSpec bucket;
 } BtSettings;
 
 enum
@@ -184,6 +193,30 @@ parse_settings(Jsonb *settings, int ts_type, BtSettings *o)
 											  CStringGetTextDatum("start")));
 	rest = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(rest),
 											  CStringGetTextDatum("origins")));
+	if (getKeyJsonValueFromContainer(&settings->root, "bucket", 6, &v) != NULL)
+	{
+		if (v.type != jbvString)
+			bad_setting("bucket", "It must be an interval, as a string, e.g. \"7 days\".");
+		o->has_bucket = true;
+		tsf_bucket_spec_init(&o->bucket,
+							 tsf_bucket_width_in(pnstrdup(v.val.string.val, v.val.string.len),
+												 "bucket"));
+		rest = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(rest),
+												  CStringGetTextDatum("bucket")));
+		tsf_bucket_parse(rest, "bucket_", &o->bucket, &rest);
+	}
+	else
+	{
+		static const char *const bucket_keys[] = {"bucket_origin", "paths", "seed", "aggregate"};
+
+		for (int i = 0; i < lengthof(bucket_keys); i++)
+			if (getKeyJsonValueFromContainer(&settings->root, bucket_keys[i],
+											 strlen(bucket_keys[i]), &v) != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("backtest setting \"%s\" needs \"bucket\"", bucket_keys[i]),
+						 errhint("It is a setting of bucket forecasts: set \"bucket\" to their width, e.g. \"7 days\".")));
+	}
 	tsf_parse_options(rest, bt_opts, N_BT_OPTS, o, seen);
 	if (!seen[BT_HORIZON])
 		ereport(ERROR,
@@ -353,6 +386,95 @@ points_upto(const TsfPoint *pts, int64 n, int64 t)
 	return lo;
 }
 
+/* the index of the first point whose frame time is >= t (points sorted) */
+static int64
+points_from_frame(const TsfPoint *pts, int64 n, int ts_type, const TsfFreq *f,
+				  Timestamp t)
+{
+	int64		lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (tsf_bucket_frame(ts_type, f, pts[mid].ts) < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * A bucket backtest's actuals and scale at one origin: act[h] the mean (or
+ * sum) of the series' values in bucket h of bf, NaN unless the data has
+ * every one of its bf->steps steps with a value; *scale the naive forecast's
+ * MAE (season mase_season buckets) over the complete buckets of the fit's
+ * rows lo..hi - 1, in order (incomplete buckets left out)
+ */
+static void
+bucket_actuals(const TsfSeriesState *st, const TsfFreq *f, const TsfBucketSpec *b,
+			   const TsfBucketForecast *bf, int64 lo, int64 hi, int mase_season,
+			   double *act, double *scale)
+{
+	int64		width = 0;
+	int64		spb = tsf_bucket_steps(b, st->ts_type, f, &width);
+	Timestamp	origin = tsf_bucket_origin(b, st->ts_type, f);
+	double	   *means;
+	int64		nm = 0;
+	int64		count = 0;
+	double		sum = 0.0;
+	Timestamp	cur = 0;
+
+	for (int h = 0; h < bf->horizon; h++)
+	{
+		int64		i = points_from_frame(st->pts, st->n, st->ts_type, f, bf->frame_start[h]);
+
+		count = 0;
+		sum = 0.0;
+		for (; i < st->n &&
+			 tsf_bucket_frame(st->ts_type, f, st->pts[i].ts) < bf->frame_start[h] + width; i++)
+			if (!isnan(st->pts[i].value))
+			{
+				count++;
+				sum += st->pts[i].value;
+			}
+		act[h] = count == spb ?
+			(b->aggregate == TSF_BUCKET_MEAN ? sum / (double) spb : sum) : NAN;
+	}
+
+	/* the fit's rows as buckets: at most one per row */
+	means = palloc_extended(sizeof(double) * Max(hi - lo, 1), MCXT_ALLOC_HUGE);
+	count = 0;
+	sum = 0.0;
+	for (int64 i = lo; i <= hi; i++)
+	{
+		Timestamp	bk = i < hi ?
+			tsf_bucket_floor(b, origin, tsf_bucket_frame(st->ts_type, f, st->pts[i].ts)) : 0;
+
+		if (i == hi || (count > 0 && bk != cur))
+		{
+			if (count == spb)
+				means[nm++] = b->aggregate == TSF_BUCKET_MEAN ? sum / (double) spb : sum;
+			count = 0;
+			sum = 0.0;
+		}
+		if (i == hi)
+			break;
+		cur = bk;
+		if (!isnan(st->pts[i].value))
+		{
+			count++;
+			sum += st->pts[i].value;
+		}
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	*scale = tsf_naive_mae(means, (long) nm, mase_season);
+	pfree(means);
+}
+
 /*
  * The backtest of one collected series st (sorted in place) for spec and
  * settings: an array of rowtype (backtest_row).  hooks (may be NULL): its
@@ -366,6 +488,7 @@ typedef struct BtRows
 	Datum	   *rows;
 	int64		r;
 	int			ts_type;
+	bool		bucket;			/* t is a bucket's start, a timestamptz */
 } BtRows;
 
 static void
@@ -378,7 +501,10 @@ emit_row(void *arg, int j, int64 origin, int h, int64 t, double v, double l, dou
 
 	values[0] = tsf_ts_to_timestamptz(b->ts_type, origin, &nulls[0]);
 	values[1] = Int32GetDatum(h + 1);
-	values[2] = tsf_ts_to_timestamptz(b->ts_type, t, &nulls[2]);
+	if (b->bucket)
+		values[2] = TimestampTzGetDatum((TimestampTz) t);
+	else
+		values[2] = tsf_ts_to_timestamptz(b->ts_type, t, &nulls[2]);
 	values[3] = Float8GetDatum(v);
 	values[4] = Float8GetDatum(l);
 	values[5] = Float8GetDatum(u);
@@ -398,15 +524,20 @@ emit_row(void *arg, int j, int64 origin, int h, int64 t, double v, double l, dou
  * points' timestamps, the inferred frequency; checked memory
  */
 static void
-series_grid(TsfSeriesState *st, TsfFreq *freq, int64 **ts_out, int64 **gk_out)
+series_grid(TsfSeriesState *st, TsfFreq *freq, int64 **ts_out, int64 **gk_out, bool bucket)
 {
 	int64		n = st->n;
 	int64	   *ts;
 	int64	   *gk;
 
-	/* the series' grid, once, and the copy of its points each fit takes */
+	/*
+	 * the series' grid, once, and the copy of its points each fit takes
+	 * (and, for buckets, the bucket means of the fit's rows, at most one a
+	 * row)
+	 */
 	tsf_check_memory(tsf_series_point_bytes(st) * (double) st->cap +
-					 (2.0 * sizeof(int64) + sizeof(TsfPoint)) * (double) n, TSF_MEM_GRID,
+					 (2.0 * sizeof(int64) + sizeof(TsfPoint) +
+					  (bucket ? sizeof(double) : 0)) * (double) n, TSF_MEM_GRID,
 					 psprintf("A backtest of a series of " INT64_FORMAT " points.", n));
 	ts = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
 	gk = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
@@ -434,8 +565,9 @@ series_grid(TsfSeriesState *st, TsfFreq *freq, int64 **ts_out, int64 **gk_out)
  */
 static void
 backtest_loop(TsfSeriesState *st, const TsfKind *kind, Jsonb *opts, int device,
-			  const BtSettings *o, int n_orig, const int64 *orig_ts, const int64 *orig_hi,
-			  const int64 *gk, TsfBtEmit emit, void *arg, const TsfTrainHooks *hooks)
+			  const BtSettings *o, const TsfFreq *freq, int n_orig, const int64 *orig_ts,
+			  const int64 *orig_hi, const int64 *gk, TsfBtEmit emit, void *arg,
+			  const TsfTrainHooks *hooks)
 {
 	int64		n = st->n;
 	MemoryContext origin_cxt,
@@ -464,9 +596,11 @@ backtest_loop(TsfSeriesState *st, const TsfKind *kind, Jsonb *opts, int device,
 		double	   *mean,
 				   *lo_v,
 				   *hi_v;
-		double		scale;
+		double		scale = NAN;
+		double	   *bact = NULL;	/* (horizon) the buckets' actuals, NaN: none */
 		int64		next;
 		instr_time	t0;
+		TsfBucketForecast bf;
 
 		CHECK_FOR_INTERRUPTS();
 		INSTR_TIME_SET_CURRENT(t0);
@@ -520,21 +654,30 @@ backtest_loop(TsfSeriesState *st, const TsfKind *kind, Jsonb *opts, int device,
 			tsf_model_advance(model, st->pts + from, NULL, 0, hi - from);
 		}
 
+		if (o->has_bucket)
+		{
+			/* the buckets' forecasts (back-transformed), actuals and scale */
+			tsf_forecast_buckets(model, &o->bucket, o->horizon, o->level, NULL, &bf);
+			mean = bf.value;
+			lo_v = bf.lo;
+			hi_v = bf.hi;
+			bact = palloc(sizeof(double) * o->horizon);
+			bucket_actuals(st, freq, &o->bucket, &bf, lo, hi, o->mase_season, bact, &scale);
+		}
+		else
 		{
 			char	   *detail = NULL;
 			double		bytes = model->kind->forecast_bytes(model, o->horizon, &detail);
+			/* the fit's values in order, for metrics.c's arithmetic */
+			double	   *y;
 
 			tsf_check_memory(sizeof(double) * 3.0 * o->horizon + bytes, TSF_MEM_FORECAST,
 							 detail ? detail : psprintf("A horizon of %d steps.", o->horizon));
-		}
-		mean = palloc(sizeof(double) * o->horizon);
-		lo_v = palloc(sizeof(double) * o->horizon);
-		hi_v = palloc(sizeof(double) * o->horizon);
-		model->kind->forecast(model, o->horizon, o->level, NULL, mean, lo_v, hi_v);
-		{
-			/* the fit's values in order, for metrics.c's arithmetic */
-			double	   *y = palloc_extended(sizeof(double) * Max(hi - lo, 1), MCXT_ALLOC_HUGE);
-
+			mean = palloc(sizeof(double) * o->horizon);
+			lo_v = palloc(sizeof(double) * o->horizon);
+			hi_v = palloc(sizeof(double) * o->horizon);
+			model->kind->forecast(model, o->horizon, o->level, NULL, mean, lo_v, hi_v);
+			y = palloc_extended(sizeof(double) * Max(hi - lo, 1), MCXT_ALLOC_HUGE);
 			for (int64 i = lo; i < hi; i++)
 				y[i - lo] = st->pts[i].value;
 			scale = tsf_naive_mae(y, (long) (hi - lo), o->mase_season);
@@ -544,22 +687,43 @@ backtest_loop(TsfSeriesState *st, const TsfKind *kind, Jsonb *opts, int device,
 		MemoryContextSwitchTo(old);
 		for (int h = 0; h < o->horizon; h++)
 		{
-			int64		t = tsf_freq_advance(model->ts_type, &model->freq, model->first_ts,
-											 next + h);
-			int64		at = points_upto(st->pts, n, t) - 1;
-			double		v = tsf_back_transform(model->transform, mean[h]);
-			double		l = tsf_back_transform(model->transform, lo_v[h]);
-			double		u = tsf_back_transform(model->transform, hi_v[h]);
-			bool		has_actual = at >= 0 && st->pts[at].ts == t;
+			int64		t;
+			double		v,
+						l,
+						u,
+						actual = NAN;
+			bool		has_actual;
 
+			if (o->has_bucket)
+			{
+				/* already back-transformed; the bucket's start */
+				t = (int64) bf.start[h];
+				v = mean[h];
+				l = lo_v[h];
+				u = hi_v[h];
+				has_actual = !isnan(bact[h]);
+				actual = bact[h];
+			}
+			else
+			{
+				int64		at;
+
+				t = tsf_freq_advance(model->ts_type, &model->freq, model->first_ts, next + h);
+				at = points_upto(st->pts, n, t) - 1;
+				v = tsf_back_transform(model->transform, mean[h]);
+				l = tsf_back_transform(model->transform, lo_v[h]);
+				u = tsf_back_transform(model->transform, hi_v[h]);
+				has_actual = at >= 0 && st->pts[at].ts == t;
+				if (has_actual)
+					actual = st->pts[at].value;
+			}
 			if (!o->lenient)
 			{
 				tsf_check_forecast_value(v, h + 1);
 				tsf_check_forecast_value(l, h + 1);
 				tsf_check_forecast_value(u, h + 1);
 			}
-			emit(arg, j, orig_ts[j], h, t, v, l, u, has_actual,
-				 has_actual ? st->pts[at].value : NAN, scale);
+			emit(arg, j, orig_ts[j], h, t, v, l, u, has_actual, actual, scale);
 		}
 		if (o->progress)
 			ereport(NOTICE,
@@ -628,7 +792,7 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 				 errmsg("time series is too short"),
 				 errdetail("The series has " INT64_FORMAT " point%s, but at least 3 are required.",
 						   n, n == 1 ? "" : "s")));
-	series_grid(st, &freq, &ts, &gk);
+	series_grid(st, &freq, &ts, &gk, o.has_bucket);
 	/* the origins, and the points up to each */
 	if (o.n_origins > 0)
 	{
@@ -697,10 +861,11 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
 	out.rows = palloc_extended(sizeof(Datum) * Max(nrows, 1), MCXT_ALLOC_HUGE);
 	out.r = 0;
 	out.ts_type = st->ts_type;
+	out.bucket = o.has_bucket;
 
 
-	backtest_loop(st, kind, opts, device, &o, n_orig, orig_ts, orig_hi, gk, emit_row, &out,
-				  hooks);
+	backtest_loop(st, kind, opts, device, &o, &freq, n_orig, orig_ts, orig_hi, gk, emit_row,
+				  &out, hooks);
 
 	get_typlenbyvalalign(rowtype, &typlen, &typbyval, &typalign);
 	return construct_array(out.rows, (int) nrows, rowtype, typlen, typbyval, typalign);
@@ -746,11 +911,12 @@ tsf_backtest_inner(TsfSeriesState *st, Jsonb *spec, int horizon, int window,
 				 errmsg("time series is too short"),
 				 errdetail("The series has " INT64_FORMAT " point%s, but at least 3 are required.",
 						   st->n, st->n == 1 ? "" : "s")));
-	series_grid(st, &freq, &ts, &gk);
+	series_grid(st, &freq, &ts, &gk, false);
 	orig_hi = palloc(sizeof(int64) * n_orig);
 	for (int j = 0; j < n_orig; j++)
 		orig_hi[j] = points_upto(st->pts, st->n, orig_ts[j]);
-	backtest_loop(st, kind, opts, device, &o, n_orig, orig_ts, orig_hi, gk, emit, arg, NULL);
+	backtest_loop(st, kind, opts, device, &o, &freq, n_orig, orig_ts, orig_hi, gk, emit, arg,
+				  NULL);
 	pfree(orig_hi);
 	pfree(ts);
 	pfree(gk);

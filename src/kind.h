@@ -107,6 +107,18 @@ typedef struct TsfKind
 							 const double *fcov, double *mean, double *lo, double *hi);
 
 	/*
+	 * npaths sample paths of the next horizon steps after the model's state
+	 * (transformed scale) into paths (npaths, horizon) row-major, each a
+	 * draw of the model's forecast distribution, from a generator seeded
+	 * with seed (the same model, seed and sizes give the same paths); fcov
+	 * as forecast's.  The caller checked paths' memory and forecast_bytes(m,
+	 * horizon) for the kind's own.  NULL for a kind without sample paths
+	 * (forecast_buckets() refuses it, 0A000).
+	 */
+	void		(*simulate) (const TsfModel *m, int horizon, int npaths, uint64 seed,
+							 const double *fcov, double *paths);
+
+	/*
 	 * one-step-ahead predictions (back-transformed) of rows on the model's
 	 * grid: steps k (rows, increasing), transformed values y (rows; ynull
 	 * where missing), covariates cov (rows, n_cov) or NULL (predict.c)

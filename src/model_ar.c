@@ -65,6 +65,7 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "common/pg_prng.h"
 #include "miscadmin.h"
 
 #include "ar/ar.h"
@@ -650,6 +651,48 @@ ar_forecast(const TsfModel *m, int horizon, double level, const double *fcov,
 }
 
 /*
+ * Sample paths: the fitted recursion with Gaussian innovations of variance
+ * sigma2 (tsf_ar_simulate), the regressors those of the forecast.  The
+ * draws are pg_prng's (seeded with seed), made normal by Box-Muller,
+ * written into paths and turned into the paths in place; interrupts are
+ * checked between paths through the core's poll.
+ */
+static void
+ar_simulate(const TsfModel *m, int horizon, int npaths, uint64 seed,
+			const double *fcov, double *paths)
+{
+	const TsfAr *A = ar_of(m);
+	double	   *work = palloc(sizeof(double) * (A->ar.p + horizon + 1));
+	double	   *xf = NULL;
+	Size		nz = (Size) npaths * horizon;
+	pg_prng_state rng;
+
+	pg_prng_seed(&rng, seed);
+	for (Size i = 0; i < nz; i += 2)
+	{
+		/* Box-Muller: 1 - u in (0, 1], so the log is finite */
+		double		r = sqrt(-2.0 * log(1.0 - pg_prng_double(&rng)));
+		double		a = 2.0 * M_PI * pg_prng_double(&rng);
+
+		paths[i] = r * cos(a);
+		if (i + 1 < nz)
+			paths[i + 1] = r * sin(a);
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	if (A->ar.m > 0)
+	{
+		xf = palloc(sizeof(double) * A->ar.m * (Size) horizon);
+		ar_exog_rows(A, tsf_model_next_step(m), horizon, fcov, xf);
+	}
+	check_status(tsf_ar_simulate(&A->ar, A->hist, horizon, xf, npaths, paths, paths,
+								 work, &ar_poll), A->ar.p, A->ar.m);
+	pfree(work);
+	if (xf)
+		pfree(xf);
+}
+
+/*
  * A row's prediction uses the p rows before it, which must be exactly the
  * steps k - p .. k - 1 of the grid, all with values; else it is NULL.  Its
  * exogenous terms are its own step's: the season's, and its covariates.
@@ -754,6 +797,7 @@ const TsfKind tsf_kind_ar = {
 	.n_covariates = ar_n_covariates,
 	.forecast_bytes = ar_forecast_bytes,
 	.forecast = ar_forecast,
+	.simulate = ar_simulate,
 	.predict = ar_predict,
 	.update = ar_update,
 	.scored_from = ar_scored_from,

@@ -508,6 +508,47 @@ lstm_forecast(const TsfModel *m, int horizon, double level, const double *fcov,
 }
 
 /*
+ * Sample paths: those of the forecast's Monte Carlo interval (dropout on,
+ * a Gaussian innovation of the residuals' standard deviation added to each
+ * step and fed back as the next lag), npaths of them from a stream seeded
+ * with seed, unscaled to the transformed scale
+ */
+static void
+lstm_simulate(const TsfModel *m, int horizon, int npaths, uint64 seed,
+			  const double *fcov, double *paths)
+{
+	const TsfLstm *L = tsf_lstm(m);
+	tsf_nn		nn;
+	size_t		S = tsf_nn_state_count(&L->nn);
+	tsf_real   *state = palloc(sizeof(tsf_real) * S);
+	tsf_real   *x = palloc(sizeof(tsf_real) * L->nn.n_in);
+	tsf_rng		rng;
+
+	check_future_covariates(L, horizon, fcov);
+	tsf_lstm_bind(&nn, L);
+	tsf_rng_seed(&rng, seed ^ MC_SEED_XOR);
+	for (int s = 0; s < npaths; s++)
+	{
+		double		lag = L->last_y;
+
+		memcpy(state, L->state, sizeof(tsf_real) * S);
+		for (int h = 0; h < horizon; h++)
+		{
+			tsf_real	out;
+
+			CHECK_FOR_INTERRUPTS();
+			tsf_lstm_input(L, tsf_model_next_step(m) + h, lag_input(lag, h + 1),
+						   fcov ? fcov + (size_t) h * L->n_cov : NULL, x);
+			tsf_nn_step(&nn, state, x, &rng, &out);
+			lag = tsf_lstm_output(L, out, lag) + L->resid_sigma * gauss(&rng);
+			paths[(size_t) s * horizon + h] = tsf_lstm_unscale(L, lag);
+		}
+	}
+	pfree(state);
+	pfree(x);
+}
+
+/*
  * The scaled lag a step feeds to the network (row is the window row it
  * comes from, 0-based): it must fit the core's scalar type
  */
@@ -684,6 +725,7 @@ const TsfKind tsf_kind_lstm = {
 	.n_covariates = lstm_n_covariates,
 	.forecast_bytes = lstm_forecast_bytes,
 	.forecast = lstm_forecast,
+	.simulate = lstm_simulate,
 	.predict = lstm_predict,
 	.update = lstm_update,
 	.scored_from = lstm_scored_from,

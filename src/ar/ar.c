@@ -1505,6 +1505,47 @@ tsf_ar_forecast_exog(const TsfArModel *m, const double *hist, int h,
 	}
 }
 
+/*
+ * y_i[k] = d[k] + sum_j phi[j] y_i[k-j] + sigma z[i][k], d[k] = c + beta .
+ * xf[k] computed once for all paths (the same sums as the forecast's, so a
+ * path of zeros is its mean bit for bit)
+ */
+TsfArStatus
+tsf_ar_simulate(const TsfArModel *m, const double *hist, int h,
+				const double *xf, int npaths, const double *z,
+				double *paths, double *work, const TsfArPoll *poll)
+{
+	int			p = m->p;
+	double		sigma = sqrt(m->sigma2);
+	double	   *x = work;		/* (p + h): history then the path */
+	ArPoll		pl = {poll, 0.0};
+
+	if (npaths < 0 || h < 0)
+		return TSF_AR_INVALID;
+	for (int i = 0; i < npaths; i++)
+	{
+		const double *zi = z + (size_t) i * h;
+		double	   *out = paths + (size_t) i * h;
+
+		if (poll_stop(&pl, 2.0 * (double) h * (p + m->m + 1)))
+			return TSF_AR_CANCELLED;
+		memcpy(x, hist, sizeof(double) * p);
+		for (int k = 0; k < h; k++)
+		{
+			double		s = m->c;
+
+			for (int j = 1; j <= p; j++)
+				s += m->phi[j - 1] * x[p + k - j];
+			for (int j = 0; xf != NULL && j < m->m; j++)
+				s += m->beta[j] * xf[(size_t) k * m->m + j];
+			s += sigma * zi[k];
+			x[p + k] = s;
+			out[k] = s;
+		}
+	}
+	return TSF_AR_OK;
+}
+
 void
 tsf_ar_fourier(double period, double s0, long long k, int K, double *out)
 {

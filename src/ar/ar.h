@@ -169,6 +169,27 @@ extern void tsf_ar_forecast_exog(const TsfArModel *m, const double *hist, int h,
 								 const double *xf, double *mean, double *se,
 								 double *work);
 
+/*
+ * Sample paths of the model: npaths paths of the h steps after hist (the
+ * last p values, oldest first), each through the fitted recursion with the
+ * innovations sigma z[i][k], z (npaths, h) row-major standard normal draws
+ * the caller makes (the core has no random numbers), xf (h, m->m) the
+ * future regressors as in tsf_ar_forecast_exog (NULL when m->m is 0):
+ *
+ *		y_i[k] = c + sum_j phi[j] y_i[k-j] + beta . xf[k] + sigma z[i][k]
+ *
+ * (y_i[k-j] from hist for k - j < 0) into paths (npaths, h) row-major;
+ * paths may be z itself.  With z = 0 a path is tsf_ar_forecast_exog's mean;
+ * with z a unit vector at step j, path - mean is sigma psi[k - j] at steps
+ * k >= j (the MA(inf) weights).  work: p + h doubles.  poll is called
+ * between paths (at most TSF_AR_POLL_FLOPS apart); TSF_AR_CANCELLED then,
+ * else TSF_AR_OK (TSF_AR_INVALID for npaths < 0 or h < 0).
+ */
+extern TsfArStatus tsf_ar_simulate(const TsfArModel *m, const double *hist, int h,
+								   const double *xf, int npaths, const double *z,
+								   double *paths, double *work,
+								   const TsfArPoll *poll);
+
 /* OLS through the blocked QR alone (tsf_ar_fit may take a faster path) */
 extern TsfArStatus tsf_ar_fit_ols_qr(const double *y, int n, int p, int intercept,
 									 const TsfArPoll *poll, double *work,

@@ -10,7 +10,7 @@ CREATE EXTENSION IF NOT EXISTS tsforecast;
 SET search_path = tsforecast, public;
 
 BEGIN;
-SELECT plan(136);
+SELECT plan(143);
 
 -- the type and its views
 SELECT has_type('tsforecast', 'tsmodel', 'type tsmodel exists');
@@ -212,6 +212,23 @@ SELECT throws_ok($$SELECT backtest(date '2000-01-01' + t::int, v, '{"kind": "ar"
                  'backtest without a horizon: 22023');
 SELECT throws_ok($$SELECT backtest(date '2000-01-01' + t::int, v, '{"kind": "ar"}', '{"horizon": 1, "origins": ["x"]}') FROM s$$, '22007', NULL,
                  'backtest origin that is no timestamp: 22007');
+
+-- forecast_buckets (0.6.0)
+SELECT has_function('tsforecast', 'forecast_buckets', ARRAY['tsmodel', 'interval', 'integer', 'double precision', 'jsonb'],
+                    'forecast_buckets(model, bucket, horizon, level, options)');
+SELECT is((SELECT pg_get_function_arguments('tsforecast.forecast_buckets(tsforecast.tsmodel, interval, integer, double precision, jsonb)'::regprocedure)),
+          'model tsmodel, bucket interval, horizon integer, level double precision DEFAULT 0.95, options jsonb DEFAULT ''{}''::jsonb',
+          'forecast_buckets: level defaults to 0.95, options to {}');
+SELECT is((SELECT pg_get_function_result('tsforecast.forecast_buckets(tsforecast.tsmodel, interval, integer, double precision, jsonb)'::regprocedure)),
+          'TABLE(bucket integer, bucket_start timestamp with time zone, bucket_end timestamp with time zone, steps integer, value double precision, mean double precision, lo double precision, hi double precision)',
+          'forecast_buckets returns (bucket, bucket_start, bucket_end, steps, value, mean, lo, hi)');
+SELECT volatility_is('tsforecast', 'forecast_buckets', ARRAY['tsmodel', 'interval', 'integer', 'double precision', 'jsonb'], 'stable',
+                     'forecast_buckets is STABLE (local dates use the time zone)');
+SELECT is_strict('tsforecast', 'forecast_buckets', ARRAY['tsmodel', 'interval', 'integer', 'double precision', 'jsonb'], 'forecast_buckets is STRICT');
+SELECT throws_ok($$SELECT * FROM forecast_buckets((SELECT ar_fit(t, v) FROM s), '7 days', 2)$$, '0A000',
+                 'bucket forecasts of an integer-indexed series are not supported', 'forecast_buckets of a bigint-indexed model: 0A000');
+SELECT throws_ok($$SELECT * FROM forecast_buckets((SELECT ar_fit(date '2000-01-01' + t::int, v, '{"order": 2}') FROM s), '36 hours', 2)$$, '22023',
+                 'bucket width 36:00:00 is not a whole number of the model''s steps', 'buckets of partial steps: 22023');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -400,6 +400,19 @@ EXCEPTION WHEN others THEN
     RETURN QUERY SELECT NULL::int4, NULL::timestamptz, NULL::float8, NULL::float8, NULL::float8,
                         SQLSTATE || ': ' || SQLERRM;
 END $$;
+-- the same for bucket forecasts (few paths: they run over every mutant)
+CREATE FUNCTION smith.try_forecast_buckets(model tsmodel, width interval, horizon int4,
+                                           level float8 DEFAULT 0.9, options jsonb DEFAULT '{"paths": 20}')
+    RETURNS TABLE (bucket int4, bucket_start timestamptz, bucket_end timestamptz, steps int4,
+                   value float8, mean float8, lo float8, hi float8, error text)
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    RETURN QUERY SELECT f.*, NULL::text FROM tsforecast.forecast_buckets(model, width, horizon, level, options) f;
+EXCEPTION WHEN others THEN
+    RETURN QUERY SELECT NULL::int4, NULL::timestamptz, NULL::timestamptz, NULL::int4, NULL::float8,
+                        NULL::float8, NULL::float8, NULL::float8, SQLSTATE || ': ' || SQLERRM;
+END $$;
 -- r2 of the one-step predictions over the last n points of the data of
 -- the model's timestamp type, or the error
 CREATE FUNCTION smith.try_predict(model tsmodel, n int4) RETURNS text
@@ -468,6 +481,8 @@ SELECT m.name, x.i, x.value, predict(m.model, x.i, x.value) OVER (PARTITION BY m
   FROM models m, indexed x WHERE m.name IN ('ar_indexed', 'lstm_indexed');
 CREATE VIEW mutant_forecasts AS
 SELECT m.name, m.pos, m.byte, f.* FROM mutants m, smith.try_forecast(m.model, 3, 0.8) f;
+CREATE VIEW mutant_bucket_forecasts AS
+SELECT m.name, m.pos, m.byte, f.* FROM mutants m, smith.try_forecast_buckets(m.model, '7 days', 2) f;
 CREATE VIEW mutant_predictions AS
 SELECT m.name, m.pos, m.byte, smith.try_predict(m.model, 40) AS r2 FROM mutants m;
 CREATE VIEW mutant_infos AS

@@ -1,0 +1,212 @@
+-- forecast_buckets(): forecasts of calendar buckets (Sunday-Saturday weekly
+-- means) of a daily model from sample paths, and bucket backtests.  The
+-- reference is test/fixtures/make_bucket_fixtures.py: statsmodels' AutoReg
+-- fit of the same model and, from its coefficients, the buckets' exact
+-- moments (normal for the identity transform, log-normal for the log) and a
+-- numpy Monte Carlo median.  The extension's paths are checked against them
+-- within 4 standard errors of its Monte Carlo (20000 paths): a mean's
+-- sd / sqrt(N); a median's 1 / (2 f sqrt(N)), f the density at it (for a
+-- normal, sd sqrt(pi / 2) / sqrt(N)), plus the reference's own; a quantile
+-- q's sqrt(q (1 - q)) / (f(x_q) sqrt(N)).
+\i test/fixtures/regress.sql
+
+-- verde_weekly.csv is the Sunday-Saturday means of the daily data (of the
+-- complete weeks, to 4 decimals), computed here with date_bin alone
+SELECT count(*) AS weeks, count(*) FILTER (WHERE round(d.mean::numeric, 4) = w.flow::numeric) AS equal,
+       count(*) FILTER (WHERE w.flow IS NULL) AS not_in_weekly
+  FROM (SELECT date_bin('7 days', day::timestamp, '2000-01-02')::date AS week, avg(flow) AS mean
+          FROM verde_daily GROUP BY 1 HAVING count(*) = 7) d
+  LEFT JOIN verde w ON w.week_start = d.week;
+
+-- the reference's model: 14 lags and 3 harmonics on the days 2014-09-29 ..
+-- 2019-09-28 (a Saturday), of the flow and of its log; ar_fit fits
+-- statsmodels' (the few coefficients the reference keeps)
+CREATE TEMP TABLE dm AS
+SELECT t.series, ar_fit(day, flow, jsonb_build_object('order', 14, 'harmonics', 3, 'transform', t.series)) AS m
+  FROM verde_daily, (VALUES ('none'), ('log')) t(series)
+ WHERE day BETWEEN '2014-09-29' AND '2019-09-28' GROUP BY t.series;
+SELECT d.series, bool_and(close_to(r.value, CASE r.key WHEN 'c' THEN (model_info(m)->>'constant')::float8
+                                                   WHEN 'sigma2' THEN (model_info(m)->>'sigma2')::float8
+                                                   WHEN 'phi_1' THEN (model_info(m)->'coefficients'->>0)::float8
+                                                   ELSE (model_info(m)->'exog_coefficients'->>0)::float8 END,
+                                   1e-6)) AS same_model_as_statsmodels
+  FROM dm d JOIN bucket_ref r ON r.series = d.series AND r.bucket = 0 GROUP BY 1 ORDER BY 1;
+
+-- 3 weeks of 20000 paths at level 0.9
+CREATE TEMP TABLE fb AS
+SELECT d.series, f.* FROM dm d, forecast_buckets(d.m, '7 days', 3, 0.9, '{"paths": 20000}') f;
+SELECT series, bucket, bucket_start::date, bucket_end::date, steps FROM fb ORDER BY 1 DESC, 2;
+
+CREATE TEMP VIEW ref AS
+SELECT series, bucket, max(value) FILTER (WHERE key = 'mean') AS mean, max(value) FILTER (WHERE key = 'sd') AS sd,
+       max(value) FILTER (WHERE key = 'median_mc') AS median_mc, max(value) FILTER (WHERE key = 'median_se') AS median_se,
+       max(value) FILTER (WHERE key = 'density') AS density, max(value) FILTER (WHERE key = 'exp_mean_log') AS exp_mean_log
+  FROM bucket_ref WHERE bucket > 0 GROUP BY 1, 2;
+
+-- identity transform: the paths' bucket means are normal, of the mean of the
+-- step forecasts and the variance of their sum (MA(inf) weights): mean and
+-- median within 4 standard errors of it, the 0.05 and 0.95 quantiles of
+-- mean -/+ 1.645 sd
+SELECT f.bucket,
+       abs(f.mean - r.mean) <= 4 * r.sd / sqrt(20000) AS mean_ok,
+       abs(f.value - r.mean) <= 4 * r.sd * sqrt(pi() / 2) / sqrt(20000) AS median_ok,
+       abs(f.lo - (r.mean - 1.6448536269514722 * r.sd)) <= 4 * sqrt(0.05 * 0.95) * r.sd / (0.10313564037537128 * sqrt(20000)) AS lo_ok,
+       abs(f.hi - (r.mean + 1.6448536269514722 * r.sd)) <= 4 * sqrt(0.05 * 0.95) * r.sd / (0.10313564037537128 * sqrt(20000)) AS hi_ok,
+       round((abs(f.mean - r.mean) / (r.sd / sqrt(20000)))::numeric, 1) < 4 AS z_mean_below_4
+  FROM fb f JOIN ref r USING (series, bucket) WHERE series = 'none' ORDER BY 1;
+
+-- log transform: the paths' mean of a week's log-normal days has the
+-- log-normal moments (mean within 4 standard errors); the point forecast
+-- is the paths' median, within 4 standard errors (the extension's and the
+-- reference's) of numpy's, and it is not the exponential of the mean of
+-- the logs (exp_mean_log), which lies more than 4 of them away (it would
+-- fail the check of the median)
+SELECT f.bucket,
+       abs(f.mean - r.mean) <= 4 * r.sd / sqrt(20000) AS mean_ok,
+       abs(f.value - r.median_mc) <= 4 * sqrt((1 / (2 * r.density * sqrt(20000)))^2 + r.median_se^2) AS median_ok,
+       abs(f.value - r.exp_mean_log) > 4 * sqrt((1 / (2 * r.density * sqrt(20000)))^2 + r.median_se^2) AS not_exp_mean_log,
+       f.value < f.mean AS median_below_mean, f.lo < f.value AND f.value < f.hi AS inside
+  FROM fb f JOIN ref r USING (series, bucket) WHERE series = 'log' ORDER BY 1;
+
+-- the same seed gives the same paths; another seed others; the default is
+-- a fixed seed
+SELECT (SELECT array_agg(value ORDER BY bucket) FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"paths": 500, "seed": 5}') WHERE series = 'log')
+     = (SELECT array_agg(value ORDER BY bucket) FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"paths": 500, "seed": 5}') WHERE series = 'log') AS same_seed_same,
+       (SELECT array_agg(value ORDER BY bucket) FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"paths": 500, "seed": 5}') WHERE series = 'log')
+    <> (SELECT array_agg(value ORDER BY bucket) FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"paths": 500, "seed": 6}') WHERE series = 'log') AS other_seed_other,
+       (SELECT array_agg(value ORDER BY bucket) FROM dm, forecast_buckets(m, '7 days', 2) WHERE series = 'log')
+     = (SELECT array_agg(value ORDER BY bucket) FROM dm, forecast_buckets(m, '7 days', 2, 0.95, '{"seed": 1, "paths": 1000}') WHERE series = 'log') AS default_seed_1_paths_1000;
+
+-- "aggregate": "sum": the same paths, summed: 7 times the mean
+SELECT bool_and(close_to(s.value, 7 * a.value, 1e-12) AND close_to(s.lo, 7 * a.lo, 1e-12)
+                AND close_to(s.mean, 7 * a.mean, 1e-12)) AS sum_is_7_means
+  FROM dm, forecast_buckets(m, '7 days', 3, 0.9, '{"aggregate": "sum"}') s
+       JOIN forecast_buckets(m, '7 days', 3, 0.9) a USING (bucket) WHERE series = 'log';
+
+-- a bucket of one step, one path: the path itself; with its innovations
+-- drawn, it is not the forecast's point but within its 99.99% interval
+SELECT bool_and(b.bucket_start = f.ts AND b.lo = b.value AND b.hi = b.value AND b.steps = 1
+                AND b.value BETWEEN f.lo AND f.hi) AS one_step_buckets
+  FROM dm, forecast_buckets(m, '1 day', 5, 0.9, '{"paths": 1}') b
+       JOIN forecast(m, 5, 0.9999) f ON f.step = b.bucket WHERE series = 'log';
+
+-- the first bucket starts after the model's last row: with buckets from a
+-- Wednesday, the week 09-25 .. 10-01 holds the last day (09-28, a Saturday)
+-- and is skipped; the model moved on by model_update starts after its rows
+SELECT bucket, bucket_start::date, bucket_end::date, to_char(bucket_start, 'Dy') AS dow, steps
+  FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"origin": "2000-01-05", "paths": 10}') WHERE series = 'log';
+SELECT bucket, bucket_start::date, to_char(bucket_start, 'Dy') AS dow
+  FROM (SELECT model_update((SELECT m FROM dm WHERE series = 'log'), day, flow) AS m
+          FROM verde_daily WHERE day BETWEEN '2019-09-29' AND '2019-10-02') u,
+       forecast_buckets(u.m, '7 days', 2, 0.9, '{"paths": 10}');
+-- 14-day buckets from the default origin (a Sunday, 2000-01-02)
+SELECT bucket, bucket_start::date, bucket_end::date, steps
+  FROM dm, forecast_buckets(m, '14 days', 2, 0.9, '{"paths": 10}') WHERE series = 'log';
+
+-- timestamptz series: on calendar days, binned on local dates (the week
+-- of 2019-10-27 runs into winter time, 7 days of 169 hours); of fixed
+-- steps, on absolute times (the origin a timestamptz of the session's zone)
+SET TimeZone = 'Europe/Paris';
+SELECT bucket, bucket_start, bucket_end, steps
+  FROM (SELECT ar_fit(day::timestamptz, flow, '{"transform": "log", "order": 3}') AS m
+          FROM verde_daily WHERE day BETWEEN '2019-01-01' AND '2019-10-23') d,
+       forecast_buckets(d.m, '7 days', 2, 0.9, '{"paths": 10}');
+CREATE TEMP TABLE hm AS
+SELECT ar_fit(t, sin(extract(epoch FROM t) / 18000.0) + (extract(epoch FROM t)::bigint % 7) / 70.0, '{"order": 2}') AS m
+  FROM generate_series('2020-01-01 00:00+00'::timestamptz, '2020-01-10 05:00+00', '1 hour') t;
+SELECT bucket, bucket_start, bucket_end, steps FROM hm, forecast_buckets(m, '1 day', 2, 0.9, '{"paths": 10, "origin": "2000-01-01 00:00+00"}');
+SELECT bucket, bucket_start, bucket_end, steps FROM hm, forecast_buckets(m, '6 hours', 2, 0.9, '{"paths": 10}');
+SELECT * FROM hm, forecast_buckets(m, '90 minutes', 2);
+RESET TimeZone;
+
+-- an LSTM has sample paths too (those of its Monte Carlo interval)
+CREATE TEMP TABLE lm AS
+SELECT lstm_train(day, flow, '{"epochs": 3, "hidden": 4, "transform": "log"}') AS m
+  FROM verde_daily WHERE day BETWEEN '2019-01-01' AND '2019-09-28';
+SELECT count(*) AS buckets, bool_and(lo <= value AND value <= hi AND steps = 7) AS ordered,
+       min(bucket_start)::date AS first
+  FROM lm, forecast_buckets(m, '7 days', 2, 0.9, '{"paths": 50}');
+
+-- ---- errors ----
+SELECT * FROM dm, forecast_buckets(m, '36 hours', 2) WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '1 month', 2) WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '0 days', 2) WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '-7 days', 2) WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '7 days', 0) WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 1.5) WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"paths": 100001}') WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"paths": 0}') WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '7 days', 20000, 0.9) WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '7 days', 10000, 0.9, '{"paths": 100000}') WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '1000000 days', 1) WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '100000000 days', 1) WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"aggregate": "median"}') WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"pathz": 10}') WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"origin": 3}') WHERE series = 'log';
+SELECT * FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '[1]') WHERE series = 'log';
+-- a long one stops at a cancel (here its statement_timeout): 42 million
+-- simulated days, about 10 s uncancelled on the development machine
+SET statement_timeout = '300ms';
+SELECT count(*) FROM dm, forecast_buckets(m, '7 days', 300, 0.9, '{"paths": 20000}') WHERE series = 'log';
+RESET statement_timeout;
+SET tsforecast.max_memory = '1MB';
+SELECT * FROM dm, forecast_buckets(m, '7 days', 100, 0.9, '{"paths": 10000}') WHERE series = 'log';
+RESET tsforecast.max_memory;
+-- monthly models, integer indexes and models with covariates have no buckets
+SELECT * FROM forecast_buckets((SELECT ar_fit(d::date, x, '{"order": 1}')
+                                  FROM generate_series('2000-01-01'::date, '2010-01-01', '1 month') d,
+                                       LATERAL (SELECT extract(month FROM d)::float8 + random() AS x) x),
+                               '7 days', 2);
+SELECT * FROM forecast_buckets((SELECT ar_fit(t::bigint, sin(t / 3.0), '{"order": 2}') FROM generate_series(1, 100) t),
+                               '7 days', 2);
+SELECT * FROM forecast_buckets((SELECT ar_fit(day, flow, ARRAY[extract(dow FROM day)::float8], '{"order": 2}')
+                                  FROM verde_daily WHERE day > '2019-01-01'), '7 days', 2);
+
+-- ---- bucket backtests ----
+-- every Saturday of 2012-2019's autumns (as bench/verde_backtest.sh's
+-- origins), the model fitted on the last 1825 days up to it, the next two
+-- Sunday-Saturday weeks forecast
+CREATE TEMP TABLE bb AS
+SELECT b.* FROM (SELECT backtest(day, flow, '{"kind": "ar", "transform": "log", "order": 14, "harmonics": 3}',
+                                 jsonb_build_object('bucket', '7 days', 'horizon', 2, 'window', 1825, 'paths', 500,
+                                                    'origins', (SELECT jsonb_agg(to_char(o, 'YYYY-MM-DD') ORDER BY o)
+                                                                  FROM generate_series('2012-09-01'::date, '2019-11-30', '7 days') o
+                                                                 WHERE extract(month FROM o) >= 9))) AS r
+                   FROM verde_daily) s, unnest(s.r) b;
+SELECT count(*) AS rows, count(DISTINCT origin) AS origins, count(actual) AS with_actual,
+       bool_and(ts = origin + (1 + 7 * (step - 1)) * interval '1 day') AS weeks_from_the_sunday
+  FROM bb;
+-- the actuals are the weekly fixture's values (its 4 decimals)
+SELECT count(*) AS compared, count(*) FILTER (WHERE round(b.actual::numeric, 4) = w.flow::numeric) AS equal_to_weekly
+  FROM bb b JOIN verde w ON w.week_start = b.ts::date;
+-- each origin's forecast is forecast_buckets of ar_fit on its window, bit for bit
+SELECT bool_and(b.forecast = f.value AND b.lo = f.lo AND b.hi = f.hi AND b.ts = f.bucket_start) AS same_as_forecast_buckets,
+       count(*) AS compared
+  FROM (SELECT * FROM bb WHERE origin IN ('2012-09-01', '2016-10-15', '2019-11-30')) b,
+       LATERAL (SELECT f.* FROM forecast_buckets((SELECT ar_fit(day, flow, '{"transform": "log", "order": 14, "harmonics": 3}')
+                                                   FROM verde_daily WHERE day <= b.origin::date AND day > b.origin::date - 1825),
+                                                 '7 days', 2, 0.95, '{"paths": 500}') f WHERE f.bucket = b.step) f;
+-- scale: the naive MAE of the complete weeks' means over the fit's window
+SELECT bool_and(close_to(b.scale, n.mae, 1e-12)) AS scale_is_weekly_naive_mae, count(*) AS origins
+  FROM (SELECT DISTINCT origin, scale FROM bb WHERE origin IN ('2012-09-01', '2016-10-15', '2019-11-30')) b,
+       LATERAL (SELECT avg(abs(mean - prev)) AS mae
+                  FROM (SELECT mean, lag(mean) OVER (ORDER BY week) AS prev
+                          FROM (SELECT date_bin('7 days', day::timestamp, '2000-01-02') AS week, avg(flow) AS mean
+                                  FROM verde_daily WHERE day <= b.origin::date AND day > b.origin::date - 1825
+                                 GROUP BY 1 HAVING count(*) = 7) w) x) n;
+-- the accuracy of these 136 origins (no independent reference: a change
+-- detector, the bench's number is bench/verde_backtest.sh's)
+SELECT step, count(actual) AS n, round(mae(actual, forecast)::numeric, 1) AS mae
+  FROM bb GROUP BY step ORDER BY step;
+-- refit every 4 origins, updated in between, and a NULL actual past the data
+SELECT count(*) AS rows, count(actual) AS with_actual, max(ts)::date AS last_target
+  FROM unnest((SELECT backtest(day, flow, '{"kind": "ar", "transform": "log", "order": 14}',
+                               '{"bucket": "7 days", "horizon": 2, "window": 1825, "start": "2020-06-06", "every": 7, "refit_every": 4, "paths": 100}')
+                 FROM verde_daily));
+-- the backtest's errors
+SELECT backtest(day, flow, '{"kind": "ar"}', '{"horizon": 2, "paths": 100}') FROM verde_daily;
+SELECT backtest(day, flow, '{"kind": "ar"}', '{"horizon": 2, "bucket": 7}') FROM verde_daily;
+SELECT backtest(day, flow, '{"kind": "ar"}', '{"horizon": 2, "bucket": "7 dayz"}') FROM verde_daily;
+SELECT backtest(day, flow, '{"kind": "ar"}', '{"horizon": 2, "bucket": "7 days", "bucket_origin": 1}') FROM verde_daily;
+SELECT backtest(day, flow, '{"kind": "ar"}', '{"horizon": 2, "bucket": "7 days", "origin": "2000-01-02"}') FROM verde_daily;
+SELECT backtest(day, flow, '{"kind": "ar"}', '{"horizon": 2, "bucket": "1 month", "origins": ["2019-01-05"]}') FROM verde_daily;
