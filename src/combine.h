@@ -101,6 +101,8 @@ extern int	tsf_combine_n_covariates(const TsfModel *m);
 extern double tsf_combine_forecast_bytes(const TsfModel *m, int horizon, char **detail);
 extern void tsf_combine_forecast(const TsfModel *m, int horizon, double level,
 								 const double *fcov, double *mean, double *lo, double *hi);
+extern void tsf_combine_simulate(const TsfModel *m, int horizon, int npaths, uint64 seed,
+								 const double *fcov, double *paths);
 extern void tsf_combine_predict(const TsfModel *m, int64 rows, const int64 *k,
 								const double *y, const bool *ynull, const double *cov,
 								double *pred, bool *isnull);

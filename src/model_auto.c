@@ -763,6 +763,7 @@ const TsfKind tsf_kind_auto = {
 	.n_covariates = tsf_combine_n_covariates,
 	.forecast_bytes = tsf_combine_forecast_bytes,
 	.forecast = tsf_combine_forecast,
+	.simulate = tsf_combine_simulate,
 	.predict = tsf_combine_predict,
 	.update = tsf_combine_update,
 	.scored_from = tsf_combine_scored_from,

@@ -920,6 +920,73 @@ tsf_combine_forecast(const TsfModel *m, int horizon, double level, const double 
 	pfree(fh);
 }
 
+/*
+ * Sample paths of a combination: every member's npaths paths drawn with
+ * the combination's seed (each member from its own generator seeded with
+ * it: common random numbers, so one member's paths are the combination's
+ * and identical members give identical paths), back-transformed to the
+ * data's scale (members may differ in transform; the combination's own
+ * transform is none, so forecast.c leaves these be), and combined path by
+ * path and step by step with the combination's rule: the mean, the
+ * weighted mean, or the median of the members' values.
+ */
+void
+tsf_combine_simulate(const TsfModel *m, int horizon, int npaths, uint64 seed,
+					 const double *fcov, double *paths)
+{
+	const TsfCombine *C = combine_of(m);
+	int			n = C->n;
+	Size		nz = (Size) npaths * horizon;
+	bool		median = C->how == TSF_COMBINE_MEDIAN;
+	int			nbuf = median ? n : 1;
+	double	   *buf;
+	double		v[TSF_COMBINE_MAX_MEMBERS],
+				scratch[TSF_COMBINE_MAX_MEMBERS];
+
+	for (int i = 0; i < n; i++)
+		if (C->members[i].kind->simulate == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("bucket forecasts of %s models are not supported",
+							C->members[i].kind->name),
+					 errdetail("Member %d of the combination has no sample paths.", i + 1)));
+	tsf_check_memory(sizeof(double) * (double) nz * nbuf, TSF_MEM_FORECAST,
+					 psprintf("%d sample paths of %d steps for each of %d members.",
+							  npaths, horizon, n));
+	buf = palloc_extended(sizeof(double) * nz * nbuf, MCXT_ALLOC_HUGE);
+	if (!median)
+		for (Size q = 0; q < nz; q++)
+			paths[q] = 0.0;
+	for (int i = 0; i < n; i++)
+	{
+		const TsfModel *mm = &C->members[i];
+		double	   *p = median ? buf + nz * i : buf;
+		double		w = C->how == TSF_COMBINE_WEIGHTS ? C->weight[i] : 1.0 / n;
+
+		CHECK_FOR_INTERRUPTS();
+		mm->kind->simulate(mm, horizon, npaths, seed, NULL, p);
+		for (Size q = 0; q < nz; q++)
+		{
+			p[q] = tsf_back_transform(mm->transform, p[q]);
+			tsf_check_forecast_value(p[q], (int) (q % horizon) + 1);
+			if (!median)
+				paths[q] += n == 1 ? p[q] : w * p[q];
+			if ((q & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+	}
+	if (median)
+		for (Size q = 0; q < nz; q++)
+		{
+			for (int i = 0; i < n; i++)
+				v[i] = buf[nz * i + q];
+			paths[q] = combine_values(C, v, scratch);
+			if ((q & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+	pfree(buf);
+}
+
 /* a member's rows: its grid steps, its transform of the values */
 static void
 member_rows(const TsfModel *m, const TsfModel *mm, int64 off, int64 rows, const int64 *k,
@@ -1060,6 +1127,7 @@ const TsfKind tsf_kind_combine = {
 	.n_covariates = tsf_combine_n_covariates,
 	.forecast_bytes = tsf_combine_forecast_bytes,
 	.forecast = tsf_combine_forecast,
+	.simulate = tsf_combine_simulate,
 	.predict = tsf_combine_predict,
 	.update = tsf_combine_update,
 	.scored_from = tsf_combine_scored_from,
