@@ -31,7 +31,10 @@
  * more than its level; backtest() and coverage() measure it.  predict():
  * the same combination of the members' one-step predictions (NULL where
  * any member's is).  model_update(): every member's state moves on over
- * the same rows.
+ * the same rows.  Sample paths (forecast_buckets(), bucket backtests):
+ * every member's paths drawn with the same seed (common random numbers),
+ * back-transformed, combined path by path and step by step with the
+ * combination's rule (tsf_combine_simulate); the kind "auto" shares them.
  *
  * "weights": w_i proportional to 1 / MSE_i, MSE_i the mean squared error of
  * member i in a rolling-origin backtest on the training rows only (the
