@@ -141,6 +141,8 @@ tsf_inner_parse(Jsonb *j, const char *what, TsfInnerBacktest *ib)
 	ib->window = 0;
 	ib->seasons = 0;
 	ib->around = 0;
+	ib->bucket_steps = 0;
+	ib->lag = 0;
 	if (j == NULL)
 		return;
 	if (!JB_ROOT_IS_OBJECT(j) || JB_ROOT_IS_SCALAR(j))
@@ -167,6 +169,7 @@ tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **out)
 	int64	   *g;				/* the origins' grid steps */
 	int			ng = 0;
 	int64	   *o;
+	int64		unit;
 
 	tsf_check_memory(sizeof(int64) * ((double) n + ib->origins +
 									  (double) ib->seasons * (2 * ib->around + 1)),
@@ -177,7 +180,9 @@ tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **out)
 	tsf_freq_infer(st->ts_type, ts, n, &freq);
 	if (!tsf_freq_index(st->ts_type, &freq, ts[0], ts[n - 1], &klast))
 		elog(ERROR, "point off the inferred grid");
-	last = klast - ib->horizon;
+	/* in buckets: the last origin ends a bucket, horizon buckets before the last complete one's end */
+	unit = ib->bucket_steps > 0 ? ib->bucket_steps : 1;
+	last = klast - ib->lag - (int64) ib->horizon * unit;
 	if (ib->seasons > 0)
 	{
 		double		P = tsf_season_period(st->ts_type, &freq);
@@ -207,7 +212,8 @@ tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **out)
 		g = palloc(sizeof(int64) * ib->seasons * (2 * ib->around + 1));
 		for (int k = ib->seasons - 1; k >= 0; k--)
 		{
-			int64		centre = last - (int64) rint(k * P);
+			/* a whole number of buckets before the last (of steps without them) */
+			int64		centre = last - unit * (int64) rint(k * P / unit);
 
 			for (int j = -ib->around; j <= ib->around; j++)
 			{
@@ -542,7 +548,7 @@ combine_weights(TsfSeriesState *st, CombineOptions *o, double *w, double *mse)
 		mk = tsf_member_spec(o->members[i], "member", i, o->fill, &opts);
 		tsf_backtest_inner(st, tsf_jsonb_with_key(opts, "kind", tsf_jsonb_string(mk->name)),
 						   o->inner.horizon, o->inner.window, o->inner.refit_every,
-						   o->inner.origins, orig, inner_emit, &sc);
+						   o->inner.origins, orig, NULL, inner_emit, &sc);
 		if (sc.count == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
