@@ -238,6 +238,17 @@ SELECT count(*) AS rows, count(actual) AS with_actual, bool_and(forecast > 0) AS
                                             "candidates": [{"kind": "ar", "transform": "log", "order": 7}, {"kind": "ar", "transform": "log", "order": 14}]}',
                                '{"bucket": "7 days", "horizon": 2, "window": 1825, "paths": 200, "origins": ["2018-10-06", "2019-10-05"]}')
                  FROM verde_daily));
+-- a candidate whose bucket paths overflow (order 7 on 16 days of logs:
+-- explosive) is not scored and not chosen; backtest() refuses its forecast
+SELECT e->>'spec' AS spec, e->>'mae' IS NULL AS not_scored, (e->>'scored')::int AS scored, model_info(m) #>> '{auto,chosen}' AS chosen
+  FROM (SELECT fit(day, flow, '{"kind": "auto", "bucket": "7 days", "horizon": 2, "origins": 20, "combine_top": 0,
+                                "candidates": [{"kind": "ar", "transform": "log", "order": 7},
+                                               {"kind": "ar", "transform": "log", "order": 7, "window": 16}]}') AS m
+          FROM verde_daily WHERE day <= '2019-09-28') s,
+       jsonb_array_elements(model_info(m) #> '{auto,candidates}') e;
+SELECT count(*) FROM unnest((SELECT backtest(day, flow, '{"kind": "ar", "transform": "log", "order": 7, "window": 16}',
+                                             '{"bucket": "7 days", "horizon": 2, "paths": 500, "start": "2019-05-04", "every": 7, "refit_every": 13}')
+                               FROM verde_daily WHERE day <= '2019-09-28'));
 -- errors
 SELECT fit(day, flow, '{"kind": "auto", "paths": 100}') FROM dtrain;
 SELECT fit(day, flow, '{"kind": "auto", "bucket_origin": "2000-01-03"}') FROM dtrain;
