@@ -249,6 +249,21 @@ SELECT e->>'spec' AS spec, e->>'mae' IS NULL AS not_scored, (e->>'scored')::int 
 SELECT count(*) FROM unnest((SELECT backtest(day, flow, '{"kind": "ar", "transform": "log", "order": 7, "window": 16}',
                                              '{"bucket": "7 days", "horizon": 2, "paths": 500, "start": "2019-05-04", "every": 7, "refit_every": 13}')
                                FROM verde_daily WHERE day <= '2019-09-28'));
+-- an hourly series in daily buckets (24 steps, a season of 24 hours): the
+-- windows of 3, 5, 10 days are 72, 120, 240 hours, and the fixed orders of
+-- 24 and 48 lags only where the window holds twice the 2p + 2K + 2 rows
+-- their fits need (24 lags from 120 hours, 48 from 240); the last origin
+-- ends a day of the session's time zone (PST here: the buckets of a series
+-- of fixed steps are on absolute times, the origin 2000-01-02 read in the
+-- session's zone), one day before the last complete one
+SELECT jsonb_array_length(model_info(m) #> '{auto,candidates}') AS scored,
+       (SELECT string_agg(coalesce((e->>'spec')::jsonb->>'order', 'aic') || '/' || coalesce((e->>'spec')::jsonb->>'window', 'all'), ' ' ORDER BY o)
+          FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') WITH ORDINALITY x(e, o)
+         WHERE e->>'spec' NOT LIKE '%combine%' AND e->>'spec' LIKE '%"harmonics": 2%') AS orders_windows_at_2_harmonics,
+       model_info(m) #>> '{auto,last_origin}' AS last_origin, model_info(m) #>> '{auto,origins}' AS origins
+  FROM (SELECT fit(t, 2 + sin(extract(epoch FROM t) / 3600 * 2 * pi() / 24) + 0.1 * sin(extract(epoch FROM t) / 3600 * 7.3),
+                   '{"kind": "auto", "bucket": "1 day", "horizon": 1}') AS m
+          FROM generate_series('2020-01-01 00:00+00'::timestamptz, '2020-03-01 05:00+00', '1 hour') t) s;
 -- errors
 SELECT fit(day, flow, '{"kind": "auto", "paths": 100}') FROM dtrain;
 SELECT fit(day, flow, '{"kind": "auto", "bucket_origin": "2000-01-03"}') FROM dtrain;

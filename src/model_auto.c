@@ -57,8 +57,10 @@
  * models on the log (where every value is positive, else no transform) of
  * orders by AIC, 1 and 2 buckets' worth of steps (7, 14 for days in
  * weeks), x 2, 3, 4 harmonics (those the season admits) x windows of 3, 5
- * and 10 seasons (all the series where it is shorter; duplicates dropped):
- * at most 27, 3 x 3 x 3 on ten years of days or more; "lstm": true adds
+ * and 10 seasons (all the series where it is shorter; duplicates dropped;
+ * a fixed order only where its window, or half the series, holds twice the
+ * 2p + 2K + 2 rows its fit needs): at most 27, 3 x 3 x 3 on ten years of
+ * days or more; "lstm": true adds
  * the LSTM.  The means of the best few are scored on the means of their
  * bucket forecasts (no more fits), where the stored combination's bucket
  * forecast is the median of its mean paths: close, not the same.  Cost on
@@ -381,7 +383,16 @@ default_bucket_candidates(double P, int64 spb, int64 steps, bool positive, bool 
 			for (int w = 0; w < nw; w++)
 			{
 				StringInfoData b;
+				/* the rows its first inner fit has, at the least */
+				int64		rows = windows[w] > 0 ? windows[w] : steps / 2;
 
+				/*
+				 * a fixed order needs 2p + 2K + 2 rows (ar_fit's rule):
+				 * twice that, or it is left out (orders by AIC fit any)
+				 */
+				if (orders[oi] > 0 &&
+					rows < 2 * (2 * orders[oi] + 2 * (nk > 0 ? ks[ki] : 0) + 2))
+					continue;
 				initStringInfo(&b);
 				appendStringInfoString(&b, "{\"kind\": \"ar\"");
 				if (positive)
