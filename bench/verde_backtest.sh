@@ -9,7 +9,8 @@
 #   DAILY_SPEC=... DAILY_WINDOW=...     that model's spec (default
 #                                       '{"kind": "ar", "transform": "log",
 #                                       "order": 14, "harmonics": 3}') and
-#                                       window in days (default 1825)
+#                                       window in days (default 1825; none:
+#                                       every day before each origin)
 #   DAILY_EXTRA='{"seed": 2}'           more settings of its backtest
 #                                       (paths, seed, bucket_origin; default
 #                                       '{"paths": 10000}')
@@ -159,10 +160,19 @@ fi
 run_backtest 2 "tsforecast AR, last 260 weeks" "$DEFAULT_AR" "$W260" "$DEFAULT_AR, settings \"window\": 260"
 HAVE_BUCKETS=$(psql -At -c "SELECT to_regprocedure('tsforecast.forecast_buckets(tsforecast.tsmodel, interval, integer, float8, jsonb)') IS NOT NULL")
 if [ "$DAILY" = 1 ] && [ "$HAVE_BUCKETS" = t ]; then
-    DSET=$(psql -At -v s="$SETTINGS" -v w="$DAILY_WINDOW" -v x="$DAILY_EXTRA" \
-                <<<"SELECT :'s'::jsonb || jsonb_build_object('bucket', '7 days', 'window', :w) || :'x'::jsonb")
-    run_backtest 4 "tsforecast daily AR, weekly buckets, last $DAILY_WINDOW days" "$DAILY_SPEC" "$DSET" \
-        "$DAILY_SPEC on the daily series, settings \"bucket\": \"7 days\", \"window\": $DAILY_WINDOW$([ "$DAILY_EXTRA" = '{}' ] || echo ", $DAILY_EXTRA"): the median of the paths' weekly means" \
+    if [ "$DAILY_WINDOW" = none ]; then
+        DSET=$(psql -At -v s="$SETTINGS" -v x="$DAILY_EXTRA" \
+                    <<<"SELECT :'s'::jsonb || jsonb_build_object('bucket', '7 days') || :'x'::jsonb")
+        DLABEL="every day before each origin"
+        DNOTE=""
+    else
+        DSET=$(psql -At -v s="$SETTINGS" -v w="$DAILY_WINDOW" -v x="$DAILY_EXTRA" \
+                    <<<"SELECT :'s'::jsonb || jsonb_build_object('bucket', '7 days', 'window', :w) || :'x'::jsonb")
+        DLABEL="last $DAILY_WINDOW days"
+        DNOTE=", \"window\": $DAILY_WINDOW"
+    fi
+    run_backtest 4 "tsforecast daily AR, weekly buckets, $DLABEL" "$DAILY_SPEC" "$DSET" \
+        "$DAILY_SPEC on the daily series, settings \"bucket\": \"7 days\"$DNOTE$([ "$DAILY_EXTRA" = '{}' ] || echo ", $DAILY_EXTRA"): the median of the paths' weekly means" \
         verde_daily day
 else
     psql -c "INSERT INTO bt_methods VALUES (4, 'tsforecast daily AR, weekly buckets', 'tsforecast', '$([ "$DAILY" = 1 ] && echo 'forecast_buckets() not installed' || echo 'skipped (DAILY=0)')', NULL, NULL, '')"

@@ -134,13 +134,14 @@ SELECT model_info(model) #>> '{auto,origins}' AS origins,
 -- round trips, and the reader's refusals
 SELECT model::text::tsmodel::text = model::text AS text_same FROM auto_default;
 CREATE TEMP TABLE raw AS SELECT decode(model::text, 'base64') AS b FROM am WHERE top = 0;
-SELECT get_byte(b, 6) AS kind, get_byte(b, 109) AS candidates, get_byte(b, 113) AS chosen FROM raw;
-SELECT encode(set_byte(b, 113, 9), 'base64')::tsmodel FROM raw;       -- chosen out of range
-SELECT encode(set_byte(b, 109, 0), 'base64')::tsmodel FROM raw;       -- no candidates
-SELECT encode(set_byte(b, 100, 128), 'base64')::tsmodel FROM raw;     -- an origin before the training data
+SELECT get_byte(b, 6) AS kind, get_byte(b, 113) AS candidates, get_byte(b, 117) AS chosen FROM raw;
+SELECT encode(set_byte(b, 117, 9), 'base64')::tsmodel FROM raw;       -- chosen out of range
+SELECT encode(set_byte(b, 113, 0), 'base64')::tsmodel FROM raw;       -- no candidates
+SELECT encode(set_byte(b, 104, 128), 'base64')::tsmodel FROM raw;     -- an origin before the training data
 SELECT encode(set_byte(b, 89, 1), 'base64')::tsmodel FROM raw;        -- around without seasons
-SELECT encode(set_byte(b, 123, 10), 'base64')::tsmodel FROM raw;      -- a spec that is not printable text
-SELECT encode(set_byte(b, 117, 10), 'base64')::tsmodel FROM raw;      -- a spec's length
+SELECT encode(set_byte(b, 93, 2), 'base64')::tsmodel FROM raw;        -- buckets of 2 steps, origins every 3
+SELECT encode(set_byte(b, 127, 10), 'base64')::tsmodel FROM raw;      -- a spec that is not printable text
+SELECT encode(set_byte(b, 121, 10), 'base64')::tsmodel FROM raw;      -- a spec's length
 
 -- ---- in backtests: the automatic spec sees the rows up to each origin only ----
 
@@ -179,3 +180,94 @@ SELECT fit(t, value, '{"kind": "auto", "seasons": 2}') FROM fx_series WHERE name
 SELECT fit(week_start, flow, '{"kind": "auto", "candidates": [{"kind": "combine", "members": [{"kind": "combine", "members": [{"kind": "ar"}]}]}]}') FROM train;
 -- a candidate's own error names it
 SELECT fit(week_start, flow, '{"kind": "auto", "origins": 5, "candidates": [{"kind": "ar"}, {"kind": "ar", "order": 900, "window": 300}]}') FROM train;
+
+-- ---- "bucket": candidates of the daily series scored on weekly buckets ----
+
+-- ten years of days to Wednesday 2019-09-25: the last complete
+-- Sunday-Saturday week ends on Saturday 2019-09-21, so the last inner
+-- origin, 2 weeks before its end, is Saturday 2019-09-07, and the 10
+-- origins are the 10 Saturdays to it
+CREATE TEMP TABLE dtrain AS SELECT day, flow FROM verde_daily WHERE day BETWEEN '2009-09-06' AND '2019-09-25';
+CREATE TEMP TABLE da AS
+SELECT model_info(fit(day, flow, '{"kind": "auto", "bucket": "7 days", "horizon": 2, "origins": 10, "refit_every": 4,
+                                   "candidates": [{"kind": "ar", "transform": "log", "order": 14, "harmonics": 3},
+                                                  {"kind": "ar", "order": 7}]}')) AS i
+  FROM dtrain;
+SELECT i #>> '{auto,first_origin}' AS first_origin, i #>> '{auto,last_origin}' AS last_origin,
+       i #>> '{auto,origins}' AS origins, i #>> '{auto,every}' AS every_buckets, i #>> '{auto,bucket_steps}' AS bucket_steps,
+       extract(isodow FROM (i #>> '{auto,first_origin}')::date) AS first_dow
+  FROM da;
+-- each candidate's MAE is backtest()'s of its spec over the weeks of those
+-- origins (the same fits, refits and paths: 500, seed 1), pooled over the
+-- complete weeks
+CREATE TEMP TABLE dc AS
+SELECT c.ord, c.e->>'spec' AS spec, (c.e->>'mae')::float8 AS mae, (c.e->>'scored')::int AS scored
+  FROM da, jsonb_array_elements(i #> '{auto,candidates}') WITH ORDINALITY AS c(e, ord);
+SELECT dc.ord, dc.spec, close_to(dc.mae, b.mae, 1e-12) AS mae_is_backtests, dc.scored = b.n AS same_count, b.n
+  FROM dc, LATERAL (SELECT avg(abs(r.forecast - r.actual)) AS mae, count(r.actual) AS n
+                      FROM unnest((SELECT backtest(day, flow, dc.spec::jsonb,
+                                                   jsonb_build_object('bucket', '7 days', 'horizon', 2, 'refit_every', 4, 'paths', 500,
+                                                                      'origins', (SELECT jsonb_agg(to_char(o, 'YYYY-MM-DD'))
+                                                                                    FROM generate_series('2019-07-06'::date, '2019-09-07', '7 days') o)))
+                                     FROM dtrain)) r) b
+ WHERE dc.ord <= 2 ORDER BY dc.ord;
+-- the mean of the two: scored as the mean of their bucket forecasts; the
+-- lowest MAE is chosen
+SELECT (SELECT count(*) FROM dc) AS scored_specs, (SELECT min(mae) FROM dc) = (SELECT mae FROM dc WHERE ord = (i #>> '{auto,chosen}')::int) AS chose_lowest
+  FROM da;
+-- the default set with "bucket" on 10 years of days: log AR (the flow is
+-- positive), orders by AIC, 7 and 14 (1 and 2 weeks of days), 2, 3 and 4
+-- harmonics, windows of 3, 5 and 10 years: 27, and the means of the best 2
+-- and 3; the default origins are 2 seasons of weeks (104), refitted every
+-- 13; its bucket forecasts are its combination's
+CREATE TEMP TABLE dm AS SELECT fit(day, flow, '{"kind": "auto", "bucket": "7 days", "horizon": 2}') AS m FROM dtrain;
+SELECT jsonb_array_length(model_info(m) #> '{auto,candidates}') AS scored,
+       (SELECT count(*) FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e WHERE e->>'spec' LIKE '%"transform": "log"%') AS log,
+       (SELECT string_agg(DISTINCT coalesce((e->>'spec')::jsonb->>'order', 'aic'), ',') FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e
+         WHERE e->>'spec' NOT LIKE '%combine%') AS orders,
+       (SELECT string_agg(DISTINCT (e->>'spec')::jsonb->>'window', ',') FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e
+         WHERE e->>'spec' NOT LIKE '%combine%') AS windows,
+       model_info(m) #>> '{auto,origins}' AS origins, model_info(m) #>> '{auto,refit_every}' AS refit_every,
+       model_info(m) #>> '{auto,last_origin}' AS last_origin
+  FROM dm;
+SELECT count(*) AS buckets, min(bucket_start)::date AS first_week, bool_and(steps = 7) AS weeks_of_7_days
+  FROM dm, forecast_buckets(m, '7 days', 2, 0.9, '{"paths": 200}');
+-- an automatic bucket spec inside a bucket backtest
+SELECT count(*) AS rows, count(actual) AS with_actual, bool_and(forecast > 0) AS positive
+  FROM unnest((SELECT backtest(day, flow, '{"kind": "auto", "bucket": "7 days", "horizon": 2, "origins": 4,
+                                            "candidates": [{"kind": "ar", "transform": "log", "order": 7}, {"kind": "ar", "transform": "log", "order": 14}]}',
+                               '{"bucket": "7 days", "horizon": 2, "window": 1825, "paths": 200, "origins": ["2018-10-06", "2019-10-05"]}')
+                 FROM verde_daily));
+-- a candidate whose bucket paths overflow (order 7 on 16 days of logs:
+-- explosive) is not scored and not chosen; backtest() refuses its forecast
+SELECT e->>'spec' AS spec, e->>'mae' IS NULL AS not_scored, (e->>'scored')::int AS scored, model_info(m) #>> '{auto,chosen}' AS chosen
+  FROM (SELECT fit(day, flow, '{"kind": "auto", "bucket": "7 days", "horizon": 2, "origins": 20, "combine_top": 0,
+                                "candidates": [{"kind": "ar", "transform": "log", "order": 7},
+                                               {"kind": "ar", "transform": "log", "order": 7, "window": 16}]}') AS m
+          FROM verde_daily WHERE day <= '2019-09-28') s,
+       jsonb_array_elements(model_info(m) #> '{auto,candidates}') e;
+SELECT count(*) FROM unnest((SELECT backtest(day, flow, '{"kind": "ar", "transform": "log", "order": 7, "window": 16}',
+                                             '{"bucket": "7 days", "horizon": 2, "paths": 500, "start": "2019-05-04", "every": 7, "refit_every": 13}')
+                               FROM verde_daily WHERE day <= '2019-09-28'));
+-- an hourly series in daily buckets (24 steps, a season of 24 hours): the
+-- windows of 3, 5, 10 days are 72, 120, 240 hours, and the fixed orders of
+-- 24 and 48 lags only where the window holds twice the 2p + 2K + 2 rows
+-- their fits need (24 lags from 120 hours, 48 from 240); the last origin
+-- ends a day of the session's time zone (PST here: the buckets of a series
+-- of fixed steps are on absolute times, the origin 2000-01-02 read in the
+-- session's zone), one day before the last complete one
+SELECT jsonb_array_length(model_info(m) #> '{auto,candidates}') AS scored,
+       (SELECT string_agg(coalesce((e->>'spec')::jsonb->>'order', 'aic') || '/' || coalesce((e->>'spec')::jsonb->>'window', 'all'), ' ' ORDER BY o)
+          FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') WITH ORDINALITY x(e, o)
+         WHERE e->>'spec' NOT LIKE '%combine%' AND e->>'spec' LIKE '%"harmonics": 2%') AS orders_windows_at_2_harmonics,
+       model_info(m) #>> '{auto,last_origin}' AS last_origin, model_info(m) #>> '{auto,origins}' AS origins
+  FROM (SELECT fit(t, 2 + sin(extract(epoch FROM t) / 3600 * 2 * pi() / 24) + 0.1 * sin(extract(epoch FROM t) / 3600 * 7.3),
+                   '{"kind": "auto", "bucket": "1 day", "horizon": 1}') AS m
+          FROM generate_series('2020-01-01 00:00+00'::timestamptz, '2020-03-01 05:00+00', '1 hour') t) s;
+-- errors
+SELECT fit(day, flow, '{"kind": "auto", "paths": 100}') FROM dtrain;
+SELECT fit(day, flow, '{"kind": "auto", "bucket_origin": "2000-01-03"}') FROM dtrain;
+SELECT fit(day, flow, '{"kind": "auto", "bucket": 7}') FROM dtrain;
+SELECT fit(day, flow, '{"kind": "auto", "bucket": "1 month"}') FROM dtrain;
+SELECT fit(day, flow, '{"kind": "auto", "bucket": "36 hours"}') FROM dtrain;
+SELECT fit(day, flow, '{"kind": "auto", "bucket": "7 days", "pathz": 10}') FROM dtrain;

@@ -210,3 +210,56 @@ SELECT backtest(day, flow, '{"kind": "ar"}', '{"horizon": 2, "bucket": "7 dayz"}
 SELECT backtest(day, flow, '{"kind": "ar"}', '{"horizon": 2, "bucket": "7 days", "bucket_origin": 1}') FROM verde_daily;
 SELECT backtest(day, flow, '{"kind": "ar"}', '{"horizon": 2, "bucket": "7 days", "origin": "2000-01-02"}') FROM verde_daily;
 SELECT backtest(day, flow, '{"kind": "ar"}', '{"horizon": 2, "bucket": "1 month", "origins": ["2019-01-05"]}') FROM verde_daily;
+
+-- combinations' sample paths: each member's, drawn with the same seed (its
+-- own generator seeded with it), back-transformed and combined path by
+-- path.  Members A (log, 14 lags, 3 harmonics) and B (no transform, 7 lags,
+-- 2 harmonics) on the reference's days.
+CREATE TEMP TABLE cb AS
+SELECT s.name, fit(day, flow, s.spec) AS m
+  FROM verde_daily,
+       (VALUES ('A', '{"kind": "ar", "transform": "log", "order": 14, "harmonics": 3}'::jsonb),
+               ('B', '{"kind": "ar", "order": 7, "harmonics": 2}'),
+               ('one', '{"kind": "combine", "members": [{"kind": "ar", "transform": "log", "order": 14, "harmonics": 3}]}'),
+               ('AA', '{"kind": "combine", "members": [{"kind": "ar", "transform": "log", "order": 14, "harmonics": 3},
+                                                      {"kind": "ar", "transform": "log", "order": 14, "harmonics": 3}]}'),
+               ('AB', '{"kind": "combine", "members": [{"kind": "ar", "transform": "log", "order": 14, "harmonics": 3},
+                                                      {"kind": "ar", "order": 7, "harmonics": 2}]}'),
+               ('AAB_median', '{"kind": "combine", "how": "median",
+                                "members": [{"kind": "ar", "transform": "log", "order": 14, "harmonics": 3},
+                                            {"kind": "ar", "order": 7, "harmonics": 2},
+                                            {"kind": "ar", "transform": "log", "order": 14, "harmonics": 3}]}'),
+               ('auto_A', '{"kind": "auto", "origins": 3, "combine_top": 0,
+                            "candidates": [{"kind": "ar", "transform": "log", "order": 14, "harmonics": 3}]}')) s(name, spec)
+ WHERE day BETWEEN '2014-09-29' AND '2019-09-28' GROUP BY s.name;
+CREATE TEMP TABLE cbf AS
+SELECT c.name, f.* FROM cb c, forecast_buckets(c.m, '7 days', 3, 0.9, '{"paths": 2000, "seed": 7}') f;
+-- one member, two identical members (their mean), the median of A, B, A
+-- and an automatic spec that chose A: A's bucket forecasts to the bit
+SELECT c.name, count(*) AS buckets,
+       bool_and(c.value = a.value AND c.mean = a.mean AND c.lo = a.lo AND c.hi = a.hi
+                AND c.bucket_start = a.bucket_start AND c.steps = a.steps) AS same_as_member_a
+  FROM cbf c JOIN cbf a ON a.name = 'A' AND a.bucket = c.bucket
+ WHERE c.name IN ('one', 'AA', 'AAB_median', 'auto_A') GROUP BY 1 ORDER BY 1;
+-- the mean of A and B: every path is the mean of A's and B's paths of the
+-- same seed, so the paths' mean of each bucket is the mean of A's and B's
+-- (to rounding; a combination drawing its members with other seeds would
+-- be off by their Monte Carlo error, about 1 cfs here); its median lies
+-- between theirs
+SELECT c.bucket, close_to(c.mean, (a.mean + b.mean) / 2, 1e-12) AS mean_of_members_means,
+       c.value BETWEEN least(a.value, b.value) AND greatest(a.value, b.value) AS median_between,
+       abs(a.mean - b.mean) > 1 AS members_differ
+  FROM cbf c JOIN cbf a ON a.name = 'A' AND a.bucket = c.bucket JOIN cbf b ON b.name = 'B' AND b.bucket = c.bucket
+ WHERE c.name = 'AB' ORDER BY 1;
+-- another seed gives other paths
+SELECT (SELECT mean FROM forecast_buckets((SELECT m FROM cb WHERE name = 'AB'), '7 days', 1, 0.9, '{"paths": 2000, "seed": 8}'))
+       <> (SELECT mean FROM cbf WHERE name = 'AB' AND bucket = 1) AS seed_matters;
+-- a bucket backtest of a combination of one member is the member's
+SELECT bool_and(c.forecast = a.forecast AND c.lo = a.lo AND c.hi = a.hi AND c.actual IS NOT DISTINCT FROM a.actual) AS same_backtest,
+       count(*) AS compared
+  FROM (SELECT (unnest(backtest(day, flow, '{"kind": "combine", "members": [{"kind": "ar", "transform": "log", "order": 14}]}',
+                                '{"bucket": "7 days", "horizon": 2, "window": 1825, "paths": 300, "origins": ["2016-10-15", "2019-11-30"]}'))).*
+          FROM verde_daily) c
+  JOIN (SELECT (unnest(backtest(day, flow, '{"kind": "ar", "transform": "log", "order": 14}',
+                                '{"bucket": "7 days", "horizon": 2, "window": 1825, "paths": 300, "origins": ["2016-10-15", "2019-11-30"]}'))).*
+          FROM verde_daily) a USING (origin, step);

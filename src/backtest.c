@@ -879,12 +879,15 @@ tsf_backtest_series(TsfSeriesState *st, Jsonb *spec, Jsonb *settings, Oid rowtyp
  * to emit as the SQL backtest's rows are made: the same loop, so that
  * backtest() with these settings gives the same numbers; except that a
  * forecast that is not finite (an explosive candidate) is handed on for
- * the caller to judge, where backtest() stops with an error.
+ * the caller to judge, where backtest() stops with an error.  bucket (or
+ * NULL): forecasts of horizon buckets instead, as backtest()'s with
+ * "bucket" (their actuals the buckets' means or sums, NaN where a bucket
+ * is incomplete); a bucket whose paths overflow is NaN.
  */
 void
 tsf_backtest_inner(TsfSeriesState *st, Jsonb *spec, int horizon, int window,
-				   int refit_every, int n_orig, const int64 *orig_ts, TsfBtEmit emit,
-				   void *arg)
+				   int refit_every, int n_orig, const int64 *orig_ts,
+				   const TsfBucketSpec *bucket, TsfBtEmit emit, void *arg)
 {
 	const TsfKind *kind;
 	Jsonb	   *opts;
@@ -904,6 +907,12 @@ tsf_backtest_inner(TsfSeriesState *st, Jsonb *spec, int horizon, int window,
 	o.refit_every = refit_every;
 	o.mase_season = 1;
 	o.lenient = true;
+	if (bucket != NULL)
+	{
+		o.has_bucket = true;
+		o.bucket = *bucket;
+		o.bucket.lenient = true;
+	}
 	tsf_series_sort(st);
 	if (st->n < 3)
 		ereport(ERROR,
@@ -911,7 +920,7 @@ tsf_backtest_inner(TsfSeriesState *st, Jsonb *spec, int horizon, int window,
 				 errmsg("time series is too short"),
 				 errdetail("The series has " INT64_FORMAT " point%s, but at least 3 are required.",
 						   st->n, st->n == 1 ? "" : "s")));
-	series_grid(st, &freq, &ts, &gk, false);
+	series_grid(st, &freq, &ts, &gk, bucket != NULL);
 	orig_hi = palloc(sizeof(int64) * n_orig);
 	for (int j = 0; j < n_orig; j++)
 		orig_hi[j] = points_upto(st->pts, st->n, orig_ts[j]);

@@ -10,6 +10,7 @@
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
+#include "forecast.h"
 #include "kind.h"
 #include "series.h"
 
@@ -28,7 +29,7 @@ typedef void (*TsfBtEmit) (void *arg, int j, int64 origin, int h, int64 t, doubl
 
 extern void tsf_backtest_inner(TsfSeriesState *st, Jsonb *spec, int horizon, int window,
 							   int refit_every, int n_orig, const int64 *orig_ts,
-							   TsfBtEmit emit, void *arg);
+							   const TsfBucketSpec *bucket, TsfBtEmit emit, void *arg);
 
 /* check settings as a backtest would (before a job is queued) */
 extern void tsf_backtest_check_settings(Jsonb *settings);

@@ -39,6 +39,11 @@ typedef struct TsfInnerBacktest
 	int32		seasons;		/* > 0: origins at the same point of the
 								 * season in each of the last seasons */
 	int32		around;			/* ... and this many steps either side */
+	int32		bucket_steps;	/* > 0: forecasts of buckets of this many
+								 * steps (horizon in buckets; "every" a
+								 * multiple of it), the origins their ends */
+	int64		lag;			/* with buckets: steps from the last complete
+								 * bucket's end to the series' last step */
 } TsfInnerBacktest;
 
 /* how a member's grid relates to the combination's (stored per member) */
@@ -75,8 +80,11 @@ extern bytea *tsf_combine_build(TsfSeriesState *st, const TsfKind *kind, Jsonb *
  * others every "every" steps before it ("origins" of them); or, with
  * "seasons", those within "around" steps of the same point of the season
  * in each of the last "seasons" seasons, as many as the series holds
- * (ib->seasons and ib->origins are set to what was used).  Their
- * timestamps into *ts.
+ * (ib->seasons and ib->origins are set to what was used).  With
+ * ib->bucket_steps, the horizon is in buckets and every origin ends a
+ * bucket: the last one horizon buckets before the end of the last complete
+ * bucket (ib->lag steps before the last step), the seasons' centres whole
+ * buckets before it.  Their timestamps into *ts.
  */
 extern void tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **ts);
 
@@ -101,6 +109,8 @@ extern int	tsf_combine_n_covariates(const TsfModel *m);
 extern double tsf_combine_forecast_bytes(const TsfModel *m, int horizon, char **detail);
 extern void tsf_combine_forecast(const TsfModel *m, int horizon, double level,
 								 const double *fcov, double *mean, double *lo, double *hi);
+extern void tsf_combine_simulate(const TsfModel *m, int horizon, int npaths, uint64 seed,
+								 const double *fcov, double *paths);
 extern void tsf_combine_predict(const TsfModel *m, int64 rows, const int64 *k,
 								const double *y, const bool *ynull, const double *cov,
 								double *pred, bool *isnull);

@@ -527,12 +527,16 @@ tsf_forecast_buckets(const TsfModel *m, const TsfBucketSpec *b, int horizon,
 			{
 				double		v = tsf_back_transform(m->transform, y[h * spb + k]);
 
-				tsf_check_forecast_value(v, (int) (lead + h * spb + k + 1));
+				if (!b->lenient)
+					tsf_check_forecast_value(v, (int) (lead + h * spb + k + 1));
 				sum += v;
 			}
 			if (b->aggregate == TSF_BUCKET_MEAN)
 				sum /= (double) spb;
-			tsf_check_forecast_value(sum, (int) (lead + (h + 1) * spb));
+			if (!b->lenient)
+				tsf_check_forecast_value(sum, (int) (lead + (h + 1) * spb));
+			else if (!isfinite(sum))
+				sum = NAN;
 			out->paths[(Size) h * np + i] = sum;
 		}
 		if ((i & 0xFF) == 0)
@@ -545,15 +549,30 @@ tsf_forecast_buckets(const TsfModel *m, const TsfBucketSpec *b, int horizon,
 		double	   *v = out->paths + (Size) h * np;
 		double		s = 0.0;
 
+		bool		finite = true;
+
 		CHECK_FOR_INTERRUPTS();
-		qsort(v, np, sizeof(double), cmp_double);
-		for (int i = 0; i < np; i++)
-			s += v[i];
-		out->mean[h] = s / np;
-		out->value[h] = quantile_sorted(v, np, 0.5);
-		out->lo[h] = quantile_sorted(v, np, (1.0 - level) / 2.0);
-		out->hi[h] = quantile_sorted(v, np, (1.0 + level) / 2.0);
-		tsf_check_forecast_value(out->mean[h], (int) (lead + (h + 1) * spb));
+		for (int i = 0; i < np && b->lenient; i++)
+			finite = finite && !isnan(v[i]);
+		if (!finite)
+		{
+			/* lenient: a bucket of a path that overflowed is NaN */
+			out->mean[h] = out->value[h] = out->lo[h] = out->hi[h] = NAN;
+		}
+		else
+		{
+			qsort(v, np, sizeof(double), cmp_double);
+			for (int i = 0; i < np; i++)
+				s += v[i];
+			out->mean[h] = s / np;
+			out->value[h] = quantile_sorted(v, np, 0.5);
+			out->lo[h] = quantile_sorted(v, np, (1.0 - level) / 2.0);
+			out->hi[h] = quantile_sorted(v, np, (1.0 + level) / 2.0);
+			if (!b->lenient)
+				tsf_check_forecast_value(out->mean[h], (int) (lead + (h + 1) * spb));
+			else if (!isfinite(out->mean[h]))
+				out->mean[h] = out->value[h] = out->lo[h] = out->hi[h] = NAN;
+		}
 		out->frame_start[h] = first + (Timestamp) h * width;
 		out->start[h] = frame_to_timestamptz(local, out->frame_start[h]);
 		out->end[h] = frame_to_timestamptz(local, out->frame_start[h] + width);

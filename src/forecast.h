@@ -48,6 +48,9 @@ typedef struct TsfBucketSpec
 	int32		aggregate;		/* TsfBucketAgg */
 	int32		paths;
 	int64		seed;
+	bool		lenient;		/* inner backtests: a bucket whose paths are
+								 * not all finite (an explosive fit) is NaN,
+								 * not an error */
 } TsfBucketSpec;
 
 /* the defaults above */

@@ -31,7 +31,10 @@
  * more than its level; backtest() and coverage() measure it.  predict():
  * the same combination of the members' one-step predictions (NULL where
  * any member's is).  model_update(): every member's state moves on over
- * the same rows.
+ * the same rows.  Sample paths (forecast_buckets(), bucket backtests):
+ * every member's paths drawn with the same seed (common random numbers),
+ * back-transformed, combined path by path and step by step with the
+ * combination's rule (tsf_combine_simulate); the kind "auto" shares them.
  *
  * "weights": w_i proportional to 1 / MSE_i, MSE_i the mean squared error of
  * member i in a rolling-origin backtest on the training rows only (the
@@ -138,6 +141,8 @@ tsf_inner_parse(Jsonb *j, const char *what, TsfInnerBacktest *ib)
 	ib->window = 0;
 	ib->seasons = 0;
 	ib->around = 0;
+	ib->bucket_steps = 0;
+	ib->lag = 0;
 	if (j == NULL)
 		return;
 	if (!JB_ROOT_IS_OBJECT(j) || JB_ROOT_IS_SCALAR(j))
@@ -164,6 +169,7 @@ tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **out)
 	int64	   *g;				/* the origins' grid steps */
 	int			ng = 0;
 	int64	   *o;
+	int64		unit;
 
 	tsf_check_memory(sizeof(int64) * ((double) n + ib->origins +
 									  (double) ib->seasons * (2 * ib->around + 1)),
@@ -174,7 +180,9 @@ tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **out)
 	tsf_freq_infer(st->ts_type, ts, n, &freq);
 	if (!tsf_freq_index(st->ts_type, &freq, ts[0], ts[n - 1], &klast))
 		elog(ERROR, "point off the inferred grid");
-	last = klast - ib->horizon;
+	/* in buckets: the last origin ends a bucket, horizon buckets before the last complete one's end */
+	unit = ib->bucket_steps > 0 ? ib->bucket_steps : 1;
+	last = klast - ib->lag - (int64) ib->horizon * unit;
 	if (ib->seasons > 0)
 	{
 		double		P = tsf_season_period(st->ts_type, &freq);
@@ -204,7 +212,8 @@ tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **out)
 		g = palloc(sizeof(int64) * ib->seasons * (2 * ib->around + 1));
 		for (int k = ib->seasons - 1; k >= 0; k--)
 		{
-			int64		centre = last - (int64) rint(k * P);
+			/* a whole number of buckets before the last (of steps without them) */
+			int64		centre = last - unit * (int64) rint(k * P / unit);
 
 			for (int j = -ib->around; j <= ib->around; j++)
 			{
@@ -539,7 +548,7 @@ combine_weights(TsfSeriesState *st, CombineOptions *o, double *w, double *mse)
 		mk = tsf_member_spec(o->members[i], "member", i, o->fill, &opts);
 		tsf_backtest_inner(st, tsf_jsonb_with_key(opts, "kind", tsf_jsonb_string(mk->name)),
 						   o->inner.horizon, o->inner.window, o->inner.refit_every,
-						   o->inner.origins, orig, inner_emit, &sc);
+						   o->inner.origins, orig, NULL, inner_emit, &sc);
 		if (sc.count == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -920,6 +929,73 @@ tsf_combine_forecast(const TsfModel *m, int horizon, double level, const double 
 	pfree(fh);
 }
 
+/*
+ * Sample paths of a combination: every member's npaths paths drawn with
+ * the combination's seed (each member from its own generator seeded with
+ * it: common random numbers, so one member's paths are the combination's
+ * and identical members give identical paths), back-transformed to the
+ * data's scale (members may differ in transform; the combination's own
+ * transform is none, so forecast.c leaves these be), and combined path by
+ * path and step by step with the combination's rule: the mean, the
+ * weighted mean, or the median of the members' values.
+ */
+void
+tsf_combine_simulate(const TsfModel *m, int horizon, int npaths, uint64 seed,
+					 const double *fcov, double *paths)
+{
+	const TsfCombine *C = combine_of(m);
+	int			n = C->n;
+	Size		nz = (Size) npaths * horizon;
+	bool		median = C->how == TSF_COMBINE_MEDIAN;
+	int			nbuf = median ? n : 1;
+	double	   *buf;
+	double		v[TSF_COMBINE_MAX_MEMBERS],
+				scratch[TSF_COMBINE_MAX_MEMBERS];
+
+	for (int i = 0; i < n; i++)
+		if (C->members[i].kind->simulate == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("bucket forecasts of %s models are not supported",
+							C->members[i].kind->name),
+					 errdetail("Member %d of the combination has no sample paths.", i + 1)));
+	tsf_check_memory(sizeof(double) * (double) nz * nbuf, TSF_MEM_FORECAST,
+					 psprintf("%d sample paths of %d steps for each of %d members.",
+							  npaths, horizon, n));
+	buf = palloc_extended(sizeof(double) * nz * nbuf, MCXT_ALLOC_HUGE);
+	if (!median)
+		for (Size q = 0; q < nz; q++)
+			paths[q] = 0.0;
+	for (int i = 0; i < n; i++)
+	{
+		const TsfModel *mm = &C->members[i];
+		double	   *p = median ? buf + nz * i : buf;
+		double		w = C->how == TSF_COMBINE_WEIGHTS ? C->weight[i] : 1.0 / n;
+
+		CHECK_FOR_INTERRUPTS();
+		mm->kind->simulate(mm, horizon, npaths, seed, NULL, p);
+		for (Size q = 0; q < nz; q++)
+		{
+			p[q] = tsf_back_transform(mm->transform, p[q]);
+			tsf_check_forecast_value(p[q], (int) (q % horizon) + 1);
+			if (!median)
+				paths[q] += n == 1 ? p[q] : w * p[q];
+			if ((q & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+	}
+	if (median)
+		for (Size q = 0; q < nz; q++)
+		{
+			for (int i = 0; i < n; i++)
+				v[i] = buf[nz * i + q];
+			paths[q] = combine_values(C, v, scratch);
+			if ((q & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+	pfree(buf);
+}
+
 /* a member's rows: its grid steps, its transform of the values */
 static void
 member_rows(const TsfModel *m, const TsfModel *mm, int64 off, int64 rows, const int64 *k,
@@ -1060,6 +1136,7 @@ const TsfKind tsf_kind_combine = {
 	.n_covariates = tsf_combine_n_covariates,
 	.forecast_bytes = tsf_combine_forecast_bytes,
 	.forecast = tsf_combine_forecast,
+	.simulate = tsf_combine_simulate,
 	.predict = tsf_combine_predict,
 	.update = tsf_combine_update,
 	.scored_from = tsf_combine_scored_from,
