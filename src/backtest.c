@@ -193,30 +193,7 @@ parse_settings(Jsonb *settings, int ts_type, BtSettings *o)
 											  CStringGetTextDatum("start")));
 	rest = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(rest),
 											  CStringGetTextDatum("origins")));
-	if (getKeyJsonValueFromContainer(&settings->root, "bucket", 6, &v) != NULL)
-	{
-		if (v.type != jbvString)
-			bad_setting("bucket", "It must be an interval, as a string, e.g. \"7 days\".");
-		o->has_bucket = true;
-		tsf_bucket_spec_init(&o->bucket,
-							 tsf_bucket_width_in(pnstrdup(v.val.string.val, v.val.string.len),
-												 "bucket"));
-		rest = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(rest),
-												  CStringGetTextDatum("bucket")));
-		tsf_bucket_parse(rest, "bucket_", &o->bucket, &rest);
-	}
-	else
-	{
-		static const char *const bucket_keys[] = {"bucket_origin", "paths", "seed", "aggregate"};
-
-		for (int i = 0; i < lengthof(bucket_keys); i++)
-			if (getKeyJsonValueFromContainer(&settings->root, bucket_keys[i],
-											 strlen(bucket_keys[i]), &v) != NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("backtest setting \"%s\" needs \"bucket\"", bucket_keys[i]),
-						 errhint("It is a setting of bucket forecasts: set \"bucket\" to their width, e.g. \"7 days\".")));
-	}
+	o->has_bucket = tsf_bucket_settings(rest, &rest, &o->bucket, 0, false);
 	tsf_parse_options(rest, bt_opts, N_BT_OPTS, o, seen);
 	if (!seen[BT_HORIZON])
 		ereport(ERROR,

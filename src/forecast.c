@@ -292,6 +292,60 @@ tsf_bucket_parse(Jsonb *opts, const char *prefix, TsfBucketSpec *b, Jsonb **rest
 	b->aggregate = o.aggregate;
 }
 
+/*
+ * The "bucket" key of a backtest's settings (inner: an automatic spec's
+ * options) and the bucket keys that go with it ("bucket_origin", "paths",
+ * "seed", "aggregate"): true and b filled (paths from default_paths unless
+ * given) where "bucket" is there; the keys left in *rest.  Without
+ * "bucket", those keys are an error.
+ */
+bool
+tsf_bucket_settings(Jsonb *in, Jsonb **rest, TsfBucketSpec *b, int default_paths, bool inner)
+{
+	static const char *const bucket_keys[] = {"bucket_origin", "paths", "seed", "aggregate"};
+	JsonbValue	v;
+
+	if (getKeyJsonValueFromContainer(&in->root, "bucket", 6, &v) == NULL)
+	{
+		for (int i = 0; i < lengthof(bucket_keys); i++)
+			if (getKeyJsonValueFromContainer(&in->root, bucket_keys[i],
+											 strlen(bucket_keys[i]), &v) != NULL)
+			{
+				if (inner)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("option \"%s\" needs \"bucket\"", bucket_keys[i]),
+							 errhint("It is a setting of the inner bucket forecasts: set \"bucket\" to their width, e.g. \"7 days\".")));
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("backtest setting \"%s\" needs \"bucket\"", bucket_keys[i]),
+						 errhint("It is a setting of bucket forecasts: set \"bucket\" to their width, e.g. \"7 days\".")));
+			}
+		*rest = in;
+		return false;
+	}
+	if (v.type != jbvString)
+	{
+		if (inner)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"bucket\""),
+					 errdetail("It must be an interval, as a string, e.g. \"7 days\".")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"%s\" in backtest settings", "bucket"),
+				 errdetail("%s", "It must be an interval, as a string, e.g. \"7 days\".")));
+	}
+	tsf_bucket_spec_init(b, tsf_bucket_width_in(pnstrdup(v.val.string.val, v.val.string.len),
+												"bucket"));
+	if (default_paths > 0)
+		b->paths = default_paths;
+	in = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(in),
+											CStringGetTextDatum("bucket")));
+	tsf_bucket_parse(in, "bucket_", b, rest);
+	return true;
+}
+
 /* the frames (the file's header comment) */
 static bool
 frame_is_local(int ts_type, const TsfFreq *f)

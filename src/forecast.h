@@ -65,6 +65,8 @@ extern void tsf_bucket_spec_init(TsfBucketSpec *b, const Interval *width);
 extern void tsf_bucket_parse(Jsonb *opts, const char *prefix, TsfBucketSpec *b,
 							 Jsonb **rest);
 extern Interval *tsf_bucket_width_in(const char *text, const char *what);
+extern bool tsf_bucket_settings(Jsonb *in, Jsonb **rest, TsfBucketSpec *b,
+								int default_paths, bool inner);
 
 /*
  * A bucket forecast: the buckets after the model's state, the first being

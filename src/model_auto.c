@@ -207,38 +207,8 @@ auto_parse(Jsonb *opts, AutoOptions *o)
 												  CStringGetTextDatum("candidates")));
 	}
 	if (opts != NULL)
-	{
-		JsonbValue	v;
-
-		if (getKeyJsonValueFromContainer(&opts->root, "bucket", 6, &v) != NULL)
-		{
-			if (v.type != jbvString)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid value for option \"bucket\""),
-						 errdetail("It must be an interval, as a string, e.g. \"7 days\".")));
-			o->has_bucket = true;
-			tsf_bucket_spec_init(&o->bucket,
-								 tsf_bucket_width_in(pnstrdup(v.val.string.val, v.val.string.len),
-													 "bucket"));
-			o->bucket.paths = TSF_AUTO_DEFAULT_PATHS;
-			rest = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(rest),
-													  CStringGetTextDatum("bucket")));
-			tsf_bucket_parse(rest, "bucket_", &o->bucket, &rest);
-		}
-		else
-		{
-			static const char *const bucket_keys[] = {"bucket_origin", "paths", "seed", "aggregate"};
-
-			for (int i = 0; i < lengthof(bucket_keys); i++)
-				if (getKeyJsonValueFromContainer(&opts->root, bucket_keys[i],
-												 strlen(bucket_keys[i]), &v) != NULL)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("option \"%s\" needs \"bucket\"", bucket_keys[i]),
-							 errhint("It is a setting of the inner bucket forecasts: set \"bucket\" to their width, e.g. \"7 days\".")));
-		}
-	}
+		o->has_bucket = tsf_bucket_settings(rest, &rest, &o->bucket,
+											 TSF_AUTO_DEFAULT_PATHS, true);
 	tsf_parse_options(rest, ao_opts, N_AO_OPTS, o, o->seen);
 	if (o->seen[AO_SEASONS] && o->seen[AO_ORIGINS])
 		ereport(ERROR,
