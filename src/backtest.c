@@ -279,7 +279,7 @@ backtest_args(FunctionCallInfo fcinfo, Jsonb *spec, Jsonb *settings)
 	kind = tsf_job_parse_spec(spec, &opts, &device);
 	parse_settings(settings, a->ts_type, &o);
 	a->fill = kind->check_options(opts);
-	a->options = copy_jsonb(cxt, tsf_jsonb_with_key(tsf_jsonb_with_key(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))),
+	a->options = copy_jsonb(cxt, tsf_jsonb_with_key(tsf_jsonb_with_key(tsf_jsonb_empty_object(),
 																		"spec", spec),
 													"settings", settings));
 	a->spec = copy_jsonb(cxt, spec);

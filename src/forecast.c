@@ -246,7 +246,7 @@ tsf_bucket_parse(Jsonb *opts, const char *prefix, TsfBucketSpec *b, Jsonb **rest
 		{"seed", TSF_OPT_INT, offsetof(BucketOpts, seed), 0, PG_INT32_MAX, NULL},
 		{"aggregate", TSF_OPT_ENUM, offsetof(BucketOpts, aggregate), 0, 0, tsf_bucket_agg_names},
 	};
-	Jsonb	   *keys = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	Jsonb	   *keys = tsf_jsonb_empty_object();
 	Jsonb	   *others = opts;
 
 	if (!JB_ROOT_IS_OBJECT(opts) || JB_ROOT_IS_SCALAR(opts))

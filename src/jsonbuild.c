@@ -51,6 +51,16 @@ tsf_json_finish(TsfJson *js)
 	return JsonbValueToJsonb(pushJsonbValue(js, WJB_END_OBJECT, NULL));
 }
 
+/* {} */
+Jsonb *
+tsf_jsonb_empty_object(void)
+{
+	TsfJson		js = NULL;
+
+	tsf_json_begin_object(&js);
+	return tsf_json_finish(&js);
+}
+
 /* push a scalar: a member's value inside an object, an element in an array */
 static void
 scalar(TsfJson *js, JsonbValue *v)

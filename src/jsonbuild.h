@@ -17,6 +17,7 @@ extern void tsf_json_end_object(TsfJson *js);
 extern void tsf_json_begin_array(TsfJson *js);
 extern void tsf_json_end_array(TsfJson *js);
 extern Jsonb *tsf_json_finish(TsfJson *js);
+extern Jsonb *tsf_jsonb_empty_object(void);
 
 /* a key of the object being built, then its value (or an array's element) */
 extern void tsf_json_key(TsfJson *js, const char *key);
