@@ -1506,28 +1506,35 @@ tsf_ar_forecast_exog(const TsfArModel *m, const double *hist, int h,
 }
 
 /*
- * y_i[k] = d[k] + sum_j phi[j] y_i[k-j] + sigma z[i][k], d[k] = c + beta .
- * xf[k] computed once for all paths (the same sums as the forecast's, so a
- * path of zeros is its mean bit for bit)
+ * y_i[k] = d[k] + sum_j phi[j] y_i[k-j] + sigma z[i][k]: the same sums as
+ * the forecast's, so a path of zeros is its mean bit for bit
  */
 TsfArStatus
 tsf_ar_simulate(const TsfArModel *m, const double *hist, int h,
 				const double *xf, int npaths, const double *z,
 				double *paths, double *work, const TsfArPoll *poll)
 {
+	return tsf_ar_simulate_var(m, NULL, hist, h, xf, npaths, z, paths, work, poll);
+}
+
+TsfArStatus
+tsf_ar_simulate_var(const TsfArModel *m, const TsfArVariance *v, const double *hist,
+					int h, const double *xf, int npaths, const double *z,
+					double *paths, double *work, const TsfArPoll *poll)
+{
 	int			p = m->p;
 	double		sigma = sqrt(m->sigma2);
 	double	   *x = work;		/* (p + h): history then the path */
 	ArPoll		pl = {poll, 0.0};
 
-	if (npaths < 0 || h < 0)
+	if (npaths < 0 || h < 0 || (v != NULL && (p < 1 || v->ks > m->m)))
 		return TSF_AR_INVALID;
 	for (int i = 0; i < npaths; i++)
 	{
 		const double *zi = z + (size_t) i * h;
 		double	   *out = paths + (size_t) i * h;
 
-		if (poll_stop(&pl, 2.0 * (double) h * (p + m->m + 1)))
+		if (poll_stop(&pl, 2.0 * (double) h * (p + m->m + 1 + (v ? v->ks + 30 : 0))))
 			return TSF_AR_CANCELLED;
 		memcpy(x, hist, sizeof(double) * p);
 		for (int k = 0; k < h; k++)
@@ -1538,10 +1545,192 @@ tsf_ar_simulate(const TsfArModel *m, const double *hist, int h,
 				s += m->phi[j - 1] * x[p + k - j];
 			for (int j = 0; xf != NULL && j < m->m; j++)
 				s += m->beta[j] * xf[(size_t) k * m->m + j];
-			s += sigma * zi[k];
+			if (v == NULL)
+				s += sigma * zi[k];
+			else
+				s += sqrt(tsf_ar_variance_at(v, xf ? xf + (size_t) k * m->m : NULL,
+											 x[p + k - 1])) * zi[k];
 			x[p + k] = s;
 			out[k] = s;
 		}
+	}
+	return TSF_AR_OK;
+}
+
+/* ---- the level-dependent variance ---- */
+
+size_t
+tsf_ar_variance_work_size(int ks)
+{
+	size_t		k = (size_t) ks + 2;
+
+	return k * k + 2 * k;
+}
+
+static inline double
+clamp(double y, double lo, double hi)
+{
+	return y < lo ? lo : y > hi ? hi : y;
+}
+
+double
+tsf_ar_variance_at(const TsfArVariance *v, const double *xs, double ylag)
+{
+	double		s = v->g[0];
+
+	for (int j = 0; j < v->ks; j++)
+		s += v->g[1 + j] * xs[j];
+	s += v->g[v->ks + 1] * clamp(ylag, v->lo, v->hi);
+	return exp(s);
+}
+
+int
+tsf_ar_variance_ok(const TsfArVariance *v)
+{
+	double		top;
+	double		gy;
+
+	if (v->ks < 0 || !isfinite(v->lo) || !isfinite(v->hi) || !(v->lo <= v->hi))
+		return 0;
+	for (int j = 0; j < v->ks + 2; j++)
+		if (!isfinite(v->g[j]))
+			return 0;
+	/* the largest exponent over x in [-1, 1] and the lagged value's clamp */
+	top = v->g[0];
+	for (int j = 0; j < v->ks; j++)
+		top += fabs(v->g[1 + j]);
+	gy = v->g[v->ks + 1];
+	top += fmax(gy * v->lo, gy * v->hi);
+	return isfinite(top) && top <= TSF_AR_MAX_LOG_VARIANCE;
+}
+
+/* step t's variance regressors: 1, its first ks exogenous terms, y[t-1] */
+static void
+variance_row(const TsfArModel *m, const double *y, const double *x, int ks, int t,
+			 double *z)
+{
+	z[0] = 1.0;
+	for (int j = 0; j < ks; j++)
+		z[1 + j] = x[(size_t) t * m->m + j];
+	z[ks + 1] = y[t - 1];
+}
+
+/* the residual of step t (t >= p) */
+static double
+residual(const TsfArModel *m, const double *y, const double *x, int t)
+{
+	return y[t] - (m->m > 0 ? tsf_ar_predict1_exog(m, y + t - m->p, x + (size_t) t * m->m) :
+				   tsf_ar_predict1(m, y + t - m->p));
+}
+
+TsfArStatus
+tsf_ar_variance_fit(const TsfArModel *m, const double *y, int n, const double *x,
+					TsfArVariance *v, const TsfArPoll *poll, double *work)
+{
+	int			ks = v->ks;
+	int			k = ks + 2;
+	int			p = m->p;
+	double	   *M = work;		/* (k, k): Z'Z, then its factor */
+	double	   *b = work + (size_t) k * k;	/* (k): Z'u, then g */
+	double	   *z = b + k;		/* (k): a row */
+	double		ms = 0.0;
+	double		floor2;
+	double		sc = 0.0;
+	int			nobs = n - p;
+	ArPoll		pl = {poll, 0.0};
+	TsfArStatus st;
+
+	if (p < 1 || ks < 0 || ks > m->m || nobs < k)
+		return TSF_AR_INVALID;
+	v->lo = v->hi = y[p - 1];
+	for (int t = p; t < n; t++)
+	{
+		double		e = residual(m, y, x, t);
+
+		if ((t & 0xFFF) == 0 && poll_stop(&pl, 4096.0 * 2.0 * (p + m->m)))
+			return TSF_AR_CANCELLED;
+		ms += e * e;
+		v->lo = fmin(v->lo, y[t - 1]);
+		v->hi = fmax(v->hi, y[t - 1]);
+	}
+	ms /= nobs;
+	if (!(ms > 0.0) || !isfinite(ms))
+		return ms > 0.0 ? TSF_AR_NOT_FINITE : TSF_AR_RANK_DEFICIENT;
+	floor2 = 1e-8 * ms;
+
+	/* the normal equations of log max(e^2, floor) on the rows z */
+	memset(M, 0, sizeof(double) * k * k);
+	memset(b, 0, sizeof(double) * k);
+	for (int t = p; t < n; t++)
+	{
+		double		e = residual(m, y, x, t);
+		double		u = log(fmax(e * e, floor2));
+
+		if ((t & 0xFFF) == 0 && poll_stop(&pl, 4096.0 * (2.0 * (p + m->m) + k * k)))
+			return TSF_AR_CANCELLED;
+		variance_row(m, y, x, ks, t, z);
+		for (int a = 0; a < k; a++)
+		{
+			for (int c = 0; c <= a; c++)
+				M[(size_t) a * k + c] += z[a] * z[c];
+			b[a] += z[a] * u;
+		}
+	}
+	st = cholesky(M, k, k, &pl);
+	if (st != TSF_AR_OK)
+		return st;
+	cholesky_solve(M, k, k, b);
+	memcpy(v->g, b, sizeof(double) * k);
+
+	/* the scale: the mean of e^2 / s2 is 1 */
+	for (int t = p; t < n; t++)
+	{
+		double		e = residual(m, y, x, t);
+
+		if ((t & 0xFFF) == 0 && poll_stop(&pl, 4096.0 * (2.0 * (p + m->m) + 2 * k + 20)))
+			return TSF_AR_CANCELLED;
+		sc += e * e / tsf_ar_variance_at(v, x ? x + (size_t) t * m->m : NULL, y[t - 1]);
+	}
+	sc /= nobs;
+	if (!(sc > 0.0) || !isfinite(sc))
+		return TSF_AR_NOT_FINITE;
+	v->g[0] += log(sc);
+	return tsf_ar_variance_ok(v) ? TSF_AR_OK : TSF_AR_NOT_FINITE;
+}
+
+TsfArStatus
+tsf_ar_forecast_var(const TsfArModel *m, const TsfArVariance *v, const double *hist,
+					int h, const double *xf, double *mean, double *se, double *work,
+					const TsfArPoll *poll)
+{
+	ArPoll		pl = {poll, 0.0};
+
+	int			p = m->p;
+	double	   *x = work;		/* (p + h) */
+	double	   *psi = work + p + h; /* (h) */
+	double	   *s2 = psi + h;	/* (h) */
+
+	if (v == NULL || p < 1)
+	{
+		tsf_ar_forecast_exog(m, hist, h, xf, mean, se, work);
+		return TSF_AR_OK;
+	}
+	/* the forecast leaves its MA(inf) weights psi in work + p + h */
+	tsf_ar_forecast_exog(m, hist, h, xf, mean, se, work);
+	for (int k = 0; k < h; k++)
+		s2[k] = tsf_ar_variance_at(v, xf ? xf + (size_t) k * m->m : NULL,
+								   k == 0 ? hist[p - 1] : mean[k - 1]);
+	(void) x;
+	/* h^2 / 2 multiply-adds in all: polled per step */
+	for (int k = 0; k < h; k++)
+	{
+		double		s = 0.0;
+
+		if (poll_stop(&pl, 3.0 * (k + 1)))
+			return TSF_AR_CANCELLED;
+		for (int j = 0; j <= k; j++)
+			s += psi[j] * psi[j] * s2[k - j];
+		se[k] = sqrt(s);
 	}
 	return TSF_AR_OK;
 }

@@ -190,6 +190,80 @@ extern TsfArStatus tsf_ar_simulate(const TsfArModel *m, const double *hist, int 
 								   double *paths, double *work,
 								   const TsfArPoll *poll);
 
+/*
+ * A level-dependent innovation variance (model_ar.c's "variance": "level"):
+ *
+ *		log s2[t] = g[0] + sum_{j<ks} g[1+j] x[t][j] + g[ks+1] clamp(y[t-1], lo, hi)
+ *
+ * x[t][0..ks-1] the first ks exogenous regressors of step t (the season's
+ * Fourier terms), y[t-1] the previous value, clamped to the range of the
+ * lagged values the fit saw, so that a simulated path far outside it does
+ * not feed a variance the data never showed.  Harvey's (1976,
+ * "Estimating regression models with multiplicative heteroscedasticity",
+ * Econometrica 44(3)) two-step estimator: least squares of log e[t]^2 (e
+ * the fitted model's residuals, each floored at 1e-8 times their mean
+ * square so that an exact fit of one step does not dominate) on those
+ * regressors, then g[0] moved so that the mean of e[t]^2 / s2[t] is 1
+ * (which absorbs E log chi2(1) = -1.27).  Flows' errors grow with the flow
+ * (McInerney et al. 2017, Water Resources Research 53(3)); on the log scale
+ * that is a variance that moves with the level and the season.
+ */
+typedef struct TsfArVariance
+{
+	int			ks;				/* season regressors: the first ks of x */
+	double		lo,				/* the lagged value's clamp */
+				hi;
+	double	   *g;				/* (ks + 2) */
+} TsfArVariance;
+
+/* the largest log-variance a model may reach (exp of it stays finite) */
+#define TSF_AR_MAX_LOG_VARIANCE	700.0
+
+/* doubles of workspace tsf_ar_variance_fit needs */
+extern size_t tsf_ar_variance_work_size(int ks);
+
+/*
+ * Fit v->g (room for ks + 2 values, v->ks set by the caller, ks <= m->m)
+ * on the residuals of model m (p >= 1, else TSF_AR_INVALID) at steps
+ * t = p .. n-1 of y, x (n, m->m) row-major (NULL when m->m is 0), and set
+ * v->lo, v->hi.  RANK_DEFICIENT when the regressors are collinear (a
+ * constant series) or every residual is 0; NOT_FINITE when the variance
+ * the model can reach (tsf_ar_variance_ok) is not finite.  Polled.
+ */
+extern TsfArStatus tsf_ar_variance_fit(const TsfArModel *m, const double *y, int n,
+									   const double *x, TsfArVariance *v,
+									   const TsfArPoll *poll, double *work);
+
+/* whether every g is finite, lo <= hi, and the largest log-variance the
+ * model reaches (x in [-1, 1], the clamp) is at most TSF_AR_MAX_LOG_VARIANCE */
+extern int	tsf_ar_variance_ok(const TsfArVariance *v);
+
+/* s2 at a step of season regressors xs (ks values) after value ylag */
+extern double tsf_ar_variance_at(const TsfArVariance *v, const double *xs, double ylag);
+
+/*
+ * tsf_ar_forecast_exog with the variance v (NULL: that function, bit for
+ * bit): se[k]^2 = sum_{j<=k} psi[j]^2 s2[k-j], s2[i] the variance of step
+ * i at the point forecast's previous value (step 0's is hist's last, exact;
+ * later ones a plug-in approximation: the paths give the exact
+ * distribution).  work: p + 3h doubles.  Polled (h^2 / 2 operations):
+ * TSF_AR_CANCELLED, else TSF_AR_OK.
+ */
+extern TsfArStatus tsf_ar_forecast_var(const TsfArModel *m, const TsfArVariance *v,
+									   const double *hist, int h, const double *xf,
+									   double *mean, double *se, double *work,
+									   const TsfArPoll *poll);
+
+/*
+ * tsf_ar_simulate with the variance v (NULL: that function, bit for bit):
+ * the innovation of path i at step k is sqrt(s2[k]) z[i][k], s2[k] at the
+ * path's own previous value (hist's last for k = 0).  v needs p >= 1.
+ */
+extern TsfArStatus tsf_ar_simulate_var(const TsfArModel *m, const TsfArVariance *v,
+									   const double *hist, int h, const double *xf,
+									   int npaths, const double *z, double *paths,
+									   double *work, const TsfArPoll *poll);
+
 /* OLS through the blocked QR alone (tsf_ar_fit may take a faster path) */
 extern TsfArStatus tsf_ar_fit_ols_qr(const double *y, int n, int p, int intercept,
 									 const TsfArPoll *poll, double *work,
