@@ -47,11 +47,27 @@
  *	...		8 m		only with 0x80: beta, m = 2K + n_cov >= 1 (float8:
  *					sin 1, cos 1, ..., sin K, cos K, the covariates)
  *	...		8 p		the last p transformed values (float8, oldest first)
+ *	...		8 (4 + 2K)	only with 0x40 (0.6.0, "variance": "level"): the
+ *					lagged value's clamp lo, hi, then the log-variance's
+ *					coefficients g (2K + 2: the constant, sin 1, cos 1, ...,
+ *					sin K, cos K, the previous value) (float8)
  *
  * A model without exogenous terms is written without the flag and the
  * section, so its bytes are those of 0.5.0 and earlier, which read it;
  * those readers refuse a model with them as an unknown method, rather than
- * forecast it without its x.
+ * forecast it without its x.  The same holds for the variance section.
+ *
+ * "variance": "level" (default "constant") adds a model of the innovations'
+ * variance, fitted on the least-squares residuals (ar/ar.h,
+ * TsfArVariance): log s2[t] = g0 + the season's harmonics (the model's K)
+ * + g_y y[t-1], y on the transformed scale, clamped to the range the fit
+ * saw.  The mean equation, its coefficients and sigma2 (the residuals'
+ * mean square, as statsmodels reports it) are unchanged; the sample paths
+ * draw each step's innovation with its own variance, and forecast()'s
+ * interval is se[h]^2 = sum_j psi[j]^2 s2[h - j], the s2 at the point
+ * forecast's previous value (exact at the first step, a plug-in
+ * approximation after it).  It needs an order of at least 1: a fixed
+ * "order": 0 is refused, and the order chosen by AIC is at least 1.
  *
  * Forecasts follow the fitted recursion, the Fourier terms computed for
  * the future steps (after model_update() too: from tsf_model_next_step) and
@@ -85,8 +101,9 @@ PG_FUNCTION_INFO_V1(tsf_ar_fit_finalfn);
 #define AR_FIXED_SIZE	50
 #define AR_EXOG_SIZE	24
 
-/* the method byte's flag of the exogenous section */
+/* the method byte's flags: the exogenous section, the variance section */
 #define AR_FLAG_EXOG	0x80
+#define AR_FLAG_VARIANCE 0x40
 
 /* most harmonics of the season a model takes */
 #define TSF_AR_MAX_HARMONICS	100
@@ -102,6 +119,8 @@ typedef struct TsfAr
 	int32		n_cov;			/* the user's covariates, the last n_cov */
 	double		season_period;	/* in steps; 0 when K = 0 */
 	double		season_s0;		/* the season's phase at step 0, [0, 1) */
+	bool		has_var;		/* "variance": "level": var holds the model */
+	TsfArVariance var;			/* var.g: (var.ks + 2); var.ks = 2K */
 } TsfAr;
 
 static inline TsfAr *
@@ -123,14 +142,22 @@ typedef struct ArOptions
 	int32		harmonics;
 	double		season_length;
 	int32		window;
+	int32		variance;
 } ArOptions;
 
 static const char *const ar_method_names[] = {"ols", "yule_walker", NULL};
 
+/* the innovations' variance: constant, or a function of the level and season */
+enum
+{
+	AR_VARIANCE_CONSTANT, AR_VARIANCE_LEVEL
+};
+static const char *const ar_variance_names[] = {"constant", "level", NULL};
+
 enum
 {
 	OPT_ORDER, OPT_MAX_ORDER, OPT_METHOD, OPT_INTERCEPT, OPT_TRANSFORM, OPT_FILL,
-	OPT_HARMONICS, OPT_SEASON_LENGTH, OPT_WINDOW,
+	OPT_HARMONICS, OPT_SEASON_LENGTH, OPT_WINDOW, OPT_VARIANCE,
 	N_AR_OPTS
 };
 
@@ -144,6 +171,7 @@ static const TsfOptDef ar_opts[N_AR_OPTS] = {
 	{"harmonics", TSF_OPT_INT, offsetof(ArOptions, harmonics), 0, TSF_AR_MAX_HARMONICS, NULL},
 	{"season_length", TSF_OPT_FLOAT, offsetof(ArOptions, season_length), 0, 1e9, NULL},
 	{"window", TSF_OPT_INT, offsetof(ArOptions, window), 3, TSF_MAX_POINTS, NULL},
+	{"variance", TSF_OPT_ENUM, offsetof(ArOptions, variance), 0, 0, ar_variance_names},
 };
 
 /* exogenous terms are least squares' only */
@@ -169,6 +197,7 @@ ar_parse_options(Jsonb *opts, ArOptions *o, bool *seen)
 	o->harmonics = 0;
 	o->season_length = 0;		/* inferred from the frequency */
 	o->window = 0;				/* every step */
+	o->variance = AR_VARIANCE_CONSTANT;
 	tsf_parse_options(opts, ar_opts, N_AR_OPTS, o, seen);
 	if (seen[OPT_ORDER] && seen[OPT_MAX_ORDER])
 		ereport(ERROR,
@@ -182,6 +211,16 @@ ar_parse_options(Jsonb *opts, ArOptions *o, bool *seen)
 				 errdetail("A season must last at least 2 steps.")));
 	if (o->harmonics > 0 && o->method == TSF_AR_YULE_WALKER)
 		yule_walker_exog();
+	if (o->variance == AR_VARIANCE_LEVEL && o->method == TSF_AR_YULE_WALKER)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the \"yule_walker\" method does not take \"variance\": \"level\""),
+				 errhint("Use \"method\": \"ols\" (the default): the variance is fitted on its residuals.")));
+	if (o->variance == AR_VARIANCE_LEVEL && seen[OPT_ORDER] && o->order == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"variance\": \"level\" needs an order of at least 1"),
+				 errdetail("The variance follows the previous value, which an AR(0) model does not keep.")));
 }
 
 /* check an options jsonb of ar_fit; returns its fill mode */
@@ -328,6 +367,54 @@ ar_season(TsfAr *A, const ArOptions *o, const bool *seen, const TsfSeries *s)
 }
 
 /*
+ * "variance": "level": the log-variance's regression on the residuals of
+ * the fitted model (tsf_ar_variance_fit), its season terms the model's
+ * harmonics (the first 2K of x)
+ */
+static void
+ar_fit_variance(TsfAr *A, const TsfSeries *s, const double *x, int p, int mx)
+{
+	int			ks = 2 * A->harmonics;
+	double	   *work;
+	TsfArStatus status;
+
+	if (p == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"variance\": \"level\" needs an order of at least 1"),
+				 errdetail("The order chosen by AIC is 0: the variance follows the previous value, which an AR(0) model does not keep."),
+				 errhint("Set \"order\".")));
+	if (s->n - p < ks + 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time series is too short for the level variance of an AR(%d) model", p),
+				 errdetail("Its regression has %d terms and the series " INT64_FORMAT " residuals.",
+						   ks + 2, s->n - p)));
+	/* (ks + 2)^2 doubles: ks is at most 2 TSF_AR_MAX_HARMONICS */
+	work = palloc(sizeof(double) * tsf_ar_variance_work_size(ks));
+	A->has_var = true;
+	A->var.ks = ks;
+	A->var.g = palloc(sizeof(double) * (ks + 2));
+	status = tsf_ar_variance_fit(&A->ar, s->y, (int) s->n, mx > 0 ? x : NULL, &A->var,
+								 &ar_poll, work);
+	if (status == TSF_AR_RANK_DEFICIENT)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot fit the level variance of an AR(%d) model", p),
+				 errdetail("The residuals are all zero, or the lagged values are constant."),
+				 errhint("Use \"variance\": \"constant\".")));
+	if (status == TSF_AR_NOT_FINITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the level variance of an AR(%d) model overflowed", p),
+				 errdetail("Over the range of the lagged values its log reaches more than %g.",
+						   TSF_AR_MAX_LOG_VARIANCE),
+				 errhint("Use \"variance\": \"constant\", or the \"log\" transform.")));
+	check_status(status, p, mx);
+	pfree(work);
+}
+
+/*
  * Fit the AR model of a collected series (its options in st->options; its
  * covariates, if any, in st->cov) and return it serialized: ar_fit's final
  * step, and a job's for "kind": "ar" (AR trains on the CPU whatever the
@@ -385,7 +472,9 @@ ar_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 	 * and, with exogenous terms, their rows
 	 */
 	tsf_check_memory(s.bytes + sizeof(double) * ((double) tsf_ar_work_size_exog(n, p, mx) +
-												 4.0 * (p + 1) + (double) mx * (n + 1)),
+												 4.0 * (p + 1) + (double) mx * (n + 1) +
+												 (o.variance == AR_VARIANCE_LEVEL ?
+												  (double) tsf_ar_variance_work_size(2 * A.harmonics) : 0)),
 					 TSF_MEM_AR_FIT,
 					 mx > 0 ?
 					 psprintf("An AR(%d) fit with %d exogenous terms on %d points.", p, mx, n) :
@@ -405,6 +494,9 @@ ar_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 			tsf_ar_select_exog(s.y, n, maxp, o.intercept, x, mx, &ar_poll, work, &p) :
 			tsf_ar_select(s.y, n, maxp, o.intercept, o.method, &ar_poll, work, &p);
 		check_status(status, maxp, mx);
+		/* the level variance follows the previous value: at least AR(1) */
+		if (p == 0 && o.variance == AR_VARIANCE_LEVEL && maxp >= 1)
+			p = 1;
 	}
 
 	A.ar.phi = palloc(sizeof(double) * (p + 1));
@@ -416,6 +508,8 @@ ar_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 	A.method = o.method;
 	A.max_order = maxp;
 	A.hist = s.y + (n - p);
+	if (o.variance == AR_VARIANCE_LEVEL)
+		ar_fit_variance(&A, &s, x, p, mx);
 
 	tsf_model_init(&m, &tsf_kind_ar, &s, o.transform, o.fill, &A);
 	m.fitted_at = GetCurrentTransactionStartTimestamp();
@@ -435,7 +529,8 @@ ar_stored_bytes(const TsfModel *m)
 	const TsfAr *A = ar_of(m);
 
 	return AR_FIXED_SIZE + 16.0 * A->ar.p +
-		(A->ar.m > 0 ? AR_EXOG_SIZE + 8.0 * A->ar.m : 0);
+		(A->ar.m > 0 ? AR_EXOG_SIZE + 8.0 * A->ar.m : 0) +
+		(A->has_var ? 8.0 * (A->var.ks + 4) : 0);
 }
 
 /* the layout of the file's header comment; no exogenous terms: 0.5.0's */
@@ -445,7 +540,8 @@ ar_write(StringInfo b, const TsfModel *m)
 	const TsfAr *A = ar_of(m);
 	bool		exog = A->ar.m > 0;
 
-	tsf_write_u8(b, (uint8) (A->method | (exog ? AR_FLAG_EXOG : 0)));
+	tsf_write_u8(b, (uint8) (A->method | (exog ? AR_FLAG_EXOG : 0) |
+							 (A->has_var ? AR_FLAG_VARIANCE : 0)));
 	tsf_write_u8(b, (uint8) A->ar.intercept);
 	tsf_write_u32(b, (uint32) A->max_order);
 	tsf_write_u32(b, (uint32) A->ar.p);
@@ -467,6 +563,13 @@ ar_write(StringInfo b, const TsfModel *m)
 		tsf_write_f64(b, A->ar.beta[j]);
 	for (int i = 0; i < A->ar.p; i++)
 		tsf_write_f64(b, A->hist[i]);
+	if (A->has_var)
+	{
+		tsf_write_f64(b, A->var.lo);
+		tsf_write_f64(b, A->var.hi);
+		for (int j = 0; j < A->var.ks + 2; j++)
+			tsf_write_f64(b, A->var.g[j]);
+	}
 }
 
 /* every field checked; the arrays sized by the exact length first */
@@ -481,13 +584,14 @@ ar_read(TsfReader *r, TsfModel *m)
 
 	method = tsf_read_u8(r);
 	exog = (method & AR_FLAG_EXOG) != 0;
-	A->method = method & ~AR_FLAG_EXOG;
+	A->has_var = (method & AR_FLAG_VARIANCE) != 0;
+	A->method = method & ~(AR_FLAG_EXOG | AR_FLAG_VARIANCE);
 	A->ar.intercept = tsf_read_u8(r);
 	A->max_order = tsf_read_u32(r);
 	p = tsf_read_u32(r);
 	nobs = tsf_read_i64(r);
 	if (A->method > TSF_AR_YULE_WALKER || A->ar.intercept > 1 ||
-		(exog && A->method != TSF_AR_OLS))
+		((exog || A->has_var) && A->method != TSF_AR_OLS))
 		tsf_read_corrupt(r, "Unknown AR method.");
 	if (p > TSF_AR_MAX_ORDER || (int64) p >= m->n || A->max_order > TSF_AR_MAX_ORDER)
 		tsf_read_corrupt(r, "Invalid AR order.");
@@ -517,8 +621,12 @@ ar_read(TsfReader *r, TsfModel *m)
 			A->season_period != 0 || A->season_s0 != 0)
 			tsf_read_corrupt(r, "Invalid AR season.");
 	}
+	if (A->has_var && p == 0)
+		tsf_read_corrupt(r, "A level variance needs an order of at least 1.");
+	A->var.ks = A->has_var ? 2 * A->harmonics : 0;
 	/* bound the allocations by what is really there */
-	if (r->left != (Size) p * 16 + (Size) A->ar.m * 8)
+	if (r->left != (Size) p * 16 + (Size) A->ar.m * 8 +
+		(A->has_var ? (Size) (A->var.ks + 4) * 8 : 0))
 		tsf_read_corrupt(r, "The AR payload has the wrong length.");
 	A->ar.phi = palloc(sizeof(double) * (p + 1));
 	A->ar.beta = palloc(sizeof(double) * (A->ar.m + 1));
@@ -529,6 +637,16 @@ ar_read(TsfReader *r, TsfModel *m)
 		A->ar.beta[j] = tsf_read_finite(r, "beta");
 	for (uint32 i = 0; i < p; i++)
 		A->hist[i] = tsf_read_finite(r, "history");
+	if (A->has_var)
+	{
+		A->var.lo = tsf_read_finite(r, "variance bound");
+		A->var.hi = tsf_read_finite(r, "variance bound");
+		A->var.g = palloc(sizeof(double) * (A->var.ks + 2));
+		for (int j = 0; j < A->var.ks + 2; j++)
+			A->var.g[j] = tsf_read_finite(r, "variance coefficient");
+		if (!tsf_ar_variance_ok(&A->var))
+			tsf_read_corrupt(r, "Invalid AR level variance.");
+	}
 	m->payload = A;
 }
 
@@ -540,6 +658,8 @@ ar_free(TsfModel *m)
 	pfree(A->ar.phi);
 	pfree(A->ar.beta);
 	pfree(A->hist);
+	if (A->has_var)
+		pfree(A->var.g);
 	pfree(A);
 }
 
@@ -548,7 +668,7 @@ ar_free(TsfModel *m)
 static double
 ar_json_numbers(const TsfModel *m)
 {
-	return 2.0 * ar_of(m)->ar.p + 2.0 * ar_of(m)->ar.m;
+	return 2.0 * ar_of(m)->ar.p + 2.0 * ar_of(m)->ar.m + ar_of(m)->var.ks + 4;
 }
 
 static void
@@ -587,6 +707,17 @@ ar_to_jsonb(TsfJson *js, const TsfModel *m, bool full)
 		tsf_json_kv_doubles(js, "exog_coefficients", A->ar.beta, A->ar.m);
 	}
 	tsf_json_kv_num(js, "sigma2", A->ar.sigma2);
+	if (A->has_var)
+	{
+		/* the key of a model with it only: others show as before */
+		tsf_json_kv_str(js, "variance", "level");
+		tsf_json_kv_doubles(js, "variance_coefficients", A->var.g, A->var.ks + 2);
+		tsf_json_key(js, "variance_lag_range");
+		tsf_json_begin_array(js);
+		tsf_json_num(js, A->var.lo);
+		tsf_json_num(js, A->var.hi);
+		tsf_json_end_array(js);
+	}
 	tsf_json_kv_num(js, "aic", A->ar.aic);
 	tsf_json_kv_int(js, "nobs", A->ar.nobs);
 	if (full)
@@ -611,7 +742,7 @@ ar_forecast_bytes(const TsfModel *m, int horizon, char **detail)
 {
 	const TsfAr *A = ar_of(m);
 
-	return sizeof(double) * ((double) A->ar.p + (2.0 + A->ar.m) * horizon);
+	return sizeof(double) * ((double) A->ar.p + (3.0 + A->ar.m) * horizon);
 }
 
 static void
@@ -620,7 +751,7 @@ ar_forecast(const TsfModel *m, int horizon, double level, const double *fcov,
 {
 	const TsfAr *A = ar_of(m);
 	double	   *se = palloc(sizeof(double) * horizon);
-	double	   *work = palloc(sizeof(double) * (A->ar.p + 2 * horizon));
+	double	   *work = palloc(sizeof(double) * (A->ar.p + 3 * (Size) horizon));
 	double	   *xf = NULL;
 
 	/*
@@ -636,7 +767,8 @@ ar_forecast(const TsfModel *m, int horizon, double level, const double *fcov,
 		xf = palloc(sizeof(double) * A->ar.m * (Size) horizon);
 		ar_exog_rows(A, tsf_model_next_step(m), horizon, fcov, xf);
 	}
-	tsf_ar_forecast_exog(&A->ar, A->hist, horizon, xf, mean, se, work);
+	check_status(tsf_ar_forecast_var(&A->ar, A->has_var ? &A->var : NULL, A->hist, horizon,
+									 xf, mean, se, work, &ar_poll), A->ar.p, A->ar.m);
 	for (int h = 0; h < horizon; h++)
 	{
 		lo[h] = mean[h] - z * se[h];
@@ -685,8 +817,9 @@ ar_simulate(const TsfModel *m, int horizon, int npaths, uint64 seed,
 		xf = palloc(sizeof(double) * A->ar.m * (Size) horizon);
 		ar_exog_rows(A, tsf_model_next_step(m), horizon, fcov, xf);
 	}
-	check_status(tsf_ar_simulate(&A->ar, A->hist, horizon, xf, npaths, paths, paths,
-								 work, &ar_poll), A->ar.p, A->ar.m);
+	check_status(tsf_ar_simulate_var(&A->ar, A->has_var ? &A->var : NULL, A->hist, horizon,
+									 xf, npaths, paths, paths, work, &ar_poll),
+				 A->ar.p, A->ar.m);
 	pfree(work);
 	if (xf)
 		pfree(xf);
