@@ -165,7 +165,7 @@ SELECT bool_and(a.forecast = b.forecast) AS later_rows_unused
 -- ---- errors ----
 SELECT fit(week_start, flow, '{"kind": "auto", "candidates": []}') FROM train;
 SELECT fit(week_start, flow, jsonb_build_object('kind', 'auto', 'candidates',
-         (SELECT jsonb_agg('{"kind": "ar"}'::jsonb) FROM generate_series(1, 33)))) FROM train;
+         (SELECT jsonb_agg('{"kind": "ar"}'::jsonb) FROM generate_series(1, 65)))) FROM train;
 SELECT fit(week_start, flow, '{"kind": "auto", "candidates": [{"kind": "auto"}]}') FROM train;
 SELECT fit(week_start, flow, '{"kind": "auto", "candidates": [{"kind": "ar"}], "lstm": true}') FROM train;
 SELECT fit(week_start, flow, '{"kind": "auto", "horizn": 2}') FROM train;
@@ -217,12 +217,14 @@ SELECT (SELECT count(*) FROM dc) AS scored_specs, (SELECT min(mae) FROM dc) = (S
   FROM da;
 -- the default set with "bucket" on 10 years of days: log AR (the flow is
 -- positive), orders by AIC, 7 and 14 (1 and 2 weeks of days), 2, 3 and 4
--- harmonics, windows of 3, 5 and 10 years: 27, and the means of the best 2
--- and 3; the default origins are 2 seasons of weeks (104), refitted every
--- 13; its bucket forecasts are its combination's
+-- harmonics, windows of 3, 5 and 10 years, each with the constant and the
+-- level variance: 54, and the means of the best 2 and 3; the default
+-- origins are 2 seasons of weeks (104), refitted every 13; its bucket
+-- forecasts are its combination's
 CREATE TEMP TABLE dm AS SELECT fit(day, flow, '{"kind": "auto", "bucket": "7 days", "horizon": 2}') AS m FROM dtrain;
 SELECT jsonb_array_length(model_info(m) #> '{auto,candidates}') AS scored,
        (SELECT count(*) FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e WHERE e->>'spec' LIKE '%"transform": "log"%') AS log,
+       (SELECT count(*) FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e WHERE e->>'spec' LIKE '%"variance": "level"%') AS level_variance,
        (SELECT string_agg(DISTINCT coalesce((e->>'spec')::jsonb->>'order', 'aic'), ',') FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e
          WHERE e->>'spec' NOT LIKE '%combine%') AS orders,
        (SELECT string_agg(DISTINCT (e->>'spec')::jsonb->>'window', ',') FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e
@@ -259,7 +261,9 @@ SELECT count(*) FROM unnest((SELECT backtest(day, flow, '{"kind": "ar", "transfo
 SELECT jsonb_array_length(model_info(m) #> '{auto,candidates}') AS scored,
        (SELECT string_agg(coalesce((e->>'spec')::jsonb->>'order', 'aic') || '/' || coalesce((e->>'spec')::jsonb->>'window', 'all'), ' ' ORDER BY o)
           FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') WITH ORDINALITY x(e, o)
-         WHERE e->>'spec' NOT LIKE '%combine%' AND e->>'spec' LIKE '%"harmonics": 2%') AS orders_windows_at_2_harmonics,
+         WHERE e->>'spec' NOT LIKE '%combine%' AND e->>'spec' LIKE '%"harmonics": 2%' AND e->>'spec' NOT LIKE '%variance%') AS orders_windows_at_2_harmonics,
+       (SELECT count(*) FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e
+         WHERE e->>'spec' LIKE '%"harmonics": 2%' AND e->>'spec' LIKE '%"variance": "level"%') AS with_level_variance,
        model_info(m) #>> '{auto,last_origin}' AS last_origin, model_info(m) #>> '{auto,origins}' AS origins
   FROM (SELECT fit(t, 2 + sin(extract(epoch FROM t) / 3600 * 2 * pi() / 24) + 0.1 * sin(extract(epoch FROM t) / 3600 * 7.3),
                    '{"kind": "auto", "bucket": "1 day", "horizon": 1}') AS m

@@ -59,9 +59,11 @@
  * weeks), x 2, 3, 4 harmonics (those the season admits) x windows of 3, 5
  * and 10 seasons (all the series where it is shorter; duplicates dropped;
  * a fixed order only where its window, or half the series, holds twice the
- * 2p + 2K + 2 rows its fit needs): at most 27, 3 x 3 x 3 on ten years of
- * days or more; "lstm": true adds
- * the LSTM.  The means of the best few are scored on the means of their
+ * 2p + 2K + 2 rows its fit needs), each with the constant variance and
+ * with "variance": "level" (the innovations' variance a function of the
+ * previous value and the season: it shapes the paths, so the buckets'
+ * medians): at most 54, 3 x 3 x 3 x 2 on ten years of days or more;
+ * "lstm": true adds the LSTM.  The means of the best few are scored on the means of their
  * bucket forecasts (no more fits), where the stored combination's bucket
  * forecast is the median of its mean paths: close, not the same.  Cost on
  * 31 years of Verde days (11,556) with the default 104 origins: 27 x 8
@@ -115,7 +117,7 @@
 #include "series.h"
 
 /* most candidates an automatic spec takes, and scores with the means */
-#define TSF_AUTO_MAX_CANDIDATES		32
+#define TSF_AUTO_MAX_CANDIDATES		64
 #define TSF_AUTO_MAX_TOP			5
 #define TSF_AUTO_MAX_SCORED			(TSF_AUTO_MAX_CANDIDATES + TSF_AUTO_MAX_TOP)
 /* longest spec text it records */
@@ -373,8 +375,9 @@ default_bucket_candidates(double P, int64 spb, int64 steps, bool positive, bool 
 					appendStringInfo(&b, ", \"harmonics\": %d", ks[ki]);
 				if (windows[w] > 0)
 					appendStringInfo(&b, ", \"window\": " INT64_FORMAT, windows[w]);
-				appendStringInfoChar(&b, '}');
-				out[n++] = parse_spec(b.data);
+				/* each with the constant and with the level variance */
+				out[n++] = parse_spec(psprintf("%s}", b.data));
+				out[n++] = parse_spec(psprintf("%s, \"variance\": \"level\"}", b.data));
 			}
 	}
 	if (lstm)
