@@ -75,6 +75,9 @@ SELECT 'ar_monthly_timestamptz', ar_fit(month::timestamptz, flow, '{"order": 2}'
 SELECT 'ar_daily_date', ar_fit(day, flow, '{"order": 7}') FROM daily UNION ALL
 -- exogenous terms (0.6.0): the season's harmonics, covariates, both on an index
 SELECT 'ar_harmonics', ar_fit(week_start, flow, '{"transform": "log", "harmonics": 3}') FROM verde UNION ALL
+-- the level variance (0.6.0): with the season's terms, and without them
+SELECT 'ar_variance_level_harmonics', ar_fit(week_start, flow, '{"transform": "log", "harmonics": 2, "variance": "level"}') FROM verde UNION ALL
+SELECT 'ar_variance_level', ar_fit(week_start, flow, '{"transform": "log", "order": 3, "variance": "level"}') FROM verde UNION ALL
 SELECT 'ar_covariates_harmonics_bigint', ar_fit(i, flow, ARRAY[extract(month FROM week_start)::float8, i / 100.0],
        '{"harmonics": 2, "season_length": 52.18, "order": 3}') FROM indexed;
 
