@@ -304,3 +304,106 @@ SELECT ar_fit(day, flow, '{"order": 0, "variance": "level"}') FROM verde_daily;
 SELECT ar_fit(day, flow, '{"variance": "wide"}') FROM verde_daily;
 -- a line is fitted exactly: no residual to fit a variance on
 SELECT ar_fit(t, t::float8, '{"order": 1, "variance": "level"}') FROM generate_series(1, 50) t;
+
+-- ---- members on buckets: a weekly member in a daily combination ----
+-- W: the weekly member, fitted on the Sunday-Saturday means of the
+-- combination's days (2014-09-29 is a Monday: its first complete week
+-- starts 2014-10-05; the last ends 2019-09-28); the same model as ar_fit on
+-- those means computed here with date_bin (bit for bit up to the order of
+-- the sums: 1e-12)
+CREATE TEMP TABLE wk AS
+SELECT date_bin('7 days', day::timestamp, '2000-01-02')::date AS week_start, avg(flow ORDER BY day) AS flow
+  FROM verde_daily WHERE day BETWEEN '2014-10-05' AND '2019-09-28' GROUP BY 1;
+CREATE TEMP TABLE xg AS
+SELECT s.name, fit(day, flow, s.spec) AS m
+  FROM verde_daily,
+       (VALUES ('AW', '{"kind": "combine", "members": [{"kind": "ar", "transform": "log", "order": 14, "harmonics": 3},
+                                                      {"kind": "ar", "transform": "log", "harmonics": 3, "bucket": "7 days"}]}'::jsonb),
+               ('Wsum', '{"kind": "combine", "members": [{"kind": "ar", "transform": "log", "harmonics": 3, "bucket": "7 days", "aggregate": "sum"}]}')) s(name, spec)
+ WHERE day BETWEEN '2014-09-29' AND '2019-09-28' GROUP BY s.name;
+CREATE TEMP TABLE w_alone AS SELECT ar_fit(week_start, flow, '{"transform": "log", "harmonics": 3}') AS m FROM wk;
+SELECT (i->'members'->1) - 'model' - 'weight' AS weekly_member, i #>> '{members,1,model,first_ts}' AS first_week,
+       i #>> '{members,1,model,last_ts}' AS last_week, i #>> '{members,1,model,n}' AS weeks,
+       (SELECT bool_and(close_to(c::float8, (model_info(w.m) -> 'coefficients' ->> (o - 1)::int)::float8, 1e-12))
+          FROM jsonb_array_elements_text(i #> '{members,1,model,coefficients}') WITH ORDINALITY e(c, o)) AS coefficients_as_alone,
+       close_to((i #>> '{members,1,model,sigma2}')::float8, (model_info(w.m) ->> 'sigma2')::float8, 1e-12) AS sigma2_as_alone
+  FROM (SELECT model_info(m) AS i FROM xg WHERE name = 'AW') x, w_alone w;
+-- its bucket forecasts: every path the mean of the daily member's week
+-- (A's paths of the same seed) and the weekly member's (W alone, the same
+-- seed and as many steps: its steps are the weeks), so the paths' means
+-- are the mean of A's and W's to rounding; forecast(): each day the mean
+-- of A's day and W's week
+CREATE TEMP TABLE xf AS
+SELECT 'AW' AS name, f.* FROM xg, forecast_buckets(m, '7 days', 3, 0.9, '{"paths": 2000, "seed": 7}') f WHERE name = 'AW'
+UNION ALL SELECT 'W', f.* FROM w_alone, forecast_buckets(m, '7 days', 3, 0.9, '{"paths": 2000, "seed": 7}') f;
+SELECT c.bucket, c.bucket_start::date, close_to(c.mean, (a.mean + w.mean) / 2, 1e-12) AS mean_of_members,
+       abs(a.mean - w.mean) > 0.1 AS members_differ
+  FROM xf c JOIN cbf a ON a.name = 'A' AND a.bucket = c.bucket JOIN xf w ON w.name = 'W' AND w.bucket = c.bucket
+ WHERE c.name = 'AW' ORDER BY 1;
+SELECT count(*) AS days,
+       bool_and(close_to(c.value, (a.value + (SELECT value FROM forecast((SELECT m FROM w_alone), 2) WHERE step = (c.step + 6) / 7)) / 2, 1e-12)) AS day_is_mean_of_day_and_week
+  FROM forecast((SELECT m FROM xg WHERE name = 'AW'), 14) c
+  JOIN forecast((SELECT m FROM cb WHERE name = 'A'), 14) a USING (step);
+-- "aggregate": "sum": fitted on the weeks' sums (on the log: the means'
+-- model shifted by log 7), its week forecast 7 times W's, each day a
+-- seventh of it
+SELECT close_to(s.value, 7 * w.value, 1e-12) AS sum_is_7_means, close_to(d.value, w.value, 1e-12) AS day_is_a_seventh
+  FROM forecast_buckets((SELECT m FROM xg WHERE name = 'Wsum'), '7 days', 1, 0.9, '{"paths": 2000, "seed": 7, "aggregate": "sum"}') s,
+       forecast_buckets((SELECT m FROM xg WHERE name = 'Wsum'), '7 days', 1, 0.9, '{"paths": 2000, "seed": 7}') d,
+       forecast_buckets((SELECT m FROM w_alone), '7 days', 1, 0.9, '{"paths": 2000, "seed": 7}') w;
+-- model_update() over the next 10 days (2019-09-29 .. 10-08): the weekly
+-- member moves on by the completed week and keeps the sum of 10-06 .. 10-08;
+-- then its forecasts are W alone updated with that week's mean
+CREATE TEMP TABLE xu AS
+SELECT model_update((SELECT m FROM xg WHERE name = 'AW'), day, flow ORDER BY day) AS m
+  FROM verde_daily WHERE day BETWEEN '2019-09-29' AND '2019-10-08';
+SELECT close_to((i #>> '{members,1,pending_sum}')::float8,
+                (SELECT sum(flow ORDER BY day) FROM verde_daily WHERE day BETWEEN '2019-10-06' AND '2019-10-08'), 1e-12) AS pending_is_3_days
+  FROM (SELECT model_info(m) AS i FROM xu) x;
+CREATE TEMP TABLE xuf AS
+SELECT 'AW' AS name, f.* FROM xu, forecast_buckets(m, '7 days', 2, 0.9, '{"paths": 2000, "seed": 7}') f
+UNION ALL SELECT 'A', f.* FROM (SELECT model_update((SELECT m FROM cb WHERE name = 'A'), day, flow ORDER BY day) AS m
+                                  FROM verde_daily WHERE day BETWEEN '2019-09-29' AND '2019-10-08') u,
+                               forecast_buckets(u.m, '7 days', 2, 0.9, '{"paths": 2000, "seed": 7}') f
+UNION ALL SELECT 'W', f.* FROM (SELECT model_update((SELECT m FROM w_alone), '2019-09-29'::date,
+                                                    (SELECT avg(flow ORDER BY day) FROM verde_daily WHERE day BETWEEN '2019-09-29' AND '2019-10-05')) AS m) u,
+                               forecast_buckets(u.m, '7 days', 3, 0.9, '{"paths": 2000, "seed": 7}') f;
+-- the combination skips the week in progress (10-06): its first is 10-13, W's third step
+SELECT c.bucket, c.bucket_start::date, close_to(c.mean, (a.mean + w.mean) / 2, 1e-12) AS mean_of_updated_members
+  FROM xuf c JOIN xuf a ON a.name = 'A' AND a.bucket = c.bucket JOIN xuf w ON w.name = 'W' AND w.bucket = c.bucket + 1
+ WHERE c.name = 'AW' ORDER BY 1;
+-- stored and read back whole (the update's pending sum too)
+SELECT (SELECT array_agg(mean ORDER BY bucket) FROM forecast_buckets(m::text::tsmodel, '7 days', 2, 0.9, '{"paths": 500}'))
+     = (SELECT array_agg(mean ORDER BY bucket) FROM forecast_buckets(m, '7 days', 2, 0.9, '{"paths": 500}')) AS round_trip,
+       model_info(m::text::tsmodel) = model_info(m) AS same_info
+  FROM xu;
+-- a bucket backtest of the combination refits it at each origin: its
+-- forecasts are the combination's fitted on the days up to the origin
+SELECT b.forecast = f.value AS as_fitted_at_origin, b.step
+  FROM (SELECT (unnest(backtest(day, flow, (SELECT spec FROM (VALUES ('{"kind": "combine", "members": [{"kind": "ar", "transform": "log", "order": 14, "harmonics": 3},
+                                                      {"kind": "ar", "transform": "log", "harmonics": 3, "bucket": "7 days"}]}'::jsonb)) v(spec)),
+                                '{"bucket": "7 days", "horizon": 2, "window": 1826, "paths": 300, "origins": ["2019-09-28"]}'))).*
+          FROM verde_daily) b
+  JOIN forecast_buckets((SELECT m FROM xg WHERE name = 'AW'), '7 days', 2, 0.9, '{"paths": 300}') f ON f.bucket = b.step
+ ORDER BY b.step;
+-- what a member on buckets refuses
+SELECT predict((SELECT m FROM xg WHERE name = 'AW'), day, flow) OVER (ORDER BY day) FROM verde_daily WHERE day > '2019-09-28' LIMIT 1;
+SELECT model_update((SELECT m FROM xg WHERE name = 'Wsum'), day, flow ORDER BY day) FROM verde_daily WHERE day BETWEEN '2019-10-01' AND '2019-10-08';
+SELECT fit(day, flow, '{"kind": "combine", "members": [{"kind": "ar", "bucket": "7 days", "paths": 100}]}') FROM verde_daily;
+SELECT fit(day, flow, '{"kind": "combine", "members": [{"kind": "ar", "bucket": "1 day"}]}') FROM verde_daily;
+SELECT fit(day, flow, '{"kind": "combine", "members": [{"kind": "ar", "bucket_origin": "2000-01-03"}]}') FROM verde_daily;
+SELECT fit(day, flow, '{"kind": "combine", "members": [{"kind": "ar", "bucket": "7 days"}]}') FROM verde_daily WHERE day < '1989-01-20';
+SELECT fit(day, flow, '{"kind": "auto", "candidates": [{"kind": "combine", "bucket": "7 days", "members": [{"kind": "ar"}]}]}') FROM verde_daily;
+-- the reader refuses a corrupt member on buckets: its steps a bucket, its
+-- aggregate, a pending sum with no step pending (the model as fitted ends a week)
+CREATE TEMP TABLE xraw AS SELECT decode(m::text, 'base64') AS b FROM xg WHERE name = 'AW';
+CREATE TEMP VIEW xw AS
+SELECT b, 100 + get_byte(b, 96) + 256 * get_byte(b, 97) + 65536 * get_byte(b, 98) AS p FROM xraw;
+SELECT get_byte(b, 71) AS grid_0, get_byte(b, p) AS grid_1, get_byte(b, p + 25) AS steps_a_bucket,
+       get_byte(b, p + 33) AS aggregate FROM xw;
+SELECT encode(set_byte(b, p, 2), 'base64')::tsmodel FROM xw;             -- an unknown grid
+SELECT encode(set_byte(b, p + 25, 1), 'base64')::tsmodel FROM xw;        -- a bucket of 1 step
+SELECT encode(set_byte(b, p + 25, 8), 'base64')::tsmodel FROM xw;        -- of 8 steps
+SELECT encode(set_byte(b, p + 33, 2), 'base64')::tsmodel FROM xw;        -- an unknown aggregate
+SELECT encode(set_byte(b, p + 41, 63), 'base64')::tsmodel FROM xw;       -- a pending sum, nothing pending
+SELECT encode(set_byte(b, p + 1, 7), 'base64')::tsmodel FROM xw;         -- its first bucket a day later

@@ -164,7 +164,7 @@ SELECT get_byte(b, 6) AS kind, get_byte(b, 69) AS how, get_byte(b, 70) AS member
 SELECT encode(set_byte(b, 69, 3), 'base64')::tsmodel FROM raw;           -- how
 SELECT encode(set_byte(b, 70, 9), 'base64')::tsmodel FROM raw;           -- 9 members
 SELECT encode(set_byte(b, 70, 0), 'base64')::tsmodel FROM raw;           -- none
-SELECT encode(set_byte(b, 71, 1), 'base64')::tsmodel FROM raw;           -- a member on another grid
+SELECT encode(set_byte(b, 71, 1), 'base64')::tsmodel FROM raw;           -- on buckets, without their fields
 SELECT encode(set_byte(b, 78, 1), 'base64')::tsmodel FROM raw;           -- its offset
 SELECT encode(set_byte(b, 86, 0), 'base64')::tsmodel FROM raw;           -- its weight: 0.5 -> 0.0
 SELECT encode(set_byte(b, 100, 70), 'base64')::tsmodel FROM raw;         -- the member's magic
@@ -191,7 +191,7 @@ SELECT fit(week_start, flow, jsonb_build_object('kind', 'combine', 'members',
          (SELECT jsonb_agg('{"kind": "ar"}'::jsonb) FROM generate_series(1, 9)))) FROM train;
 SELECT fit(week_start, flow, '{"kind": "combine", "members": [{"kind": "combine", "members": [{"kind": "ar"}]}]}') FROM train;
 SELECT fit(week_start, flow, '{"kind": "combine", "members": [{"kind": "auto"}]}') FROM train;
-SELECT fit(week_start, flow, '{"kind": "combine", "members": [{"kind": "ar", "bucket": "week"}]}') FROM train;
+SELECT fit(week_start, flow, '{"kind": "combine", "members": [{"kind": "ar", "bucket": "7 days"}]}') FROM train;  -- a bucket of one week of weeks
 SELECT fit(week_start, flow, '{"kind": "combine", "members": [{"kind": "ar", "ordr": 2}]}') FROM train;
 SELECT fit(week_start, flow, '{"kind": "combine", "members": [3]}') FROM train;
 SELECT fit(week_start, flow, '{"kind": "combine", "how": "max", "members": [{"kind": "ar"}]}') FROM train;

@@ -48,6 +48,9 @@ typedef struct TsfInnerBacktest
 
 /* how a member's grid relates to the combination's (stored per member) */
 #define TSF_MEMBER_SAME_GRID	0
+#define TSF_MEMBER_BUCKETS		1	/* fitted on the series' buckets (a spec
+									 * with "bucket"): a weekly member of a
+									 * daily combination */
 
 /* a combination: TsfModel.payload of kinds "combine" and "auto" */
 typedef struct TsfCombine
@@ -56,7 +59,14 @@ typedef struct TsfCombine
 	int32		n;				/* members, 1 .. TSF_COMBINE_MAX_MEMBERS */
 	TsfModel   *members;		/* (n) */
 	int64	   *offset;			/* (n) the combination's step of each
-								 * member's first step */
+								 * member's first step (of its first
+								 * bucket's first step) */
+	int32	   *grid;			/* (n) TSF_MEMBER_SAME_GRID or _BUCKETS */
+	int64	   *spb;			/* (n) steps a bucket (1 on the same grid) */
+	int32	   *agg;			/* (n) TsfBucketAgg of a bucket member */
+	double	   *pending;		/* (n) a bucket member: the sum of the data's
+								 * values of the steps after its last
+								 * complete bucket (0 if none) */
 	double	   *weight;			/* (n) sum 1 */
 	double	   *score;			/* (n) the inner backtest's MSE (weights) */
 	TsfInnerBacktest inner;		/* how the weights were found (weights) */
@@ -91,9 +101,24 @@ extern void tsf_inner_origins(TsfSeriesState *st, TsfInnerBacktest *ib, int64 **
 /* parse inner backtest settings (a jsonb object, or NULL: defaults) */
 extern void tsf_inner_parse(Jsonb *j, const char *what, TsfInnerBacktest *ib);
 
-/* a spec as a member must be: a kind's, not a combination's, on the same grid */
+/*
+ * a spec as a member must be: a kind's, not a combination's, with the
+ * combination's fill; with "bucket" (and "bucket_origin", "aggregate") a
+ * member fitted on the series' buckets: *bucket set (when not NULL) and
+ * true in *on_buckets
+ */
 extern const TsfKind *tsf_member_spec(Jsonb *spec, const char *what, int i, int fill,
 									  Jsonb **with_fill);
+struct TsfBucketSpec;
+extern const TsfKind *tsf_member_spec_grid(Jsonb *spec, const char *what, int i, int fill,
+										   Jsonb **with_fill, bool *on_buckets,
+										   struct TsfBucketSpec *bucket);
+
+/* the spec an inner backtest of a member takes (on buckets: a combination of it) */
+extern Jsonb *tsf_member_backtest_spec(Jsonb *spec, const char *what, int i, int fill);
+
+/* whether a combination has a member on buckets */
+extern bool tsf_combine_has_buckets(const TsfCombine *C);
 
 /* a jsonb string value */
 extern Jsonb *tsf_jsonb_string(const char *s);

@@ -620,15 +620,12 @@ auto_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 	for (int c = 0; c < nc; c++)
 	{
 		AutoScores sc = {ib.horizon, F + (Size) c * cells, actual};
-		Jsonb	   *copts;
 
-		/* the spec as its fit takes it: with the automatic spec's fill */
-		(void) tsf_member_spec(cands[c], "candidate", c, o.fill, &copts);
 		rec->spec[c] = spec_text(cands[c]);
 		cc.i = c;
 		cc.spec = rec->spec[c];
-		tsf_backtest_inner(st, tsf_jsonb_with_key(copts, "kind",
-												  tsf_jsonb_key(cands[c], "kind")),
+		/* the spec as its fit takes it: with the automatic spec's fill */
+		tsf_backtest_inner(st, tsf_member_backtest_spec(cands[c], "candidate", c, o.fill),
 						   ib.horizon, 0, ib.refit_every, ib.origins, orig,
 						   o.has_bucket ? &o.bucket : NULL, auto_emit, &sc);
 		rec->mae[c] = pooled_mae(sc.f, actual, cells, &rec->count[c]);

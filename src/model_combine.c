@@ -50,11 +50,26 @@
  * cost is members x inner origins / refit_every fits, on top of the
  * members' fits.
  *
- * Members on another grid (a daily member of a weekly combination,
- * forecasting the weeks' means) are not supported yet: a member spec with
- * "bucket" is refused (0A000).  The stored format leaves room for them: a
- * member's record starts with its grid's relation to the combination's
- * (0: the same grid), which the reader refuses unless 0.
+ * Members on buckets: a member spec with "bucket" (and "bucket_origin",
+ * "aggregate", as forecast_buckets() takes them) is fitted on the means
+ * (or sums) of the complete buckets of the combination's series, at each
+ * bucket's first timestamp: a weekly model in a daily combination,
+ * {"kind": "ar", "transform": "log", "bucket": "7 days"}; its own "window"
+ * counts buckets.  It forecasts the combination's steps as its buckets'
+ * values spread over their steps (each step its bucket's mean; its sum /
+ * steps for sums), so that the mean of a bucket of the combination's steps
+ * is the member's forecast of that bucket: the combination's
+ * forecast_buckets() over the same buckets combines, path by path, the
+ * daily members' bucket means with the weekly member's values (for the
+ * mean and the weights exactly; the median is taken step by step).  Its
+ * paths and forecasts are its own recursion's, at its own grid.  The
+ * bucket the combination's last step is in, if not complete, is forecast
+ * whole.  model_update(): the new rows (every step after the last, no
+ * gaps) complete its bucket in progress, whose sum so far is stored; each
+ * completed bucket moves the member on.  predict() is refused (0A000): the
+ * member predicts buckets, not steps.  Inner backtests of such a member
+ * (the weights; an automatic spec's candidates) run it as a combination of
+ * it alone.
  *
  * Stored payload (after model.c's header; the header's transform is
  * "none", its fill the combination's, its grid the training series'):
@@ -65,12 +80,17 @@
  *	20		only with weights: the inner backtest's horizon, origins,
  *			every, refit_every, window (u32 each)
  *	per member:
- *	1		grid: 0 the combination's (no other yet)
+ *	1		grid: 0 the combination's, 1 its buckets (0.6.0)
  *	8		offset: the combination's grid step of the member's first
  *			training step (>= 0; the member's training ends where the
- *			combination's does)
+ *			combination's does); on buckets, of its first bucket's first
+ *			step (its buckets end less than a bucket before the
+ *			combination's last step, model_update's included)
  *	8		weight (float8; the weights sum to 1)
  *	8		score: with weights the member's inner MSE, else 0 (float8)
+ *	17		only on buckets: the steps a bucket (i64, >= 2), the aggregate
+ *			(u8: 0 mean, 1 sum), the pending sum of the steps after its
+ *			last bucket (float8; 0 when there are none)
  *	4		len, the member's stored bytes
  *	len		the member: a whole stored model (model.c's format), read
  *			and validated as one, one level deeper
@@ -104,6 +124,7 @@ const char *const tsf_combine_how_names[] = {"mean", "median", "weights", NULL};
 #define COMBINE_FIXED_SIZE		2
 #define COMBINE_INNER_SIZE		20
 #define COMBINE_MEMBER_SIZE		29
+#define COMBINE_BUCKET_SIZE		17	/* a member on buckets: spb, aggregate, pending */
 
 static inline TsfCombine *
 combine_of(const TsfModel *m)
@@ -268,30 +289,48 @@ tsf_jsonb_string(const char *s)
 
 /*
  * A member's (or a candidate's) spec, checked: a kind's, not a
- * combination's unless allow_combine (then its own members are not), on
- * the combination's grid, with the combination's fill.  Returns its kind
- * and, in *opts, its options as its fit takes them (with that fill).
+ * combination's unless allow_combine (then its own members are not), with
+ * the combination's fill, on the combination's grid or, with "bucket", on
+ * the series' buckets (*on_buckets, their spec in *bucket).  Returns its
+ * kind and, in *opts, its options as its fit takes them (with that fill,
+ * without the bucket keys).
  */
 const TsfKind *
-tsf_member_spec(Jsonb *spec, const char *what, int i, int fill, Jsonb **opts)
+tsf_member_spec_grid(Jsonb *spec, const char *what, int i, int fill, Jsonb **opts,
+					 bool *on_buckets, TsfBucketSpec *bucket)
 {
 	const TsfKind *kind;
 	int			device;
 	int			mfill;
 	bool		allow_combine = strcmp(what, "candidate") == 0;
+	TsfBucketSpec b;
 
 	if (!JB_ROOT_IS_OBJECT(spec) || JB_ROOT_IS_SCALAR(spec))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s %d must be a spec, a jsonb object", what, i + 1),
 				 errhint("For example: {\"kind\": \"ar\", \"harmonics\": 3}.")));
-	if (tsf_jsonb_key(spec, "bucket") != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s %d is on another grid: members on a coarser bucket are not supported yet", what, i + 1),
-				 errdetail("Every member of a combination is fitted on the combination's own series."),
-				 errhint("Leave \"bucket\" out of the member's spec.")));
+	/* on buckets: "bucket", "bucket_origin" and "aggregate", not the paths' keys */
+	for (int k = 0; k < 2; k++)
+	{
+		static const char *const path_keys[] = {"paths", "seed"};
+
+		if (tsf_jsonb_key(spec, "bucket") != NULL && tsf_jsonb_key(spec, path_keys[k]) != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s %d on buckets cannot have \"%s\"", what, i + 1, path_keys[k]),
+					 errdetail("A member on buckets is fitted on the buckets' values; sample paths are the bucket forecast's settings."),
+					 errhint("Give \"%s\" to forecast_buckets() or to the backtest.", path_keys[k])));
+	}
+	*on_buckets = tsf_bucket_settings(spec, &spec, &b, 0, true);
+	if (bucket)
+		*bucket = b;
 	kind = tsf_job_parse_spec(spec, opts, &device);
+	if (*on_buckets && kind == &tsf_kind_combine)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s %d: a combination cannot be on buckets", what, i + 1),
+				 errhint("Set \"bucket\" on its members instead.")));
 	if (kind == &tsf_kind_auto || (kind == &tsf_kind_combine && !allow_combine))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -313,6 +352,36 @@ tsf_member_spec(Jsonb *spec, const char *what, int i, int fill, Jsonb **opts)
 						what, i + 1, tsf_fill_names[mfill], tsf_fill_names[fill]),
 				 errhint("Set \"fill\" on the combination: its members take it.")));
 	return kind;
+}
+
+const TsfKind *
+tsf_member_spec(Jsonb *spec, const char *what, int i, int fill, Jsonb **opts)
+{
+	bool		on_buckets;
+
+	return tsf_member_spec_grid(spec, what, i, fill, opts, &on_buckets, NULL);
+}
+
+/*
+ * The spec an inner backtest of a member (or candidate) takes: its options
+ * with its kind or, on buckets, a combination of it alone (the bucket keys
+ * are a member's, not its kind's)
+ */
+Jsonb *
+tsf_member_backtest_spec(Jsonb *spec, const char *what, int i, int fill)
+{
+	Jsonb	   *opts;
+	bool		on_buckets;
+	const TsfKind *mk = tsf_member_spec_grid(spec, what, i, fill, &opts, &on_buckets, NULL);
+	Jsonb	   *wrap;
+
+	if (!on_buckets)
+		return tsf_jsonb_with_key(opts, "kind", tsf_jsonb_string(mk->name));
+	/* {"kind": "combine", "fill": ..., "members": [spec]} */
+	wrap = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(
+		psprintf("{\"kind\": \"combine\", \"fill\": \"%s\", \"members\": [%s]}",
+				 tsf_fill_names[fill], JsonbToCString(NULL, &spec->root, VARSIZE(spec))))));
+	return wrap;
 }
 
 typedef struct CombineOptions
@@ -450,6 +519,92 @@ inner_emit(void *arg, int j, int64 origin, int h, int64 t, double v, double lo,
 	}
 }
 
+/*
+ * A member on buckets (a spec with "bucket"): fitted on the means (or
+ * sums) of the complete buckets of the combination's series s (the data's
+ * values, gaps filled as the combination fills them), each at its first
+ * step's timestamp; its own "window" counts buckets.  Sets *off (the
+ * combination's step of its first bucket's first step), *spb and *pending
+ * (the sum of the values after the last complete bucket).
+ */
+static void
+fit_bucket_member(const TsfSeries *s, int fill, const TsfBucketSpec *b, const TsfKind *mk,
+				  Jsonb *opts, int i, TsfModel *mm, int64 *off, int64 *spb_out,
+				  double *pending)
+{
+	int64		width;
+	int64		spb = tsf_bucket_steps(b, s->ts_type, &s->freq, &width);
+	int64		step = width / spb;
+	Timestamp	origin = tsf_bucket_origin(b, s->ts_type, &s->freq);
+	Timestamp	t0 = tsf_bucket_frame(s->ts_type, &s->freq, s->first_ts);
+	Timestamp	f0 = tsf_bucket_floor(b, origin, t0);
+	int64		phase,
+				nb,
+				rem,
+				lastb;
+	TsfSeriesState *bs;
+	bytea	   *fitted;
+	double		sum = 0;
+
+	if (spb < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("member %d's bucket must span at least 2 steps of the series", i + 1),
+				 errdetail("A bucket of one step is the series itself."),
+				 errhint("Leave \"bucket\" out of the member's spec.")));
+	if ((t0 - f0) % step != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the series' steps are not aligned with member %d's buckets", i + 1),
+				 errhint("Set \"bucket_origin\" to one of the series' timestamps.")));
+	/* the first complete bucket, how many there are, what is left after them */
+	phase = (t0 == f0) ? 0 : spb - (t0 - f0) / step;
+	nb = s->n > phase ? (s->n - phase) / spb : 0;
+	if (nb < 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time series is too short for member %d's buckets", i + 1),
+				 errdetail("The series holds " INT64_FORMAT " complete bucket%s of " INT64_FORMAT " steps; at least 3 are required.",
+						   nb, nb == 1 ? "" : "s", spb)));
+	rem = s->n - phase - nb * spb;
+	tsf_check_memory(sizeof(TsfPoint) * 2.0 * nb, TSF_MEM_GRID,
+					 psprintf("Member %d's " INT64_FORMAT " buckets.", i + 1, nb));
+	bs = tsf_series_new(CurrentMemoryContext, s->ts_type);
+	bs->fill = fill;
+	bs->options = opts;
+	for (int64 j = 0; j < nb; j++)
+	{
+		double		v = 0;
+
+		for (int64 q = 0; q < spb; q++)
+			v += s->y[phase + j * spb + q];
+		if (b->aggregate == TSF_BUCKET_MEAN)
+			v /= (double) spb;
+		tsf_series_add(bs, tsf_freq_advance(s->ts_type, &s->freq, s->first_ts, phase + j * spb),
+					   Float8GetDatum(v), false, false, NULL, 0);
+		if ((j & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	fitted = mk->fit(bs, TSF_DEVICE_CPU, NULL);
+	tsf_model_deserialize(VARDATA_ANY(fitted), VARSIZE_ANY_EXHDR(fitted), mm, ERRCODE_INTERNAL_ERROR);
+	lastb = tsf_freq_advance(s->ts_type, &s->freq, s->first_ts, phase + (nb - 1) * spb);
+	if (mm->ts_type != s->ts_type || mm->freq.unit != s->freq.unit ||
+		mm->freq.step != s->freq.step * spb || mm->last_ts != lastb || mm->n > nb)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("member %d was fitted on another grid than its buckets'", i + 1),
+				 errdetail("Its buckets are " INT64_FORMAT " steps of %s, the last from %s; the member is %s to %s.",
+						   spb, tsf_freq_name(s->ts_type, &s->freq),
+						   tsf_ts_to_cstring(s->ts_type, lastb),
+						   tsf_freq_name(mm->ts_type, &mm->freq),
+						   tsf_ts_to_cstring(mm->ts_type, mm->last_ts))));
+	for (int64 q = s->n - rem; q < s->n; q++)
+		sum += s->y[q];
+	*off = phase + (nb - mm->n) * spb;
+	*spb_out = spb;
+	*pending = sum;
+}
+
 bytea *
 tsf_combine_build(TsfSeriesState *st, const TsfKind *kind, Jsonb **specs, int n, int how,
 				  const double *weight, const double *score,
@@ -461,15 +616,18 @@ tsf_combine_build(TsfSeriesState *st, const TsfKind *kind, Jsonb **specs, int n,
 	MemberContext mc = {"member", -1, n};
 	ErrorContextCallback errcb;
 
-	/* the combination's grid: the whole training series' */
+	/* the combination's grid: the whole training series' (its values for buckets) */
 	tsf_series_sort(st);
 	tsf_series_prepare(st, TSF_TRANSFORM_NONE, fill, &s);
-	pfree(s.y);
 
 	C->how = how;
 	C->n = n;
 	C->members = palloc0(sizeof(TsfModel) * n);
 	C->offset = palloc0(sizeof(int64) * n);
+	C->grid = palloc0(sizeof(int32) * n);
+	C->spb = palloc0(sizeof(int64) * n);
+	C->agg = palloc0(sizeof(int32) * n);
+	C->pending = palloc0(sizeof(double) * n);
 	C->weight = palloc0(sizeof(double) * n);
 	C->score = palloc0(sizeof(double) * n);
 	if (inner)
@@ -486,11 +644,24 @@ tsf_combine_build(TsfSeriesState *st, const TsfKind *kind, Jsonb **specs, int n,
 		const TsfKind *mk;
 		bytea	   *b;
 		TsfModel   *mm = &C->members[i];
+		bool		on_buckets;
+		TsfBucketSpec bspec;
 
 		mc.i = i;
 		CHECK_FOR_INTERRUPTS();
-		mk = tsf_member_spec(specs[i], kind == &tsf_kind_auto ? "candidate" : "member",
-							 i, fill, &opts);
+		mk = tsf_member_spec_grid(specs[i], kind == &tsf_kind_auto ? "candidate" : "member",
+								  i, fill, &opts, &on_buckets, &bspec);
+		C->weight[i] = weight ? weight[i] : 1.0 / n;
+		C->score[i] = score ? score[i] : 0;
+		C->spb[i] = 1;
+		if (on_buckets)
+		{
+			C->grid[i] = TSF_MEMBER_BUCKETS;
+			C->agg[i] = bspec.aggregate;
+			fit_bucket_member(&s, fill, &bspec, mk, opts, i, mm, &C->offset[i], &C->spb[i],
+							  &C->pending[i]);
+			continue;
+		}
 		sub.options = opts;
 		b = mk->fit(&sub, TSF_DEVICE_CPU, NULL);
 		tsf_model_deserialize(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), mm, ERRCODE_INTERNAL_ERROR);
@@ -508,10 +679,9 @@ tsf_combine_build(TsfSeriesState *st, const TsfKind *kind, Jsonb **specs, int n,
 							   tsf_freq_name(mm->ts_type, &mm->freq),
 							   tsf_ts_to_cstring(mm->ts_type, mm->first_ts),
 							   tsf_ts_to_cstring(mm->ts_type, mm->last_ts))));
-		C->weight[i] = weight ? weight[i] : 1.0 / n;
-		C->score[i] = score ? score[i] : 0;
 	}
 	error_context_stack = errcb.previous;
+	pfree(s.y);
 
 	tsf_model_init(&m, kind, &s, TSF_TRANSFORM_NONE, fill, C);
 	m.fitted_at = GetCurrentTransactionStartTimestamp();
@@ -541,12 +711,9 @@ combine_weights(TsfSeriesState *st, CombineOptions *o, double *w, double *mse)
 	for (int i = 0; i < o->n; i++)
 	{
 		InnerScore sc = {0, 0};
-		Jsonb	   *opts;
-		const TsfKind *mk;
 
 		mc.i = i;
-		mk = tsf_member_spec(o->members[i], "member", i, o->fill, &opts);
-		tsf_backtest_inner(st, tsf_jsonb_with_key(opts, "kind", tsf_jsonb_string(mk->name)),
+		tsf_backtest_inner(st, tsf_member_backtest_spec(o->members[i], "member", i, o->fill),
 						   o->inner.horizon, o->inner.window, o->inner.refit_every,
 						   o->inner.origins, orig, NULL, inner_emit, &sc);
 		if (sc.count == 0)
@@ -608,7 +775,8 @@ tsf_combine_payload_bytes(const TsfCombine *C)
 		(C->how == TSF_COMBINE_WEIGHTS ? COMBINE_INNER_SIZE : 0);
 
 	for (int i = 0; i < C->n; i++)
-		b += COMBINE_MEMBER_SIZE + member_bytes(&C->members[i]);
+		b += COMBINE_MEMBER_SIZE + member_bytes(&C->members[i]) +
+			(C->grid[i] == TSF_MEMBER_BUCKETS ? COMBINE_BUCKET_SIZE : 0);
 	return b;
 }
 
@@ -630,10 +798,16 @@ tsf_combine_payload_write(StringInfo b, const TsfCombine *C)
 		/* the member as it would be stored alone: its own checks ran */
 		bytea	   *mb = tsf_model_serialize(&C->members[i]);
 
-		tsf_write_u8(b, TSF_MEMBER_SAME_GRID);
+		tsf_write_u8(b, (uint8) C->grid[i]);
 		tsf_write_i64(b, C->offset[i]);
 		tsf_write_f64(b, C->weight[i]);
 		tsf_write_f64(b, C->score[i]);
+		if (C->grid[i] == TSF_MEMBER_BUCKETS)
+		{
+			tsf_write_i64(b, C->spb[i]);
+			tsf_write_u8(b, (uint8) C->agg[i]);
+			tsf_write_f64(b, C->pending[i]);
+		}
 		tsf_write_u32(b, (uint32) VARSIZE(mb) - VARHDRSZ);
 		appendBinaryStringInfo(b, VARDATA(mb), VARSIZE(mb) - VARHDRSZ);
 		pfree(mb);
@@ -656,6 +830,41 @@ member_grid_ok(const TsfModel *m, const TsfModel *mm, int64 off)
 		mm->freq.step != m->freq.step || mm->n + off != m->n ||
 		mm->last_ts != m->last_ts || mm->n_after != m->n_after)
 		return false;
+	if (m->freq.unit == TSF_FREQ_FIXED)
+	{
+		int64		delta,
+					first;
+
+		return !pg_mul_s64_overflow(off, m->freq.step, &delta) &&
+			!pg_add_s64_overflow(m->first_ts, delta, &first) && first == mm->first_ts;
+	}
+	return mm->first_ts >= m->first_ts && mm->first_ts <= mm->last_ts &&
+		(off == 0) == (mm->first_ts == m->first_ts);
+}
+
+/*
+ * Whether member mm, on buckets of spb steps of m's grid, its first
+ * bucket starting off steps after m's first step, lies on them: the same
+ * timestamps, a step spb times m's, its buckets (those its state was moved
+ * over too) ending within m's steps, less than a bucket before m's; its
+ * first timestamp exactly m's step off for a fixed step, within m's range
+ * for a calendar step (member_grid_ok).  *rem: m's steps after its last
+ * bucket.
+ */
+static bool
+bucket_grid_ok(const TsfModel *m, const TsfModel *mm, int64 off, int64 spb, int64 *rem)
+{
+	int64		mstep,
+				end,
+				cn = m->n + m->n_after;
+
+	if (mm->ts_type != m->ts_type || mm->freq.unit != m->freq.unit ||
+		pg_mul_s64_overflow(m->freq.step, spb, &mstep) || mm->freq.step != mstep ||
+		mm->last_ts > m->last_ts || mm->n_after < 0 ||
+		pg_mul_s64_overflow(mm->n + mm->n_after, spb, &end) ||
+		pg_add_s64_overflow(end, off, &end) || end > cn || cn - end >= spb)
+		return false;
+	*rem = cn - end;
 	if (m->freq.unit == TSF_FREQ_FIXED)
 	{
 		int64		delta,
@@ -701,17 +910,32 @@ tsf_combine_payload_read(TsfReader *r, const TsfModel *m, TsfCombine *C)
 	C->offset = palloc0(sizeof(int64) * C->n);
 	C->weight = palloc0(sizeof(double) * C->n);
 	C->score = palloc0(sizeof(double) * C->n);
+	C->grid = palloc0(sizeof(int32) * C->n);
+	C->spb = palloc0(sizeof(int64) * C->n);
+	C->agg = palloc0(sizeof(int32) * C->n);
+	C->pending = palloc0(sizeof(double) * C->n);
 	for (int i = 0; i < C->n; i++)
 	{
 		TsfModel   *mm = &C->members[i];
 		uint32		len;
 		int64		off;
+		int64		rem = 0;
 
-		if (tsf_read_u8(r) != TSF_MEMBER_SAME_GRID)
-			tsf_read_corrupt(r, "A member on another grid than the combination's is not supported.");
+		C->grid[i] = tsf_read_u8(r);
+		if (C->grid[i] > TSF_MEMBER_BUCKETS)
+			tsf_read_corrupt(r, "Unknown grid of a member.");
 		off = tsf_read_i64(r);
 		C->weight[i] = tsf_read_finite(r, "weight");
 		C->score[i] = tsf_read_finite(r, "score");
+		C->spb[i] = 1;
+		if (C->grid[i] == TSF_MEMBER_BUCKETS)
+		{
+			C->spb[i] = tsf_read_i64(r);
+			C->agg[i] = tsf_read_u8(r);
+			C->pending[i] = tsf_read_finite(r, "pending");
+			if (C->spb[i] < 2 || C->spb[i] > TSF_MAX_POINTS || C->agg[i] > TSF_BUCKET_SUM)
+				tsf_read_corrupt(r, "Invalid buckets of a member.");
+		}
 		len = tsf_read_u32(r);
 		if (C->weight[i] < 0 || C->weight[i] > 1 || C->score[i] < 0)
 			tsf_read_corrupt(r, "Invalid member weight or score.");
@@ -721,8 +945,11 @@ tsf_combine_payload_read(TsfReader *r, const TsfModel *m, TsfCombine *C)
 		/* members are written from 0.6.0 on: never in version 1 */
 		if (mm->format_version < 2)
 			tsf_read_corrupt(r, "A member's format version is older than its combination's.");
-		if (!member_grid_ok(m, mm, off))
+		if (C->grid[i] == TSF_MEMBER_SAME_GRID ? !member_grid_ok(m, mm, off) :
+			!bucket_grid_ok(m, mm, off, C->spb[i], &rem))
 			tsf_read_corrupt(r, "A member's grid does not match the combination's.");
+		if (rem == 0 && C->pending[i] != 0)
+			tsf_read_corrupt(r, "A member on buckets has a pending sum but no pending steps.");
 		if (mm->kind->n_covariates(mm) != 0)
 			tsf_read_corrupt(r, "A member of a combination has covariates.");
 		C->offset[i] = off;
@@ -741,6 +968,10 @@ tsf_combine_payload_free(TsfCombine *C)
 	pfree(C->offset);
 	pfree(C->weight);
 	pfree(C->score);
+	pfree(C->grid);
+	pfree(C->spb);
+	pfree(C->agg);
+	pfree(C->pending);
 }
 
 static double
@@ -780,7 +1011,7 @@ tsf_combine_json_numbers(const TsfModel *m)
 	double		n = 0;
 
 	for (int i = 0; i < C->n; i++)
-		n += 4 + C->members[i].kind->json_numbers(&C->members[i]) + 32;
+		n += 8 + C->members[i].kind->json_numbers(&C->members[i]) + 32;
 	return n;
 }
 
@@ -809,6 +1040,14 @@ tsf_combine_payload_json(TsfJson *js, const TsfCombine *C, bool full)
 		if (C->how == TSF_COMBINE_WEIGHTS)
 			tsf_json_kv_num(js, "inner_mse", C->score[i]);
 		tsf_json_kv_int(js, "offset", C->offset[i]);
+		if (C->grid[i] == TSF_MEMBER_BUCKETS)
+		{
+			/* the keys of a member on buckets only: others show as before */
+			tsf_json_kv_str(js, "grid", "buckets");
+			tsf_json_kv_int(js, "bucket_steps", C->spb[i]);
+			tsf_json_kv_str(js, "aggregate", tsf_bucket_agg_names[C->agg[i]]);
+			tsf_json_kv_num(js, "pending_sum", C->pending[i]);
+		}
 		tsf_json_key(js, "model");
 		tsf_model_view(js, &C->members[i], full);
 		tsf_json_end_object(js);
@@ -874,6 +1113,163 @@ combine_values(const TsfCombine *C, const double *v, double *scratch)
 	}
 }
 
+/* ---- members on buckets ---- */
+
+bool
+tsf_combine_has_buckets(const TsfCombine *C)
+{
+	for (int i = 0; i < C->n; i++)
+		if (C->grid[i] == TSF_MEMBER_BUCKETS)
+			return true;
+	return false;
+}
+
+/*
+ * The step of bucket member i (0: the bucket the combination's next step
+ * is in, the one after its last complete bucket) that the combination's
+ * step k lies in; mnext the member's next step
+ */
+static inline int64
+bucket_step_of(const TsfCombine *C, int i, int64 mnext, int64 k)
+{
+	return (k - C->offset[i]) / C->spb[i] - mnext;
+}
+
+/* how many of its steps bucket member i forecasts for the combination's next horizon */
+static int
+bucket_member_horizon(const TsfModel *m, const TsfCombine *C, int i, int horizon)
+{
+	return (int) bucket_step_of(C, i, tsf_model_next_step(&C->members[i]),
+								tsf_model_next_step(m) + horizon - 1) + 1;
+}
+
+/*
+ * A member on buckets forecasts the combination's steps as its buckets'
+ * values spread over their steps: each step is its bucket's mean (the
+ * bucket's sum / steps, for sums), so that a bucket of the combination's
+ * steps adds up to the member's forecast of it.  The bucket the
+ * combination's last step is in is forecast whole (its steps seen so far
+ * are not taken out of it).  Its values back-transformed, checked.
+ */
+static void
+bucket_member_forecast(const TsfModel *m, const TsfCombine *C, int i, int horizon,
+					   double level, double *a, double *l, double *u)
+{
+	const TsfModel *mm = &C->members[i];
+	int			mh = bucket_member_horizon(m, C, i, horizon);
+	int64		next = tsf_model_next_step(m);
+	int64		mnext = tsf_model_next_step(mm);
+	double		share = C->agg[i] == TSF_BUCKET_SUM ? 1.0 / C->spb[i] : 1.0;
+	double	   *b = palloc(sizeof(double) * 3 * (Size) mh);
+
+	mm->kind->forecast(mm, mh, level, NULL, b, b + mh, b + 2 * mh);
+	for (int q = 0; q < 3 * mh; q++)
+	{
+		b[q] = tsf_back_transform(mm->transform, b[q]);
+		tsf_check_forecast_value(b[q], q % mh + 1);
+	}
+	for (int h = 0; h < horizon; h++)
+	{
+		int64		q = bucket_step_of(C, i, mnext, next + h);
+
+		a[h] = b[q] * share;
+		l[h] = b[mh + q] * share;
+		u[h] = b[2 * mh + q] * share;
+		if ((h & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	pfree(b);
+}
+
+/* the same for npaths sample paths (npaths, horizon) on the data's scale */
+static void
+bucket_member_paths(const TsfModel *m, const TsfCombine *C, int i, int horizon, int npaths,
+					uint64 seed, double *p)
+{
+	const TsfModel *mm = &C->members[i];
+	int			mh = bucket_member_horizon(m, C, i, horizon);
+	int64		next = tsf_model_next_step(m);
+	int64		mnext = tsf_model_next_step(mm);
+	double		share = C->agg[i] == TSF_BUCKET_SUM ? 1.0 / C->spb[i] : 1.0;
+	double	   *b = palloc_extended(sizeof(double) * (Size) npaths * mh, MCXT_ALLOC_HUGE);
+	int64	   *q = palloc(sizeof(int64) * horizon);
+
+	mm->kind->simulate(mm, mh, npaths, seed, NULL, b);
+	for (int h = 0; h < horizon; h++)
+		q[h] = bucket_step_of(C, i, mnext, next + h);
+	for (int j = 0; j < npaths; j++)
+	{
+		double	   *bj = b + (Size) j * mh;
+
+		for (int s = 0; s < mh; s++)
+		{
+			bj[s] = tsf_back_transform(mm->transform, bj[s]);
+			tsf_check_forecast_value(bj[s], s + 1);
+		}
+		for (int h = 0; h < horizon; h++)
+			p[(Size) j * horizon + h] = bj[q[h]] * share;
+		if ((j & 0xFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	pfree(q);
+	pfree(b);
+}
+
+/*
+ * model_update() of a member on buckets: the new rows (which must be
+ * every step after the combination's last, update.c having checked that
+ * they come after it) added to the bucket in progress; each bucket they
+ * complete goes to the member's own update as its next step, the rest is
+ * the pending sum.  mk, my: scratch of rows values.
+ */
+static void
+bucket_member_update(TsfModel *m, TsfCombine *C, int i, int64 rows, const int64 *k,
+					 const double *y, int64 *mk, double *my)
+{
+	TsfModel   *mm = &C->members[i];
+	int64		spb = C->spb[i];
+	int64		next = tsf_model_next_step(m);
+	int64		mnext = tsf_model_next_step(mm);
+	int64		done = next - (C->offset[i] + mnext * spb);
+	double		sum = C->pending[i];
+	int64		nb = 0;
+
+	if (k[0] != next || k[rows - 1] - k[0] != rows - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("member %d of the combination is on buckets: it needs every step after the model's last one", i + 1),
+				 errdetail("The new rows are " INT64_FORMAT " over " INT64_FORMAT " steps, from step " INT64_FORMAT " after the model's last.",
+						   rows, k[rows - 1] - k[0] + 1, k[0] - next + 1),
+				 errhint("Pass the rows from the step after the model's last one, without gaps (a \"fill\" fills them).")));
+	for (int64 r = 0; r < rows; r++)
+	{
+		sum += y[r];
+		if (++done < spb)
+			continue;
+		if (C->agg[i] == TSF_BUCKET_MEAN)
+			sum /= (double) spb;
+		if (mm->transform == TSF_TRANSFORM_LOG && !(sum > 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_ARGUMENT_FOR_LOG),
+					 errmsg("cannot apply the log transform to a value that is not positive"),
+					 errdetail("Member %d of the combination has the log transform; the bucket ending at row " INT64_FORMAT " is %g.",
+							   i + 1, r + 1, sum)));
+		mk[nb] = mnext + nb;
+		my[nb] = tsf_apply_transform(mm->transform, sum);
+		nb++;
+		sum = 0;
+		done = 0;
+		if ((r & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	if (nb > 0)
+	{
+		mm->kind->update(mm, nb, mk, my, NULL);
+		mm->n_after = (mnext + nb - 1) - (mm->n - 1);
+	}
+	C->pending[i] = sum;
+}
+
 /*
  * The members' forecasts, back-transformed, combined: the point forecasts
  * and the bounds each (the file's header comment says what the interval
@@ -897,6 +1293,12 @@ tsf_combine_forecast(const TsfModel *m, int horizon, double level, const double 
 		double	   *a = fm + (Size) i * horizon,
 				   *l = fl + (Size) i * horizon,
 				   *u = fh + (Size) i * horizon;
+
+		if (C->grid[i] == TSF_MEMBER_BUCKETS)
+		{
+			bucket_member_forecast(m, C, i, horizon, level, a, l, u);
+			continue;
+		}
 
 		CHECK_FOR_INTERRUPTS();
 		mm->kind->forecast(mm, horizon, level, NULL, a, l, u);
@@ -959,7 +1361,8 @@ tsf_combine_simulate(const TsfModel *m, int horizon, int npaths, uint64 seed,
 					 errmsg("bucket forecasts of %s models are not supported",
 							C->members[i].kind->name),
 					 errdetail("Member %d of the combination has no sample paths.", i + 1)));
-	tsf_check_memory(sizeof(double) * (double) nz * nbuf, TSF_MEM_FORECAST,
+	tsf_check_memory(sizeof(double) * (double) nz * (nbuf + (tsf_combine_has_buckets(C) ? 1 : 0)),
+					 TSF_MEM_FORECAST,
 					 psprintf("%d sample paths of %d steps for each of %d members.",
 							  npaths, horizon, n));
 	buf = palloc_extended(sizeof(double) * nz * nbuf, MCXT_ALLOC_HUGE);
@@ -973,11 +1376,17 @@ tsf_combine_simulate(const TsfModel *m, int horizon, int npaths, uint64 seed,
 		double		w = C->how == TSF_COMBINE_WEIGHTS ? C->weight[i] : 1.0 / n;
 
 		CHECK_FOR_INTERRUPTS();
-		mm->kind->simulate(mm, horizon, npaths, seed, NULL, p);
+		if (C->grid[i] == TSF_MEMBER_BUCKETS)
+			bucket_member_paths(m, C, i, horizon, npaths, seed, p);
+		else
+			mm->kind->simulate(mm, horizon, npaths, seed, NULL, p);
 		for (Size q = 0; q < nz; q++)
 		{
-			p[q] = tsf_back_transform(mm->transform, p[q]);
-			tsf_check_forecast_value(p[q], (int) (q % horizon) + 1);
+			if (C->grid[i] != TSF_MEMBER_BUCKETS)
+			{
+				p[q] = tsf_back_transform(mm->transform, p[q]);
+				tsf_check_forecast_value(p[q], (int) (q % horizon) + 1);
+			}
 			if (!median)
 				paths[q] += n == 1 ? p[q] : w * p[q];
 			if ((q & 0xFFFF) == 0)
@@ -1034,6 +1443,12 @@ tsf_combine_predict(const TsfModel *m, int64 rows, const int64 *k, const double 
 	double		v[TSF_COMBINE_MAX_MEMBERS],
 				scratch[TSF_COMBINE_MAX_MEMBERS];
 
+	if (tsf_combine_has_buckets(C))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("predictions of a combination with a member on buckets are not supported"),
+				 errdetail("A member on buckets predicts buckets, not the series' steps."),
+				 errhint("Score it with backtest(), whose \"bucket\" setting scores its bucket forecasts.")));
 	tsf_check_memory((sizeof(int64) + sizeof(double) +
 					  n * (sizeof(double) + sizeof(bool))) * (double) Max(rows, 1),
 					 TSF_MEM_PREDICT,
@@ -1093,6 +1508,11 @@ tsf_combine_update(TsfModel *m, int64 rows, const int64 *k, const double *y,
 	{
 		TsfModel   *mm = &C->members[i];
 
+		if (C->grid[i] == TSF_MEMBER_BUCKETS)
+		{
+			bucket_member_update(m, C, i, rows, k, y, mk, my);
+			continue;
+		}
 		member_rows(m, mm, C->offset[i], rows, k, y, NULL, mk, my);
 		mm->kind->update(mm, rows, mk, my, NULL);
 		mm->n_after = (k[rows - 1] - C->offset[i]) - (mm->n - 1);
