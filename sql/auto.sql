@@ -191,7 +191,8 @@ CREATE TEMP TABLE dtrain AS SELECT day, flow FROM verde_daily WHERE day BETWEEN 
 CREATE TEMP TABLE da AS
 SELECT model_info(fit(day, flow, '{"kind": "auto", "bucket": "7 days", "horizon": 2, "origins": 10, "refit_every": 4,
                                    "candidates": [{"kind": "ar", "transform": "log", "order": 14, "harmonics": 3},
-                                                  {"kind": "ar", "order": 7}]}')) AS i
+                                                  {"kind": "ar", "order": 7},
+                                                  {"kind": "ar", "transform": "log", "harmonics": 3, "bucket": "7 days"}]}')) AS i
   FROM dtrain;
 SELECT i #>> '{auto,first_origin}' AS first_origin, i #>> '{auto,last_origin}' AS last_origin,
        i #>> '{auto,origins}' AS origins, i #>> '{auto,every}' AS every_buckets, i #>> '{auto,bucket_steps}' AS bucket_steps,
@@ -199,32 +200,40 @@ SELECT i #>> '{auto,first_origin}' AS first_origin, i #>> '{auto,last_origin}' A
   FROM da;
 -- each candidate's MAE is backtest()'s of its spec over the weeks of those
 -- origins (the same fits, refits and paths: 500, seed 1), pooled over the
--- complete weeks
+-- complete weeks; the weekly model of the weeks' means (on buckets) is
+-- backtested as a combination of it alone (its updates between refits
+-- complete the weeks)
 CREATE TEMP TABLE dc AS
 SELECT c.ord, c.e->>'spec' AS spec, (c.e->>'mae')::float8 AS mae, (c.e->>'scored')::int AS scored
   FROM da, jsonb_array_elements(i #> '{auto,candidates}') WITH ORDINALITY AS c(e, ord);
 SELECT dc.ord, dc.spec, close_to(dc.mae, b.mae, 1e-12) AS mae_is_backtests, dc.scored = b.n AS same_count, b.n
   FROM dc, LATERAL (SELECT avg(abs(r.forecast - r.actual)) AS mae, count(r.actual) AS n
-                      FROM unnest((SELECT backtest(day, flow, dc.spec::jsonb,
+                      FROM unnest((SELECT backtest(day, flow, CASE WHEN dc.spec::jsonb ? 'bucket'
+                                                                   THEN jsonb_build_object('kind', 'combine', 'members', jsonb_build_array(dc.spec::jsonb))
+                                                                   ELSE dc.spec::jsonb END,
                                                    jsonb_build_object('bucket', '7 days', 'horizon', 2, 'refit_every', 4, 'paths', 500,
                                                                       'origins', (SELECT jsonb_agg(to_char(o, 'YYYY-MM-DD'))
                                                                                     FROM generate_series('2019-07-06'::date, '2019-09-07', '7 days') o)))
                                      FROM dtrain)) r) b
- WHERE dc.ord <= 2 ORDER BY dc.ord;
--- the mean of the two: scored as the mean of their bucket forecasts; the
--- lowest MAE is chosen
+ WHERE dc.ord <= 3 ORDER BY dc.ord;
+-- the means of the best two and three: scored as the mean of their bucket
+-- forecasts; the lowest MAE is chosen
 SELECT (SELECT count(*) FROM dc) AS scored_specs, (SELECT min(mae) FROM dc) = (SELECT mae FROM dc WHERE ord = (i #>> '{auto,chosen}')::int) AS chose_lowest
   FROM da;
 -- the default set with "bucket" on 10 years of days: log AR (the flow is
 -- positive), orders by AIC, 7 and 14 (1 and 2 weeks of days), 2, 3 and 4
 -- harmonics, windows of 3, 5 and 10 years, each with the constant and the
--- level variance: 54, and the means of the best 2 and 3; the default
+-- level variance: 54; weekly log AR of the weeks' means with 3 harmonics
+-- on all of them and on the last 5 and 10 years (261, 522 weeks); and the
+-- means of the best 2 and 3; the default
 -- origins are 2 seasons of weeks (104), refitted every 13; its bucket
 -- forecasts are its combination's
 CREATE TEMP TABLE dm AS SELECT fit(day, flow, '{"kind": "auto", "bucket": "7 days", "horizon": 2}') AS m FROM dtrain;
 SELECT jsonb_array_length(model_info(m) #> '{auto,candidates}') AS scored,
        (SELECT count(*) FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e WHERE e->>'spec' LIKE '%"transform": "log"%') AS log,
        (SELECT count(*) FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e WHERE e->>'spec' LIKE '%"variance": "level"%') AS level_variance,
+       (SELECT count(*) FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e
+         WHERE e->>'spec' NOT LIKE '%combine%' AND e->>'spec' LIKE '%"bucket": "7 days"%') AS weekly,
        (SELECT string_agg(DISTINCT coalesce((e->>'spec')::jsonb->>'order', 'aic'), ',') FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e
          WHERE e->>'spec' NOT LIKE '%combine%') AS orders,
        (SELECT string_agg(DISTINCT (e->>'spec')::jsonb->>'window', ',') FROM jsonb_array_elements(model_info(m) #> '{auto,candidates}') e

@@ -338,6 +338,7 @@ tsf_bucket_settings(Jsonb *in, Jsonb **rest, TsfBucketSpec *b, int default_paths
 	}
 	tsf_bucket_spec_init(b, tsf_bucket_width_in(pnstrdup(v.val.string.val, v.val.string.len),
 												"bucket"));
+	b->width_text = pnstrdup(v.val.string.val, v.val.string.len);
 	if (default_paths > 0)
 		b->paths = default_paths;
 	in = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(in),

@@ -44,6 +44,7 @@ extern const char *const tsf_bucket_agg_names[];
 typedef struct TsfBucketSpec
 {
 	Interval	width;
+	const char *width_text;		/* as given (tsf_bucket_settings), or NULL */
 	const char *origin;
 	int32		aggregate;		/* TsfBucketAgg */
 	int32		paths;

@@ -62,8 +62,11 @@
  * 2p + 2K + 2 rows its fit needs), each with the constant variance and
  * with "variance": "level" (the innovations' variance a function of the
  * previous value and the season: it shapes the paths, so the buckets'
- * medians): at most 54, 3 x 3 x 3 x 2 on ten years of days or more;
- * "lstm": true adds the LSTM.  The means of the best few are scored on the means of their
+ * medians): at most 54, 3 x 3 x 3 x 2 on ten years of days or more; and
+ * models of the buckets themselves, members on buckets (model_combine.c:
+ * a weekly log AR of the weeks' means, orders by AIC, 3 harmonics of the
+ * season in buckets where it admits them, on all the buckets and on the
+ * last 5 and 10 seasons of them): 3 more; "lstm": true adds the LSTM.  The means of the best few are scored on the means of their
  * bucket forecasts (no more fits), where the stored combination's bucket
  * forecast is the median of its mean paths: close, not the same.  Cost on
  * 31 years of Verde days (11,556) with the default 104 origins: 27 x 8
@@ -104,6 +107,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/json.h"
 
 #include "backtest.h"
 #include "combine.h"
@@ -321,7 +325,7 @@ default_candidates(double P, int64 steps, bool positive, bool lstm, Jsonb **out)
  */
 static int
 default_bucket_candidates(double P, int64 spb, int64 steps, bool positive, bool lstm,
-						  Jsonb **out)
+						  const TsfBucketSpec *bucket, Jsonb **out)
 {
 	static const int ks[] = {2, 3, 4};
 	static const int seasons[] = {3, 5, 10};
@@ -379,6 +383,47 @@ default_bucket_candidates(double P, int64 spb, int64 steps, bool positive, bool 
 				out[n++] = parse_spec(psprintf("%s}", b.data));
 				out[n++] = parse_spec(psprintf("%s, \"variance\": \"level\"}", b.data));
 			}
+	}
+
+	/*
+	 * models of the buckets themselves (a weekly model of the weeks' means):
+	 * orders by AIC, 3 harmonics of the season in buckets (where it admits
+	 * them), on all the buckets and on the last 5 and 10 seasons of them
+	 */
+	{
+		double		Pb = P / spb;
+		int64		nb = steps / spb;
+		int64		bw[3] = {0, (int64) rint(5 * Pb), (int64) rint(10 * Pb)};
+
+		for (int w = 0; w < 3; w++)
+		{
+			StringInfoData b;
+
+			if (w > 0 && (Pb < 2 || bw[w] >= nb))
+				continue;
+			initStringInfo(&b);
+			appendStringInfoString(&b, "{\"kind\": \"ar\"");
+			if (positive)
+				appendStringInfoString(&b, ", \"transform\": \"log\"");
+			if (Pb >= 2 && 2.0 * 3 < Pb)
+				appendStringInfoString(&b, ", \"harmonics\": 3");
+			if (bw[w] > 0)
+				appendStringInfo(&b, ", \"window\": " INT64_FORMAT, bw[w]);
+			/* the width as the spec gave it: not the session's IntervalStyle */
+			appendStringInfoString(&b, ", \"bucket\": ");
+			escape_json(&b, bucket->width_text ? bucket->width_text :
+						DatumGetCString(DirectFunctionCall1(interval_out,
+															IntervalPGetDatum(&bucket->width))));
+			if (bucket->origin)
+			{
+				appendStringInfoString(&b, ", \"bucket_origin\": ");
+				escape_json(&b, bucket->origin);
+			}
+			if (bucket->aggregate != TSF_BUCKET_MEAN)
+				appendStringInfo(&b, ", \"aggregate\": \"%s\"", tsf_bucket_agg_names[bucket->aggregate]);
+			appendStringInfoChar(&b, '}');
+			out[n++] = parse_spec(b.data);
+		}
 	}
 	if (lstm)
 		out[n++] = parse_spec("{\"kind\": \"lstm\"}");
@@ -590,7 +635,7 @@ auto_fit(TsfSeriesState *st, int device, const TsfTrainHooks *hooks)
 	if (o.n_candidates > 0)
 		nc = o.n_candidates;
 	else if (o.has_bucket)
-		nc = default_bucket_candidates(P, unit, steps, positive, o.lstm, cands);
+		nc = default_bucket_candidates(P, unit, steps, positive, o.lstm, &o.bucket, cands);
 	else
 		nc = default_candidates(P, steps, positive, o.lstm, cands);
 	if (o.n_candidates > 0)
