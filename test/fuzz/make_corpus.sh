@@ -134,7 +134,16 @@ SELECT 'combine_median_updated_v3', model_update(c.model, v.week_start, v.flow)
   FROM (SELECT fit(week_start, flow, '{"kind": "combine", "how": "median", "members": [{"kind": "ar"}, {"kind": "ar", "order": 1}, {"kind": "ar", "harmonics": 2, "window": 300}]}') AS model
           FROM verde WHERE week_start <= '2020-06-01') c, verde v
  WHERE v.week_start > '2020-06-01' GROUP BY c.model::text UNION ALL
-SELECT 'auto_weekly', fit(week_start, flow, '{"kind": "auto", "horizon": 2, "origins": 20}') FROM verde;
+SELECT 'auto_weekly', fit(week_start, flow, '{"kind": "auto", "horizon": 2, "origins": 20}') FROM verde UNION ALL
+-- members on buckets: a weekly member of a daily combination, and one moved
+-- on by 10 days (a week done, 3 days pending)
+SELECT 'combine_daily_weekly', fit(day, flow,
+       '{"kind": "combine", "members": [{"kind": "ar", "order": 3}, {"kind": "ar", "transform": "log", "bucket": "7 days", "harmonics": 2}]}')
+  FROM daily UNION ALL
+SELECT 'combine_weekly_updated_v3', model_update(c.model, d.day, d.flow ORDER BY d.day)
+  FROM (SELECT fit(day, flow, '{"kind": "combine", "members": [{"kind": "ar", "order": 2}, {"kind": "ar", "bucket": "7 days", "aggregate": "sum"}]}') AS model
+          FROM daily WHERE day <= '2020-06-06') c, daily d
+ WHERE d.day BETWEEN '2020-06-07' AND '2020-06-16' GROUP BY c.model::text;
 
 -- format version 1: the same values without the device byte
 INSERT INTO corpus
