@@ -11,6 +11,11 @@
 #                                       "order": 14, "harmonics": 3}') and
 #                                       window in days (default 1825; none:
 #                                       every day before each origin)
+#   HELDOUT=1 bench/verde_backtest.sh   the 35 Mondays after the autumns
+#                                       instead (2019-12-09 .. 2020-08-03:
+#                                       the record's last weeks, kept apart
+#                                       from the design of the automatic
+#                                       spec's candidates)
 #   DAILY_EXTRA='{"seed": 2}'           more settings of its backtest
 #                                       (paths, seed, bucket_origin; default
 #                                       '{"paths": 10000}')

@@ -8,7 +8,8 @@ week starting D-1) and of the next one (2 weeks ahead: the week starting
 D+6), from the record up to the Saturday before (the last week used starts
 D-8 and ends Saturday D-2).  Autumns 2012 to 2019; issue dates every Monday
 from the last Monday of August to the first Monday of December.  Scored by
-MAE and RMSE in cfs.
+MAE and RMSE in cfs.  HELDOUT=1: instead, the 35 Mondays after the last of
+them, 2019-12-09 to 2020-08-03 (heldout_dates), kept apart from the design.
 
 bench/verde_backtest.sh drives it; this file holds the issue dates (the one
 place they are computed), the Python baselines and the report:
@@ -70,6 +71,8 @@ HORIZON = 2
 SEASON = 52
 HARMONICS = 3
 ARIMA52 = os.environ.get("ARIMA52", "0") == "1"
+# HELDOUT=1: the issue dates after the evaluation autumns instead (below)
+HELDOUT = os.environ.get("HELDOUT", "0") == "1"
 
 # ---------------------------------------------------------------------------
 # issue dates: the one place they are computed
@@ -86,10 +89,23 @@ def issue_dates(year):
         d += dt.timedelta(days=7)
 
 
+def heldout_dates():
+    """The Mondays after the last evaluation autumn's (2019-12-02), from
+    2019-12-09 to 2020-08-03, the last whose 2-week target week the record
+    holds: winter floods, the spring melt and a dry summer, seasons the
+    automatic spec's candidates were not designed on (HELDOUT=1; "year"
+    2020 in the rows)."""
+    d = dt.date(2019, 12, 9)
+    while d <= dt.date(2020, 8, 3):
+        yield d
+        d += dt.timedelta(days=7)
+
+
 def issue_rows():
     """(year, issue, origin, last_week, step, target) for every issue and step"""
-    for year in YEARS:
-        for d in issue_dates(year):
+    groups = [(2020, heldout_dates())] if HELDOUT else [(y, issue_dates(y)) for y in YEARS]
+    for year, dates in groups:
+        for d in dates:
             origin = d - dt.timedelta(days=2)          # Saturday D-2
             last = d - dt.timedelta(days=8)            # Sunday of the last week used
             for step in range(1, HORIZON + 1):
@@ -394,15 +410,18 @@ def cmd_report(args):
     nissue = issues.issue.nunique()
     print("Verde River near Camp Verde, AZ (USGS 09506000): mean flow of a Sunday-to-Saturday"
           " week, cfs")
-    print(f"{nissue} issue dates D, Mondays from the last of August to the first of December,"
-          f" {min(YEARS)}-{max(YEARS)}; data through Saturday D-2;")
+    span = (f"Mondays from {issues.issue.min().date()} to {issues.issue.max().date()}"
+            f" (HELDOUT=1: after the evaluation autumns)" if HELDOUT else
+            f"Mondays from the last of August to the first of December, {min(YEARS)}-{max(YEARS)}")
+    print(f"{nissue} issue dates D, {span}; data through Saturday D-2;")
     print("1 week ahead = the week starting D-1, 2 weeks ahead = the week starting D+6")
     print("checked: " + ";\n         ".join(checked))
     for year, sub in rows.groupby("year"):
         iss = issues[issues.year == year].issue
         table(sub, f"== {year}: {iss.nunique()} issue dates, {iss.min().date()} to "
                    f"{iss.max().date()}")
-    table(rows, f"== pooled, {min(YEARS)}-{max(YEARS)}: {nissue} issue dates x 2 horizons")
+    table(rows, f"== pooled, {'held out' if HELDOUT else f'{min(YEARS)}-{max(YEARS)}'}:"
+                f" {nissue} issue dates x 2 horizons")
 
     score = {}
     for n in names:
