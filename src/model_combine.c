@@ -815,21 +815,14 @@ tsf_combine_payload_write(StringInfo b, const TsfCombine *C)
 }
 
 /*
- * Whether member mm, its first step off steps after m's, lies on m's grid:
- * the same timestamps and frequency, training up to the same last step,
- * its state moved as far (model_update moves them together).  Its first
- * timestamp is checked exactly for a fixed step (in integer arithmetic);
- * for a calendar step (days, months: the date arithmetic of the server,
- * which the reader does not call) it must lie within m's range, at m's
- * first timestamp exactly when off is 0.
+ * Whether member mm's first timestamp is m's step off: exactly for a fixed
+ * step (in integer arithmetic); for a calendar step (days, months: the
+ * date arithmetic of the server, which the reader does not call) within
+ * m's range, at m's first timestamp exactly when off is 0
  */
 static bool
-member_grid_ok(const TsfModel *m, const TsfModel *mm, int64 off)
+member_first_ok(const TsfModel *m, const TsfModel *mm, int64 off)
 {
-	if (mm->ts_type != m->ts_type || mm->freq.unit != m->freq.unit ||
-		mm->freq.step != m->freq.step || mm->n + off != m->n ||
-		mm->last_ts != m->last_ts || mm->n_after != m->n_after)
-		return false;
 	if (m->freq.unit == TSF_FREQ_FIXED)
 	{
 		int64		delta,
@@ -843,13 +836,28 @@ member_grid_ok(const TsfModel *m, const TsfModel *mm, int64 off)
 }
 
 /*
+ * Whether member mm, its first step off steps after m's, lies on m's grid:
+ * the same timestamps and frequency, training up to the same last step,
+ * its state moved as far (model_update moves them together), its first
+ * timestamp m's step off (member_first_ok)
+ */
+static bool
+member_grid_ok(const TsfModel *m, const TsfModel *mm, int64 off)
+{
+	if (mm->ts_type != m->ts_type || mm->freq.unit != m->freq.unit ||
+		mm->freq.step != m->freq.step || mm->n + off != m->n ||
+		mm->last_ts != m->last_ts || mm->n_after != m->n_after)
+		return false;
+	return member_first_ok(m, mm, off);
+}
+
+/*
  * Whether member mm, on buckets of spb steps of m's grid, its first
  * bucket starting off steps after m's first step, lies on them: the same
  * timestamps, a step spb times m's, its buckets (those its state was moved
- * over too) ending within m's steps, less than a bucket before m's; its
- * first timestamp exactly m's step off for a fixed step, within m's range
- * for a calendar step (member_grid_ok).  *rem: m's steps after its last
- * bucket.
+ * over too) ending within m's steps, less than a bucket before m's, its
+ * first timestamp m's step off (member_first_ok).  *rem: m's steps after
+ * its last bucket.
  */
 static bool
 bucket_grid_ok(const TsfModel *m, const TsfModel *mm, int64 off, int64 spb, int64 *rem)
@@ -865,16 +873,7 @@ bucket_grid_ok(const TsfModel *m, const TsfModel *mm, int64 off, int64 spb, int6
 		pg_add_s64_overflow(end, off, &end) || end > cn || cn - end >= spb)
 		return false;
 	*rem = cn - end;
-	if (m->freq.unit == TSF_FREQ_FIXED)
-	{
-		int64		delta,
-					first;
-
-		return !pg_mul_s64_overflow(off, m->freq.step, &delta) &&
-			!pg_add_s64_overflow(m->first_ts, delta, &first) && first == mm->first_ts;
-	}
-	return mm->first_ts >= m->first_ts && mm->first_ts <= mm->last_ts &&
-		(off == 0) == (mm->first_ts == m->first_ts);
+	return member_first_ok(m, mm, off);
 }
 
 /*
