@@ -104,8 +104,8 @@ SELECT throws_ok($$SELECT fit(t, v, '{"kind": "combine", "members": [{"kind": "c
 SELECT throws_ok($$SELECT fit(t, v, jsonb_build_object('kind', 'combine', 'members',
                      (SELECT jsonb_agg('{"kind": "ar"}'::jsonb) FROM generate_series(1, 9)))) FROM s$$,
                  '54000', 'a combination has at most 8 members', 'nine members: 54000');
-SELECT throws_ok($$SELECT fit(t, v, '{"kind": "combine", "members": [{"kind": "ar", "bucket": "week"}]}') FROM s$$,
-                 '0A000', NULL, 'a member on a coarser bucket: 0A000');
+SELECT throws_ok($$SELECT fit(t, v, '{"kind": "combine", "members": [{"kind": "ar", "bucket": "7 days"}]}') FROM s$$,
+                 '0A000', NULL, 'a member on buckets of an integer index: 0A000');
 SELECT throws_ok($$SELECT ar_fit(t, v, '{"order": 5000}') FROM s$$, '22023', NULL, 'order out of range: 22023');
 SELECT throws_ok($$SELECT ar_fit(t, v, '{"order": 300}') FROM s$$, '22023', 'time series is too short to fit an AR(300) model', 'too short: 22023');
 SELECT throws_ok($$SELECT ar_fit(t, v) FROM (VALUES (1::bigint, 1.0::float8), (1, 2.0), (2, 1.0)) x(t, v)$$, '22000', 'duplicate timestamp in time series', 'duplicates: 22000');
