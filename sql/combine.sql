@@ -205,3 +205,8 @@ SELECT fit(week_start, flow, '{"kind": "combine", "how": "weights", "members": [
 SELECT fit(week_start, flow, NULL) FROM train;
 -- a member's own error names the member
 SELECT fit(week_start, flow, '{"kind": "combine", "members": [{"kind": "ar"}, {"kind": "ar", "order": 900, "window": 300}]}') FROM train;
+-- a member's own keys stay its own: an LSTM's "seed" is its seed, not a
+-- bucket forecast's (which only a member with "bucket" has)
+SELECT model_info(fit(week_start, flow, '{"kind": "combine", "members": [{"kind": "lstm", "hidden": 4, "epochs": 2, "seed": 3}]}'))
+         #>> '{members,0,model,hyperparameters,seed}' AS lstm_seed
+  FROM train WHERE week_start > '2017-01-01';

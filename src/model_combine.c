@@ -322,7 +322,9 @@ tsf_member_spec_grid(Jsonb *spec, const char *what, int i, int fill, Jsonb **opt
 					 errdetail("A member on buckets is fitted on the buckets' values; sample paths are the bucket forecast's settings."),
 					 errhint("Give \"%s\" to forecast_buckets() or to the backtest.", path_keys[k])));
 	}
-	*on_buckets = tsf_bucket_settings(spec, &spec, &b, 0, true);
+	/* without "bucket" the spec is its kind's alone (an LSTM's "seed" too) */
+	*on_buckets = tsf_jsonb_key(spec, "bucket") != NULL &&
+		tsf_bucket_settings(spec, &spec, &b, 0, true);
 	if (bucket)
 		*bucket = b;
 	kind = tsf_job_parse_spec(spec, opts, &device);
