@@ -386,8 +386,22 @@ SELECT b.forecast = f.value AS as_fitted_at_origin, b.step
           FROM verde_daily) b
   JOIN forecast_buckets((SELECT m FROM xg WHERE name = 'AW'), '7 days', 2, 0.9, '{"paths": 300}') f ON f.bucket = b.step
  ORDER BY b.step;
+-- predict(): each day the mean of A's prediction and W's one-step
+-- prediction of its week (W alone over the weeks' means), NULL before the
+-- window's first complete week (2019-06-02) and in the 4 weeks after it,
+-- whose 4 lags the window does not hold: 120 - 1 - 28 = 91 days
+CREATE TEMP TABLE xp AS
+SELECT day, predict((SELECT m FROM xg WHERE name = 'AW'), day, flow) OVER (ORDER BY day) AS aw,
+       predict((SELECT m FROM cb WHERE name = 'A'), day, flow) OVER (ORDER BY day) AS a
+  FROM verde_daily WHERE day BETWEEN '2019-06-01' AND '2019-09-28';
+CREATE TEMP TABLE wp AS
+SELECT week_start, predict((SELECT m FROM w_alone), week_start, flow) OVER (ORDER BY week_start) AS w
+  FROM wk WHERE week_start >= '2019-06-02';
+SELECT count(*) AS days, count(aw) AS predicted,
+       bool_and(close_to(aw, (a + w) / 2, 1e-12)) FILTER (WHERE aw IS NOT NULL) AS mean_of_day_and_week,
+       bool_and(aw IS NULL) FILTER (WHERE day < '2019-06-02') AS null_before_first_week
+  FROM xp LEFT JOIN wp ON wp.week_start = date_bin('7 days', day::timestamp, '2000-01-02')::date;
 -- what a member on buckets refuses
-SELECT predict((SELECT m FROM xg WHERE name = 'AW'), day, flow) OVER (ORDER BY day) FROM verde_daily WHERE day > '2019-09-28' LIMIT 1;
 SELECT model_update((SELECT m FROM xg WHERE name = 'Wsum'), day, flow ORDER BY day) FROM verde_daily WHERE day BETWEEN '2019-10-01' AND '2019-10-08';
 SELECT fit(day, flow, '{"kind": "combine", "members": [{"kind": "ar", "bucket": "7 days", "paths": 100}]}') FROM verde_daily;
 SELECT fit(day, flow, '{"kind": "combine", "members": [{"kind": "ar", "bucket": "1 day"}]}') FROM verde_daily;

@@ -66,8 +66,9 @@
  * bucket the combination's last step is in, if not complete, is forecast
  * whole.  model_update(): the new rows (every step after the last, no
  * gaps) complete its bucket in progress, whose sum so far is stored; each
- * completed bucket moves the member on.  predict() is refused (0A000): the
- * member predicts buckets, not steps.  Inner backtests of such a member
+ * completed bucket moves the member on.  predict(): each step its bucket's
+ * one-step prediction from the buckets before it, spread as its forecasts
+ * are (bucket_member_predict).  Inner backtests of such a member
  * (the weights; an automatic spec's candidates) run it as a combination of
  * it alone.
  *
@@ -1217,6 +1218,91 @@ bucket_member_paths(const TsfModel *m, const TsfCombine *C, int i, int horizon, 
 }
 
 /*
+ * predict() of a member on buckets: each row's bucket's one-step
+ * prediction from the buckets before it (the member's own predict() over
+ * the rows' buckets, a bucket's value its rows' mean or sum, missing
+ * unless all its steps are there with values), spread over the bucket's
+ * steps as its forecasts are; NULL before the member's first bucket and
+ * where its prediction is.  The rows are in ts order (predict.c, and a
+ * job's sorted points).  mk, my: scratch of rows values.
+ */
+static void
+bucket_member_predict(const TsfCombine *C, int i, int64 rows, const int64 *k,
+					  const double *y, const bool *ynull, int64 *mk, double *my,
+					  double *pred, bool *isnull)
+{
+	const TsfModel *mm = &C->members[i];
+	int64		spb = C->spb[i];
+	int64		off = C->offset[i];
+	double		share = C->agg[i] == TSF_BUCKET_SUM ? 1.0 / spb : 1.0;
+	int64		nb = 0;
+	int64	   *count;
+	bool	   *bnull;
+	double	   *bpred;
+	bool	   *bpnull;
+	int64		b;
+
+	tsf_check_memory((sizeof(int64) + 2 * sizeof(bool) + sizeof(double)) * (double) Max(rows, 1),
+					 TSF_MEM_PREDICT,
+					 psprintf("The window partition has " INT64_FORMAT " rows, for a member on buckets.",
+							  rows));
+	count = palloc_extended(sizeof(int64) * Max(rows, 1), MCXT_ALLOC_HUGE);
+	bnull = palloc_extended(sizeof(bool) * Max(rows, 1), MCXT_ALLOC_HUGE);
+	bpred = palloc_extended(sizeof(double) * Max(rows, 1), MCXT_ALLOC_HUGE);
+	bpnull = palloc_extended(sizeof(bool) * Max(rows, 1), MCXT_ALLOC_HUGE);
+	/* the rows' buckets, in order: mk their member steps, my their sums */
+	for (int64 r = 0; r < rows; r++)
+	{
+		int64		j;
+
+		if (k[r] < off)
+			continue;
+		j = (k[r] - off) / spb;
+		if (nb == 0 || mk[nb - 1] != j)
+		{
+			mk[nb] = j;
+			my[nb] = 0;
+			count[nb] = 0;
+			bnull[nb] = false;
+			nb++;
+		}
+		count[nb - 1]++;
+		if (ynull && ynull[r])
+			bnull[nb - 1] = true;
+		else
+			my[nb - 1] += y[r];
+		if ((r & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	for (b = 0; b < nb; b++)
+	{
+		double		v = C->agg[i] == TSF_BUCKET_MEAN ? my[b] / (double) spb : my[b];
+
+		bnull[b] = bnull[b] || count[b] != spb ||
+			(mm->transform == TSF_TRANSFORM_LOG && !(v > 0));
+		my[b] = bnull[b] ? 0 : tsf_apply_transform(mm->transform, v);
+	}
+	if (nb > 0)
+		mm->kind->predict(mm, nb, mk, my, bnull, NULL, bpred, bpnull);
+	b = 0;
+	for (int64 r = 0; r < rows; r++)
+	{
+		isnull[r] = true;
+		if (k[r] < off)
+			continue;
+		while (mk[b] != (k[r] - off) / spb)
+			b++;
+		isnull[r] = bpnull[b];
+		if (!isnull[r])
+			pred[r] = bpred[b] * share;
+	}
+	pfree(count);
+	pfree(bnull);
+	pfree(bpred);
+	pfree(bpnull);
+}
+
+/*
  * model_update() of a member on buckets: the new rows (which must be
  * every step after the combination's last, update.c having checked that
  * they come after it) added to the bucket in progress; each bucket they
@@ -1444,12 +1530,6 @@ tsf_combine_predict(const TsfModel *m, int64 rows, const int64 *k, const double 
 	double		v[TSF_COMBINE_MAX_MEMBERS],
 				scratch[TSF_COMBINE_MAX_MEMBERS];
 
-	if (tsf_combine_has_buckets(C))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("predictions of a combination with a member on buckets are not supported"),
-				 errdetail("A member on buckets predicts buckets, not the series' steps."),
-				 errhint("Score it with backtest(), whose \"bucket\" setting scores its bucket forecasts.")));
 	tsf_check_memory((sizeof(int64) + sizeof(double) +
 					  n * (sizeof(double) + sizeof(bool))) * (double) Max(rows, 1),
 					 TSF_MEM_PREDICT,
@@ -1463,6 +1543,12 @@ tsf_combine_predict(const TsfModel *m, int64 rows, const int64 *k, const double 
 	{
 		const TsfModel *mm = &C->members[i];
 
+		if (C->grid[i] == TSF_MEMBER_BUCKETS)
+		{
+			bucket_member_predict(C, i, rows, k, y, ynull, mk, my, mp + (Size) i * rows,
+								  mn + (Size) i * rows);
+			continue;
+		}
 		member_rows(m, mm, C->offset[i], rows, k, y, ynull, mk, my);
 		mm->kind->predict(mm, rows, mk, my, ynull, NULL, mp + (Size) i * rows,
 						  mn + (Size) i * rows);

@@ -1,8 +1,9 @@
 # Jobs of the kinds "combine" and "auto": train_async trains them through
 # the kind's fit, as fit() does, and stores models whose forecasts are
-# fit()'s over the same rows, bit for bit; a combination's spec that
-# cannot be fitted is refused when queued; backtest_async of a combination
-# writes backtest()'s rows.
+# fit()'s over the same rows, bit for bit (a combination with a weekly
+# member of a daily series too, scored through its predictions); a
+# combination's spec that cannot be fitted is refused when queued;
+# backtest_async of a combination writes backtest()'s rows.
 #
 # The node pins tsforecast.device = cpu.
 use strict;
@@ -48,6 +49,32 @@ for my $case ([ 'combined', $combine ], [ 'automatic', $auto ])
 like(tsf_sql($node, q{SELECT model_info(model) #>> '{auto,chosen_spec}' FROM models
                        WHERE name = 'automatic' AND series_key = '1'}, 'tsf_alice'),
 	qr/"kind": "(ar|combine)"/, 'the automatic model records its choice');
+
+# a combination with a member on buckets (a weekly model of a daily
+# series): the job scores it through its predictions, and its models are
+# fit()'s (the same weekly bucket forecasts)
+tsf_sql($node, q{
+	CREATE TABLE dgauges AS SELECT g AS gauge, d::date AS day, v.flow * g AS flow
+	  FROM verde v, generate_series(v.week_start, v.week_start + 6, '1 day') d, generate_series(1, 2) g
+	 WHERE v.week_start BETWEEN '2015-01-04' AND '2018-12-30';
+	GRANT SELECT ON dgauges TO tsf_alice;
+});
+my $xgrid = '{"kind": "combine", "members": [{"kind": "ar", "order": 3}, '
+  . '{"kind": "ar", "transform": "log", "harmonics": 2, "bucket": "7 days"}]}';
+my $xid = tsf_sql($node, qq{SELECT train_async('daily_weekly', 'SELECT gauge, day, flow FROM dgauges', '$xgrid')},
+	'tsf_alice');
+is(tsf_sql($node, "SELECT wait_job($xid, '300s')", 'tsf_alice'), 'succeeded',
+	'the job of a combination with a weekly member succeeds');
+is(tsf_sql($node, q{SELECT string_agg(series_key || ' ' || ((metrics->>'n')::int > 0)::text, ', ' ORDER BY series_key)
+                     FROM models WHERE name = 'daily_weekly'}, 'tsf_alice'),
+	'1 true, 2 true', '... scored on its predictions');
+is(tsf_sql($node, qq{
+	SELECT count(*) FILTER (WHERE a.value = b.value AND a.mean = b.mean) || ' of ' || count(*)
+	  FROM (SELECT m.series_key, f.* FROM models m, forecast_buckets(m.model, '7 days', 2) f WHERE m.name = 'daily_weekly') a
+	  JOIN (SELECT s.gauge::text AS series_key, f.*
+	          FROM (SELECT gauge, fit(day, flow, '$xgrid') AS model FROM dgauges GROUP BY gauge) s,
+	               forecast_buckets(s.model, '7 days', 2) f) b USING (series_key, bucket)}, 'tsf_alice'),
+	'4 of 4', "... whose weekly forecasts are fit()'s");
 
 # a spec that cannot be fitted is refused when queued
 my (undef, $err) = tsf_psql($node,
