@@ -1704,23 +1704,16 @@ tsf_ar_forecast_var(const TsfArModel *m, const TsfArVariance *v, const double *h
 					const TsfArPoll *poll)
 {
 	ArPoll		pl = {poll, 0.0};
-
 	int			p = m->p;
-	double	   *x = work;		/* (p + h) */
-	double	   *psi = work + p + h; /* (h) */
+	double	   *psi = work + p + h; /* (h): the forecast leaves its MA(inf) weights there */
 	double	   *s2 = psi + h;	/* (h) */
 
-	if (v == NULL || p < 1)
-	{
-		tsf_ar_forecast_exog(m, hist, h, xf, mean, se, work);
-		return TSF_AR_OK;
-	}
-	/* the forecast leaves its MA(inf) weights psi in work + p + h */
 	tsf_ar_forecast_exog(m, hist, h, xf, mean, se, work);
+	if (v == NULL || p < 1)
+		return TSF_AR_OK;
 	for (int k = 0; k < h; k++)
 		s2[k] = tsf_ar_variance_at(v, xf ? xf + (size_t) k * m->m : NULL,
 								   k == 0 ? hist[p - 1] : mean[k - 1]);
-	(void) x;
 	/* h^2 / 2 multiply-adds in all: polled per step */
 	for (int k = 0; k < h; k++)
 	{
