@@ -271,6 +271,27 @@ parse_spec(const char *text)
 }
 
 /*
+ * An AR candidate's spec, its keys in the order every default candidate
+ * has them (the recorded specs' text), left open for more: the log
+ * transform, a fixed order (0: by AIC), K harmonics (0: none), a window
+ * (0: all)
+ */
+static void
+ar_candidate_open(StringInfo b, bool log, int64 order, int harmonics, int64 window)
+{
+	initStringInfo(b);
+	appendStringInfoString(b, "{\"kind\": \"ar\"");
+	if (log)
+		appendStringInfoString(b, ", \"transform\": \"log\"");
+	if (order > 0)
+		appendStringInfo(b, ", \"order\": " INT64_FORMAT, order);
+	if (harmonics > 0)
+		appendStringInfo(b, ", \"harmonics\": %d", harmonics);
+	if (window > 0)
+		appendStringInfo(b, ", \"window\": " INT64_FORMAT, window);
+}
+
+/*
  * The default set (the file's header comment) for a series of n grid
  * steps with season P (0: none), positive or not
  */
@@ -301,14 +322,7 @@ default_candidates(double P, int64 steps, bool positive, bool lstm, Jsonb **out)
 			{
 				StringInfoData b;
 
-				initStringInfo(&b);
-				appendStringInfoString(&b, "{\"kind\": \"ar\"");
-				if (t == 1)
-					appendStringInfoString(&b, ", \"transform\": \"log\"");
-				if (ks[ki] > 0)
-					appendStringInfo(&b, ", \"harmonics\": %d", ks[ki]);
-				if (windows[w] > 0)
-					appendStringInfo(&b, ", \"window\": " INT64_FORMAT, windows[w]);
+				ar_candidate_open(&b, t == 1, 0, ks[ki], windows[w]);
 				appendStringInfoChar(&b, '}');
 				out[n++] = parse_spec(b.data);
 			}
@@ -369,16 +383,7 @@ default_bucket_candidates(double P, int64 spb, int64 steps, bool positive, bool 
 				if (orders[oi] > 0 &&
 					rows < 2 * (2 * orders[oi] + 2 * (nk > 0 ? ks[ki] : 0) + 2))
 					continue;
-				initStringInfo(&b);
-				appendStringInfoString(&b, "{\"kind\": \"ar\"");
-				if (positive)
-					appendStringInfoString(&b, ", \"transform\": \"log\"");
-				if (orders[oi] > 0)
-					appendStringInfo(&b, ", \"order\": " INT64_FORMAT, orders[oi]);
-				if (nk > 0)
-					appendStringInfo(&b, ", \"harmonics\": %d", ks[ki]);
-				if (windows[w] > 0)
-					appendStringInfo(&b, ", \"window\": " INT64_FORMAT, windows[w]);
+				ar_candidate_open(&b, positive, orders[oi], nk > 0 ? ks[ki] : 0, windows[w]);
 				/* each with the constant and with the level variance */
 				out[n++] = parse_spec(psprintf("%s}", b.data));
 				out[n++] = parse_spec(psprintf("%s, \"variance\": \"level\"}", b.data));
@@ -401,14 +406,7 @@ default_bucket_candidates(double P, int64 spb, int64 steps, bool positive, bool 
 
 			if (w > 0 && (Pb < 2 || bw[w] >= nb))
 				continue;
-			initStringInfo(&b);
-			appendStringInfoString(&b, "{\"kind\": \"ar\"");
-			if (positive)
-				appendStringInfoString(&b, ", \"transform\": \"log\"");
-			if (Pb >= 2 && 2.0 * 3 < Pb)
-				appendStringInfoString(&b, ", \"harmonics\": 3");
-			if (bw[w] > 0)
-				appendStringInfo(&b, ", \"window\": " INT64_FORMAT, bw[w]);
+			ar_candidate_open(&b, positive, 0, Pb >= 2 && 2.0 * 3 < Pb ? 3 : 0, bw[w]);
 			/* the width as the spec gave it: not the session's IntervalStyle */
 			appendStringInfoString(&b, ", \"bucket\": ");
 			escape_json(&b, bucket->width_text ? bucket->width_text :
