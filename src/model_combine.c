@@ -304,6 +304,7 @@ tsf_member_spec_grid(Jsonb *spec, const char *what, int i, int fill, Jsonb **opt
 	int			device;
 	int			mfill;
 	bool		allow_combine = strcmp(what, "candidate") == 0;
+	bool		has_bucket;
 	TsfBucketSpec b;
 
 	if (!JB_ROOT_IS_OBJECT(spec) || JB_ROOT_IS_SCALAR(spec))
@@ -312,11 +313,12 @@ tsf_member_spec_grid(Jsonb *spec, const char *what, int i, int fill, Jsonb **opt
 				 errmsg("%s %d must be a spec, a jsonb object", what, i + 1),
 				 errhint("For example: {\"kind\": \"ar\", \"harmonics\": 3}.")));
 	/* on buckets: "bucket", "bucket_origin" and "aggregate", not the paths' keys */
-	for (int k = 0; k < 2; k++)
+	has_bucket = tsf_jsonb_key(spec, "bucket") != NULL;
+	for (int k = 0; k < 2 && has_bucket; k++)
 	{
 		static const char *const path_keys[] = {"paths", "seed"};
 
-		if (tsf_jsonb_key(spec, "bucket") != NULL && tsf_jsonb_key(spec, path_keys[k]) != NULL)
+		if (tsf_jsonb_key(spec, path_keys[k]) != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("%s %d on buckets cannot have \"%s\"", what, i + 1, path_keys[k]),
@@ -324,8 +326,7 @@ tsf_member_spec_grid(Jsonb *spec, const char *what, int i, int fill, Jsonb **opt
 					 errhint("Give \"%s\" to forecast_buckets() or to the backtest.", path_keys[k])));
 	}
 	/* without "bucket" the spec is its kind's alone (an LSTM's "seed" too) */
-	*on_buckets = tsf_jsonb_key(spec, "bucket") != NULL &&
-		tsf_bucket_settings(spec, &spec, &b, 0, true);
+	*on_buckets = has_bucket && tsf_bucket_settings(spec, &spec, &b, 0, true);
 	if (bucket)
 		*bucket = b;
 	kind = tsf_job_parse_spec(spec, opts, &device);
@@ -1137,6 +1138,13 @@ bucket_step_of(const TsfCombine *C, int i, int64 mnext, int64 k)
 	return (k - C->offset[i]) / C->spb[i] - mnext;
 }
 
+/* what of a bucket member i's value each step of its bucket takes: all of a mean, a share of a sum */
+static inline double
+bucket_share(const TsfCombine *C, int i)
+{
+	return C->agg[i] == TSF_BUCKET_SUM ? 1.0 / C->spb[i] : 1.0;
+}
+
 /* how many of its steps bucket member i forecasts for the combination's next horizon */
 static int
 bucket_member_horizon(const TsfModel *m, const TsfCombine *C, int i, int horizon)
@@ -1161,7 +1169,7 @@ bucket_member_forecast(const TsfModel *m, const TsfCombine *C, int i, int horizo
 	int			mh = bucket_member_horizon(m, C, i, horizon);
 	int64		next = tsf_model_next_step(m);
 	int64		mnext = tsf_model_next_step(mm);
-	double		share = C->agg[i] == TSF_BUCKET_SUM ? 1.0 / C->spb[i] : 1.0;
+	double		share = bucket_share(C, i);
 	double	   *b = palloc(sizeof(double) * 3 * (Size) mh);
 
 	mm->kind->forecast(mm, mh, level, NULL, b, b + mh, b + 2 * mh);
@@ -1192,7 +1200,7 @@ bucket_member_paths(const TsfModel *m, const TsfCombine *C, int i, int horizon, 
 	int			mh = bucket_member_horizon(m, C, i, horizon);
 	int64		next = tsf_model_next_step(m);
 	int64		mnext = tsf_model_next_step(mm);
-	double		share = C->agg[i] == TSF_BUCKET_SUM ? 1.0 / C->spb[i] : 1.0;
+	double		share = bucket_share(C, i);
 	double	   *b = palloc_extended(sizeof(double) * (Size) npaths * mh, MCXT_ALLOC_HUGE);
 	int64	   *q = palloc(sizeof(int64) * horizon);
 
@@ -1234,7 +1242,7 @@ bucket_member_predict(const TsfCombine *C, int i, int64 rows, const int64 *k,
 	const TsfModel *mm = &C->members[i];
 	int64		spb = C->spb[i];
 	int64		off = C->offset[i];
-	double		share = C->agg[i] == TSF_BUCKET_SUM ? 1.0 / spb : 1.0;
+	double		share = bucket_share(C, i);
 	int64		nb = 0;
 	int64	   *count;
 	bool	   *bnull;
