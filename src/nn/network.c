@@ -73,6 +73,10 @@ tsf_nn_strerror(tsf_nn_error err)
 			return "no gradient or optimizer buffers bound";
 		case TSF_NN_CANCELLED:
 			return "cancelled";
+		case TSF_NN_LANES_MISMATCH:
+			return "the networks trained together differ in configuration or state";
+		case TSF_NN_LANES_TOO_LARGE:
+			return "network too large to train several in one pass";
 	}
 	return "unknown error";
 }

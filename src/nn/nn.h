@@ -60,7 +60,9 @@ typedef enum tsf_nn_error
 	TSF_NN_BAD_LENGTH,			/* T outside 1..T_max, or bad loss range */
 	TSF_NN_SMALL_WORKSPACE,		/* workspace smaller than reported */
 	TSF_NN_NO_OPTIMIZER,		/* Adam step without grads/moments */
-	TSF_NN_CANCELLED			/* a poll said stop (see tsf_nn_poll) */
+	TSF_NN_CANCELLED,			/* a poll said stop (see tsf_nn_poll) */
+	TSF_NN_LANES_MISMATCH,		/* networks of tsf_nn_lanes_load differ */
+	TSF_NN_LANES_TOO_LARGE		/* over TSF_NN_LANES_MAX_PARAMS */
 } tsf_nn_error;
 
 /*
@@ -325,6 +327,60 @@ extern tsf_nn_error tsf_nn_predict(tsf_nn *nn, const tsf_real *x, int T,
 								   tsf_real *pred);
 extern tsf_nn_error tsf_nn_predict_mc(tsf_nn *nn, const tsf_real *x, int T,
 									  tsf_rng *rng, tsf_real *pred);
+
+/*
+ * ---- several networks in one pass (lanes.c) ----
+ *
+ * TSF_NN_LANES networks of one configuration, each with its own
+ * parameters, Adam moments, data and dropout generator, trained on
+ * sequences of one length with the same options: every array holds the
+ * networks' values side by side ((n, TSF_NN_LANES): element i of network s
+ * at [i * TSF_NN_LANES + s]) and every operation serves all of them at once
+ * (one AVX-512 vector of floats).  Network s comes out bit for bit as
+ * tsf_nn_train_epoch would train it alone.  Faster than one at a time
+ * where the one-at-a-time core leaves vector lanes idle (small H: the
+ * products' weights of the networks together then fit the caches);
+ * slower from H = 128 on (bench/RESULTS.md).  Use: bind to a workspace,
+ * load the networks, set the data, run epochs, store the networks back.
+ */
+#define TSF_NN_LANES		16
+/* the most parameters of one network (so that its unpolled Adam step over
+ * the lanes stays near a millisecond per 100,000) */
+#define TSF_NN_LANES_MAX_PARAMS	((size_t) 1 << 20)
+
+typedef struct tsf_nn_lanes
+{
+	tsf_nn_config cfg;
+	tsf_nn_offsets off;			/* of one network, in elements */
+	tsf_real   *params;			/* (P, LANES) */
+	tsf_real   *grads;			/* (P, LANES) */
+	tsf_real   *m;				/* (P, LANES) */
+	tsf_real   *v;				/* (P, LANES) */
+	tsf_real   *x;				/* (T_max, n_in, LANES) */
+	tsf_real   *y;				/* (T_max, LANES) */
+	long		step;			/* Adam steps taken, the same for all */
+	int			T_max;
+	int			T;				/* length set by tsf_nn_lanes_set_data */
+	int			dropout_on;		/* whether the last forward used dropout */
+	tsf_nn_acts acts;			/* tsf_nn's buffers, each (n, LANES) */
+	tsf_nn_poll poll;			/* as tsf_nn's; polled once per step */
+	int			resume;			/* TSF_NN_RESUME_NONE or _VALIDATION */
+	double		resume_loss[TSF_NN_LANES];
+} tsf_nn_lanes;
+
+extern size_t tsf_nn_lanes_workspace_bytes(const tsf_nn_config *cfg, int T_max);
+extern tsf_nn_error tsf_nn_lanes_bind(tsf_nn_lanes *ln, const tsf_nn_config *cfg,
+									  void *work, size_t work_bytes, int T_max);
+extern tsf_nn_error tsf_nn_lanes_load(tsf_nn_lanes *ln, tsf_nn *const *nets);
+extern void tsf_nn_lanes_store(const tsf_nn_lanes *ln, tsf_nn *const *nets);
+extern tsf_nn_error tsf_nn_lanes_set_data(tsf_nn_lanes *ln,
+										  const tsf_real *const *x,
+										  const tsf_real *const *y, int T);
+extern tsf_nn_error tsf_nn_lanes_train_epoch(tsf_nn_lanes *ln,
+											 const tsf_nn_train_opts *opts,
+											 tsf_rng *const *rng,
+											 double *train_loss,
+											 double *val_loss);
 
 /* ---- one step at a time, for forecasting (step.c) ---- */
 extern size_t tsf_nn_state_count(const tsf_nn_config *cfg);

@@ -1592,6 +1592,216 @@ test_smoke_sine(void)
 	test_net_free(&net);
 }
 
+/* ---- several networks in one pass (lanes.c) ---- */
+
+/* a poll that says stop at the given counts of its calls, once each */
+typedef struct lanes_stops
+{
+	long		calls;
+	const long *at;
+	int			n;
+	int			stopped;
+} lanes_stops;
+
+static int
+lanes_poll(void *arg)
+{
+	lanes_stops *st = arg;
+
+	st->calls++;
+	for (int i = 0; i < st->n; i++)
+		if (st->calls == st->at[i])
+		{
+			st->stopped++;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * TSF_NN_LANES networks of cfg, each with its own data, seed and dropout
+ * generator, trained `epochs` epochs alone (tsf_nn_train_epoch) and in one
+ * pass (tsf_nn_lanes_train_epoch, cancelled at the poll counts in stops):
+ * every lane's parameters, Adam moments, step, generator and last losses
+ * must be those of its network trained alone, bit for bit.
+ */
+static void
+lanes_case(const char *name, tsf_nn_config cfg, int T, int loss_start,
+		   int val_start, int epochs, int dropout_rng,
+		   const long *stops, int n_stops)
+{
+	enum
+	{
+		S = TSF_NN_LANES
+	};
+	test_net	one[S],
+				lane[S];
+	tsf_nn	   *nets[S];
+	tsf_rng		r1[S],
+				r2[S];
+	tsf_rng    *rp[S];
+	tsf_real   *x[S],
+			   *y[S];
+	double		tl1[S],
+				vl1[S],
+				tl2[S],
+				vl2[S];
+	tsf_nn_train_opts opts = {.adam = {0.01, 0.9, 0.999, 1e-8},
+	.loss_start = loss_start,.val_start = val_start};
+	size_t		P = tsf_nn_param_count(&cfg);
+	size_t		wb = tsf_nn_lanes_workspace_bytes(&cfg, T);
+	void	   *work = malloc(wb);
+	tsf_nn_lanes ln;
+	lanes_stops st = {0, stops, n_stops, 0};
+	tsf_nn_error err;
+	int			same = 1;
+
+	if (!work)
+		exit(2);
+	for (int s = 0; s < S; s++)
+	{
+		tsf_rng		d;
+
+		tsf_rng_seed(&d, 500 + s);
+		x[s] = alloc_real((size_t) T * cfg.n_in);
+		y[s] = alloc_real(T);
+		fill_random(x[s], (size_t) T * cfg.n_in, 1.0, &d);
+		fill_random(y[s], T, 1.0, &d);
+		test_net_make(&one[s], &cfg, T);
+		test_net_make(&lane[s], &cfg, T);
+		tsf_nn_init_params(&cfg, one[s].params, 900 + s);
+		tsf_nn_init_params(&cfg, lane[s].params, 900 + s);
+		tsf_rng_seed(&r1[s], 77 + s);
+		r2[s] = r1[s];
+		rp[s] = &r2[s];
+		nets[s] = &lane[s].nn;
+	}
+	for (int s = 0; s < S; s++)
+		for (int e = 0; e < epochs; e++)
+			tsf_nn_train_epoch(&one[s].nn, x[s], y[s], T, &opts,
+							   dropout_rng ? &r1[s] : NULL, &tl1[s], &vl1[s]);
+
+	err = tsf_nn_lanes_bind(&ln, &cfg, work, wb, T);
+	CHECK(err == TSF_NN_OK, "lanes %s: bind: %s", name, tsf_nn_strerror(err));
+	err = tsf_nn_lanes_load(&ln, nets);
+	CHECK(err == TSF_NN_OK, "lanes %s: load: %s", name, tsf_nn_strerror(err));
+	err = tsf_nn_lanes_set_data(&ln, (const tsf_real *const *) x,
+								(const tsf_real *const *) y, T);
+	CHECK(err == TSF_NN_OK, "lanes %s: set data: %s", name, tsf_nn_strerror(err));
+	ln.poll.fn = lanes_poll;
+	ln.poll.arg = &st;
+	for (int e = 0; e < epochs; e++)
+	{
+		int			tries = 0;
+
+		while ((err = tsf_nn_lanes_train_epoch(&ln, &opts, dropout_rng ? rp : NULL,
+											   tl2, vl2)) == TSF_NN_CANCELLED &&
+			   ++tries < 10)
+			;
+		CHECK(err == TSF_NN_OK, "lanes %s: epoch %d: %s", name, e, tsf_nn_strerror(err));
+	}
+	tsf_nn_lanes_store(&ln, nets);
+	CHECK(st.stopped == n_stops, "lanes %s: cancelled %d times (of %d)", name,
+		  st.stopped, n_stops);
+	for (int s = 0; s < S; s++)
+	{
+		int			ok = memcmp(one[s].params, lane[s].params, P * sizeof(tsf_real)) == 0 &&
+			memcmp(one[s].m, lane[s].m, P * sizeof(tsf_real)) == 0 &&
+			memcmp(one[s].v, lane[s].v, P * sizeof(tsf_real)) == 0 &&
+			memcmp(&r1[s], &r2[s], sizeof(tsf_rng)) == 0 &&
+			one[s].nn.step == lane[s].nn.step && tl1[s] == tl2[s] &&
+			(isnan(vl1[s]) ? isnan(vl2[s]) : vl1[s] == vl2[s]);
+
+		if (!ok)
+			printf("    lane %d differs from its network trained alone\n", s);
+		same = same && ok;
+	}
+	CHECK(same, "lanes %s: %d networks, %d epochs, each lane its network trained alone, bit for bit",
+		  name, S, epochs);
+	/* the networks trained on alone from where the lanes left them */
+	for (int s = 0; s < S; s++)
+	{
+		tsf_nn_train_epoch(&one[s].nn, x[s], y[s], T, &opts,
+						   dropout_rng ? &r1[s] : NULL, &tl1[s], &vl1[s]);
+		tsf_nn_train_epoch(&lane[s].nn, x[s], y[s], T, &opts,
+						   dropout_rng ? &r2[s] : NULL, &tl2[s], &vl2[s]);
+	}
+	CHECK(memcmp(one[0].params, lane[0].params, P * sizeof(tsf_real)) == 0 &&
+		  memcmp(one[S - 1].params, lane[S - 1].params, P * sizeof(tsf_real)) == 0,
+		  "lanes %s: a stored network trains on alone as if never in the lanes", name);
+	for (int s = 0; s < S; s++)
+	{
+		free(x[s]), free(y[s]);
+		test_net_free(&one[s]);
+		test_net_free(&lane[s]);
+	}
+	free(work);
+}
+
+static void
+test_lanes(void)
+{
+	/* lstm_train's network: conv, one layer, dropout, a validation part,
+	 * T past one block of 64 of the weight gradients; H 10 leaves rows
+	 * outside the groups of 8; cancelled in the forward, the backward and
+	 * the validation pass */
+	static const long stops1[] = {5, 100, 350};
+	tsf_nn_config c1 = {.n_in = 3,.conv_kernel = 3,.conv_channels = 4,
+	.hidden = 10,.layers = 1,.dropout = 0.5};
+	/* two layers, no conv, no validation */
+	tsf_nn_config c2 = {.n_in = 2,.conv_kernel = 0,.conv_channels = 0,
+	.hidden = 8,.layers = 2,.dropout = 0.3};
+	/* one input, odd H (a sum's tail of 3), no dropout */
+	tsf_nn_config c3 = {.n_in = 1,.conv_kernel = 0,.conv_channels = 0,
+	.hidden = 7,.layers = 1,.dropout = 0.0};
+	tsf_nn_config big = {.n_in = 3,.conv_kernel = 0,.conv_channels = 0,
+	.hidden = 1024,.layers = 1,.dropout = 0.0};
+	tsf_nn_lanes ln;
+	test_net	a[TSF_NN_LANES];
+	tsf_nn	   *nets[TSF_NN_LANES];
+	size_t		wb;
+	void	   *work;
+	tsf_nn_error err;
+
+	lanes_case("conv, 1 layer, dropout, validation", c1, 70, 2, 60, 4, 1, stops1, 3);
+	lanes_case("2 layers, no validation", c2, 20, 0, 0, 3, 1, NULL, 0);
+	lanes_case("1 input, H 7, no dropout", c3, 9, 1, 7, 5, 0, NULL, 0);
+
+	/* what the lanes refuse */
+	err = tsf_nn_lanes_bind(&ln, &big, &ln, sizeof(ln), 10);
+	CHECK(err == TSF_NN_LANES_TOO_LARGE, "lanes: a network over TSF_NN_LANES_MAX_PARAMS is refused: %s",
+		  tsf_nn_strerror(err));
+	wb = tsf_nn_lanes_workspace_bytes(&c3, 9);
+	work = malloc(wb);
+	if (!work)
+		exit(2);
+	err = tsf_nn_lanes_bind(&ln, &c3, work, wb - 1, 9);
+	CHECK(err == TSF_NN_SMALL_WORKSPACE, "lanes: a workspace too small is refused");
+	err = tsf_nn_lanes_bind(&ln, &c3, work, wb, 9);
+	CHECK(err == TSF_NN_OK, "lanes: bind");
+	for (int s = 0; s < TSF_NN_LANES; s++)
+	{
+		test_net_make(&a[s], s == 3 ? &c2 : &c3, 9);
+		nets[s] = &a[s].nn;
+	}
+	err = tsf_nn_lanes_load(&ln, nets);
+	CHECK(err == TSF_NN_LANES_MISMATCH, "lanes: a network of another configuration is refused");
+	test_net_free(&a[3]);
+	test_net_make(&a[3], &c3, 9);
+	a[5].nn.step = 2;
+	err = tsf_nn_lanes_load(&ln, nets);
+	CHECK(err == TSF_NN_LANES_MISMATCH, "lanes: networks at different Adam steps are refused");
+	a[5].nn.step = 0;
+	err = tsf_nn_lanes_load(&ln, nets);
+	CHECK(err == TSF_NN_OK, "lanes: the same networks at one step are taken");
+	err = tsf_nn_lanes_set_data(&ln, NULL, NULL, 10);
+	CHECK(err == TSF_NN_BAD_LENGTH, "lanes: data longer than T_max is refused");
+	for (int s = 0; s < TSF_NN_LANES; s++)
+		test_net_free(&a[s]);
+	free(work);
+	printf("  lanes: 3 configurations trained 16 at a time, bit for bit as alone\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1628,6 +1838,9 @@ main(int argc, char **argv)
 	test_poll_cancel();
 	test_poll_adam();
 	test_poll_wide();
+
+	printf("several networks in one pass\n");
+	test_lanes();
 
 	return unit_done();
 }
