@@ -231,25 +231,29 @@ ISA(l_mm_tn) (tsf_real *restrict C, const tsf_real *restrict A,
 							acc[q][u] = LD(AT(C, m0 + q, n0 + u, N));
 					for (; k + 4 <= k1; k += 4)
 					{
-						LV			a[4][MB],
-									b[4][NB];
+						const tsf_real *b0 = AT(B, k, n0, N),
+								   *b1 = AT(B, k + 1, n0, N),
+								   *b2 = AT(B, k + 2, n0, N),
+								   *b3 = AT(B, k + 3, n0, N);
 
-#pragma GCC unroll 4
-						for (int i = 0; i < 4; i++)
-						{
-#pragma GCC unroll 8
-							for (int q = 0; q < MB; q++)
-								a[i][q] = LD(AT(A, k + i, m0 + q, M));
-#pragma GCC unroll 8
-							for (int u = 0; u < NB; u++)
-								b[i][u] = LD(AT(B, k + i, n0 + u, N));
-						}
+						/*
+						 * a row of the block at a time, B read from L1
+						 * each time: holding all of the group's operands
+						 * beside the accumulators would spill
+						 */
 #pragma GCC unroll 8
 						for (int q = 0; q < MB; q++)
+						{
+							LV			a0 = LD(AT(A, k, m0 + q, M)),
+										a1 = LD(AT(A, k + 1, m0 + q, M)),
+										a2 = LD(AT(A, k + 2, m0 + q, M)),
+										a3 = LD(AT(A, k + 3, m0 + q, M));
+
 #pragma GCC unroll 8
 							for (int u = 0; u < NB; u++)
-								acc[q][u] += a[0][q] * b[0][u] + a[1][q] * b[1][u] +
-									a[2][q] * b[2][u] + a[3][q] * b[3][u];
+								acc[q][u] += a0 * LD(b0 + u * NL) + a1 * LD(b1 + u * NL) +
+									a2 * LD(b2 + u * NL) + a3 * LD(b3 + u * NL);
+						}
 					}
 					for (; k < k1; k++)
 #pragma GCC unroll 8
@@ -507,7 +511,33 @@ ISA(l_linear_forward) (tsf_real *restrict out, const tsf_real *restrict inp,
 					   const tsf_real *restrict w, const tsf_real *restrict b,
 					   int T, int Cin, int Cout)
 {
-	for (int t = 0; t < T; t++)
+	int			t = 0;
+
+	/* four steps at a time: four independent chains of additions */
+	for (; t + 4 <= T; t += 4)
+		for (int o = 0; o < Cout; o++)
+		{
+			LV			bo = LD(b + (size_t) o * NL);
+			LV			a0 = bo,
+						a1 = bo,
+						a2 = bo,
+						a3 = bo;
+
+			for (int j = 0; j < Cin; j++)
+			{
+				LV			wj = LD(AT(w, o, j, Cin));
+
+				a0 += wj * LD(AT(inp, t, j, Cin));
+				a1 += wj * LD(AT(inp, t + 1, j, Cin));
+				a2 += wj * LD(AT(inp, t + 2, j, Cin));
+				a3 += wj * LD(AT(inp, t + 3, j, Cin));
+			}
+			ST(AT(out, t, o, Cout), a0);
+			ST(AT(out, t + 1, o, Cout), a1);
+			ST(AT(out, t + 2, o, Cout), a2);
+			ST(AT(out, t + 3, o, Cout), a3);
+		}
+	for (; t < T; t++)
 		for (int o = 0; o < Cout; o++)
 		{
 			LV			acc = LD(b + (size_t) o * NL);
