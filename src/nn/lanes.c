@@ -93,12 +93,30 @@ resolve_lanes_epoch(void)
 	return lanes_epoch_base;
 }
 
+typedef tsf_nn_error (*loss_fn) (tsf_nn_lanes *ln, const tsf_real *params,
+								 int t0, int t1, double *loss);
+
+__attribute__((used, no_sanitize("address", "undefined"))) static loss_fn
+resolve_lanes_loss(void)
+{
+	__builtin_cpu_init();
+	if (TSF_NN_ISA_MAX >= 2 && __builtin_cpu_supports("avx512f"))
+		return lanes_loss_avx512;
+	if (TSF_NN_ISA_MAX >= 1 && __builtin_cpu_supports("avx2"))
+		return lanes_loss_avx2;
+	return lanes_loss_base;
+}
+
 static tsf_nn_error lanes_epoch(tsf_nn_lanes *ln, const tsf_nn_train_opts *opts,
 								tsf_rng *const *rng, double *train_loss,
 								double *val_loss)
 			__attribute__((ifunc("resolve_lanes_epoch")));
+static tsf_nn_error lanes_loss(tsf_nn_lanes *ln, const tsf_real *params,
+							   int t0, int t1, double *loss)
+			__attribute__((ifunc("resolve_lanes_loss")));
 #else
 #define lanes_epoch lanes_epoch_base
+#define lanes_loss lanes_loss_base
 #endif
 
 /*
@@ -238,6 +256,51 @@ tsf_nn_lanes_load(tsf_nn_lanes *ln, tsf_nn *const *nets)
 	ln->step = nets[0]->step;
 	ln->resume = TSF_NN_RESUME_NONE;
 	return TSF_NN_OK;
+}
+
+/*
+ * Start TSF_NN_LANES fresh networks: lane s gets params[s] (P), zero Adam
+ * moments, step 0 (tsf_nn_reset_optimizer for each network alone).
+ */
+void
+tsf_nn_lanes_start(tsf_nn_lanes *ln, const tsf_real *const *params)
+{
+	size_t		P = ln->off.total;
+
+	for (int s = 0; s < TSF_NN_LANES; s++)
+		for (size_t j = 0; j < P; j++)
+			ln->params[j * TSF_NN_LANES + s] = params[s][j];
+	memset(ln->m, 0, sizeof(tsf_real) * P * TSF_NN_LANES);
+	memset(ln->v, 0, sizeof(tsf_real) * P * TSF_NN_LANES);
+	ln->step = 0;
+	ln->resume = TSF_NN_RESUME_NONE;
+}
+
+/* dst (P) = lane s of a (P, LANES) parameter array (ln->params, or a copy) */
+void
+tsf_nn_lanes_lane(const tsf_nn_lanes *ln, const tsf_real *lanes, int s,
+				  tsf_real *dst)
+{
+	size_t		P = ln->off.total;
+
+	for (size_t j = 0; j < P; j++)
+		dst[j] = lanes[j * TSF_NN_LANES + s];
+}
+
+/*
+ * Each lane's MSE over [t0, t1), 0 <= t0 < t1 <= T, of a forward pass
+ * without dropout over the data set with params (P, LANES) in place of
+ * the lanes' own (a moving average of them, say): tsf_nn_forward with
+ * those parameters and tsf_mse_forward, lane by lane.  Cancelled: loss is
+ * untouched; call again.
+ */
+tsf_nn_error
+tsf_nn_lanes_loss(tsf_nn_lanes *ln, const tsf_real *params, int t0, int t1,
+				  double *loss)
+{
+	if (ln->T < 1 || t0 < 0 || t1 > ln->T || t0 >= t1)
+		return TSF_NN_BAD_LENGTH;
+	return lanes_loss(ln, params, t0, t1, loss);
 }
 
 /* Give lane s's parameters, moments and step count back to network s */

@@ -785,6 +785,23 @@ ISA(lanes_epoch) (tsf_nn_lanes *ln, const tsf_nn_train_opts *opts,
 	return TSF_NN_OK;
 }
 
+/* tsf_nn_lanes_loss for this instruction set (see lanes.c) */
+ISA_TARGET static tsf_nn_error
+ISA(lanes_loss) (tsf_nn_lanes *ln, const tsf_real *params, int t0, int t1,
+				 double *loss)
+{
+	tsf_real   *own = ln->params;
+	tsf_nn_error err;
+
+	ln->params = (tsf_real *) params;	/* read only by the forward */
+	err = ISA(l_forward) (ln, ln->T, NULL);
+	ln->params = own;
+	if (err != TSF_NN_OK)
+		return err;
+	ISA(l_mse) (ln, t0, t1, loss);
+	return TSF_NN_OK;
+}
+
 #undef LV
 #undef LD
 #undef ST

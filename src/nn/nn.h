@@ -373,6 +373,11 @@ extern tsf_nn_error tsf_nn_lanes_bind(tsf_nn_lanes *ln, const tsf_nn_config *cfg
 									  void *work, size_t work_bytes, int T_max);
 extern tsf_nn_error tsf_nn_lanes_load(tsf_nn_lanes *ln, tsf_nn *const *nets);
 extern void tsf_nn_lanes_store(const tsf_nn_lanes *ln, tsf_nn *const *nets);
+extern void tsf_nn_lanes_start(tsf_nn_lanes *ln, const tsf_real *const *params);
+extern void tsf_nn_lanes_lane(const tsf_nn_lanes *ln, const tsf_real *lanes,
+							  int s, tsf_real *dst);
+extern tsf_nn_error tsf_nn_lanes_loss(tsf_nn_lanes *ln, const tsf_real *params,
+									  int t0, int t1, double *loss);
 extern tsf_nn_error tsf_nn_lanes_set_data(tsf_nn_lanes *ln,
 										  const tsf_real *const *x,
 										  const tsf_real *const *y, int T);

@@ -1738,6 +1738,131 @@ lanes_case(const char *name, tsf_nn_config cfg, int T, int loss_start,
 	free(work);
 }
 
+/*
+ * lstm_train's default loop with a moving average of the weights (its
+ * train_cpu): each epoch a step on [0, T_train), then ema = d ema + (1 - d)
+ * params in double, and the validation loss of the average.  Alone with
+ * tsf_nn_forward / backward / adam_step; in lanes with
+ * tsf_nn_lanes_train_epoch (no validation pass), the same average over
+ * the lanes and tsf_nn_lanes_loss.  Fresh networks enter the lanes by
+ * tsf_nn_lanes_start.
+ */
+static void
+test_lanes_ema(void)
+{
+	enum
+	{
+		S = TSF_NN_LANES
+	};
+	tsf_nn_config cfg = {.n_in = 3,.conv_kernel = 3,.conv_channels = 4,
+	.hidden = 12,.layers = 1,.dropout = 0.5};
+	const int	T = 40,
+				T_train = 32,
+				E = 6;
+	const double d = 0.98;
+	tsf_adam	adam = {0.01, 0.9, 0.999, 1e-8};
+	tsf_nn_train_opts opts = {.adam = adam,.loss_start = 0,.val_start = T_train};
+	size_t		P = tsf_nn_param_count(&cfg);
+	test_net	one[S];
+	tsf_real   *ema1[S],
+			   *init[S],
+			   *x[S],
+			   *y[S];
+	tsf_rng		r1[S],
+				r2[S];
+	tsf_rng    *rp[S];
+	double		tl1[S],
+				vl1[S],
+				tl2[S],
+				vl2[S];
+	size_t		wb = tsf_nn_lanes_workspace_bytes(&cfg, T);
+	void	   *work = malloc(wb);
+	tsf_real   *ema2 = alloc_real(P * S),
+			   *lane = alloc_real(P);
+	tsf_nn_lanes ln;
+	int			same = 1;
+
+	if (!work)
+		exit(2);
+	for (int s = 0; s < S; s++)
+	{
+		tsf_rng		dr;
+
+		tsf_rng_seed(&dr, 300 + s);
+		x[s] = alloc_real((size_t) T * cfg.n_in);
+		y[s] = alloc_real(T);
+		fill_random(x[s], (size_t) T * cfg.n_in, 1.0, &dr);
+		fill_random(y[s], T, 1.0, &dr);
+		test_net_make(&one[s], &cfg, T);
+		tsf_nn_init_params(&cfg, one[s].params, 40 + s);
+		init[s] = alloc_real(P);
+		memcpy(init[s], one[s].params, P * sizeof(tsf_real));
+		ema1[s] = alloc_real(P);
+		memcpy(ema1[s], one[s].params, P * sizeof(tsf_real));
+		tsf_rng_seed(&r1[s], 60 + s);
+		r2[s] = r1[s];
+		rp[s] = &r2[s];
+	}
+	/* alone: train_cpu's loop */
+	for (int s = 0; s < S; s++)
+	{
+		tsf_nn	   *nn = &one[s].nn;
+
+		for (int e = 0; e < E; e++)
+		{
+			tsf_nn_forward(nn, x[s], T_train, &r1[s]);
+			tl1[s] = tsf_mse_forward(nn->acts.pred, y[s], 0, T_train);
+			tsf_nn_backward(nn, y[s], 0, T_train);
+			tsf_nn_adam_step(nn, &adam);
+			for (size_t i = 0; i < P; i++)
+				ema1[s][i] = d * ema1[s][i] + (1 - d) * one[s].params[i];
+			nn->params = ema1[s];
+			tsf_nn_forward(nn, x[s], T, NULL);
+			vl1[s] = tsf_mse_forward(nn->acts.pred, y[s], T_train, T);
+			nn->params = one[s].params;
+		}
+	}
+	/* in lanes */
+	CHECK(tsf_nn_lanes_bind(&ln, &cfg, work, wb, T) == TSF_NN_OK, "lanes ema: bind");
+	tsf_nn_lanes_start(&ln, (const tsf_real *const *) init);
+	tsf_nn_lanes_set_data(&ln, (const tsf_real *const *) x, (const tsf_real *const *) y, T);
+	memcpy(ema2, ln.params, P * S * sizeof(tsf_real));
+	for (int e = 0; e < E; e++)
+	{
+		tsf_nn_error err = tsf_nn_lanes_train_epoch(&ln, &opts, rp, tl2, NULL);
+
+		if (err == TSF_NN_OK)
+		{
+			for (size_t i = 0; i < P * S; i++)
+				ema2[i] = d * ema2[i] + (1 - d) * ln.params[i];
+			err = tsf_nn_lanes_loss(&ln, ema2, T_train, T, vl2);
+		}
+		CHECK(err == TSF_NN_OK, "lanes ema: epoch %d: %s", e, tsf_nn_strerror(err));
+	}
+	for (int s = 0; s < S; s++)
+	{
+		int			ok;
+
+		tsf_nn_lanes_lane(&ln, ln.params, s, lane);
+		ok = memcmp(lane, one[s].params, P * sizeof(tsf_real)) == 0;
+		tsf_nn_lanes_lane(&ln, ema2, s, lane);
+		ok = ok && memcmp(lane, ema1[s], P * sizeof(tsf_real)) == 0 &&
+			tl1[s] == tl2[s] && vl1[s] == vl2[s] &&
+			memcmp(&r1[s], &r2[s], sizeof(tsf_rng)) == 0;
+		same = same && ok;
+	}
+	CHECK(same, "lanes ema: %d networks, %d epochs with a moving average, each lane as alone, bit for bit",
+		  S, E);
+	CHECK(tsf_nn_lanes_loss(&ln, ema2, T_train, T + 1, vl2) == TSF_NN_BAD_LENGTH,
+		  "lanes ema: a loss range past the data is refused");
+	for (int s = 0; s < S; s++)
+	{
+		free(x[s]), free(y[s]), free(init[s]), free(ema1[s]);
+		test_net_free(&one[s]);
+	}
+	free(ema2), free(lane), free(work);
+}
+
 static void
 test_lanes(void)
 {
@@ -1841,6 +1966,7 @@ main(int argc, char **argv)
 
 	printf("several networks in one pass\n");
 	test_lanes();
+	test_lanes_ema();
 
 	return unit_done();
 }
