@@ -57,8 +57,9 @@ tsf_kind_names(void)
 
 /*
  * Train n collected series of one kind, reporting through hooks: on the
- * GPU (api not NULL) the kind's batches, each series' model handed to
- * hooks->done; else one series after another through fit() on the CPU,
+ * GPU (api not NULL), or on the CPU for a kind with cpu_batch, the kind's
+ * batches, each series' model handed to hooks->done; else one series
+ * after another through fit() on the CPU,
  * each in a memory context of its own that is reset once its model is
  * stored, so a job of many series holds one series' training at a time.
  */
@@ -69,7 +70,7 @@ tsf_kind_train(const TsfKind *kind, TsfSeriesState **series, int n, int device,
 	MemoryContext cxt,
 				old;
 
-	if (api != NULL && kind->fit_batch != NULL)
+	if (kind->fit_batch != NULL && (api != NULL || kind->cpu_batch))
 	{
 		kind->fit_batch(series, n, device, api, hooks);
 		return;

@@ -65,12 +65,17 @@ typedef struct TsfKind
 	bytea	   *(*fit) (TsfSeriesState *st, int device, const TsfTrainHooks *hooks);
 
 	/*
-	 * train n series of a job on the GPU module api (NULL: fit() each on the
-	 * CPU instead, kind.c), calling hooks->done for each; NULL for a kind
-	 * without a GPU path
+	 * train n series of a job on the GPU module api (NULL: on the CPU, where
+	 * cpu_batch says so, else kind.c fits each), calling hooks->done for
+	 * each; NULL for a kind without a batch path
 	 */
 	void		(*fit_batch) (TsfSeriesState **series, int n, int device,
 							  const struct tsfc_api *api, const TsfTrainHooks *hooks);
+	/*
+	 * fit_batch trains the CPU's series too (api NULL: several at once, the
+	 * same models as fit() of each); false: kind.c fits each on the CPU
+	 */
+	bool		cpu_batch;
 
 	/* ---- the stored payload (after model.c's header) ---- */
 

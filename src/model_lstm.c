@@ -716,6 +716,7 @@ const TsfKind tsf_kind_lstm = {
 	.check_options = tsf_lstm_check_options,
 	.fit = tsf_lstm_fit,
 	.fit_batch = tsf_lstm_fit_batch,
+	.cpu_batch = true,
 	.stored_bytes = lstm_stored_bytes,
 	.write = lstm_write,
 	.read = lstm_read,
