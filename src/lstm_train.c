@@ -975,6 +975,39 @@ run_batch(LstmBatch *g, const tsfc_api *api, bool fallback, MemoryContext cxt,
 	g->bytes = 0;
 }
 
+/*
+ * The group among groups (n of them) that f joins: one holding series it
+ * may train with (same), else an empty one; NULL when there is none.
+ */
+static LstmBatch *
+find_group(LstmBatch *groups, int n, const TsfLstmFit *f,
+		   bool (*same) (const TsfLstmFit *, const TsfLstmFit *))
+{
+	for (int k = 0; k < n; k++)
+		if (groups[k].n > 0 && same(groups[k].fits[0], f))
+			return &groups[k];
+	for (int k = 0; k < n; k++)
+		if (groups[k].n == 0)
+			return &groups[k];
+	return NULL;
+}
+
+/* a new empty group for up to cap series, appended to *groups */
+static LstmBatch *
+new_group(LstmBatch **groups, int *n, int cap)
+{
+	LstmBatch  *g;
+
+	*groups = *groups ? repalloc(*groups, sizeof(LstmBatch) * (*n + 1)) :
+		palloc(sizeof(LstmBatch));
+	g = &(*groups)[(*n)++];
+	g->fits = palloc(sizeof(TsfLstmFit *) * cap);
+	g->idx = palloc(sizeof(int) * cap);
+	g->n = 0;
+	g->bytes = 0;
+	return g;
+}
+
 /* train the series waiting in group g one at a time, and finish them */
 static void
 run_alone(LstmBatch *g, MemoryContext cxt, const TsfTrainHooks *hooks)
@@ -1218,12 +1251,7 @@ fit_cpu(TsfSeriesState **series, int n, const TsfTrainHooks *hooks)
 			finish_series(f, i, cxt, hooks);
 			continue;
 		}
-		for (int k = 0; k < ngroups && g == NULL; k++)
-			if (groups[k].n > 0 && same_lanes(groups[k].fits[0], f))
-				g = &groups[k];
-		for (int k = 0; k < ngroups && g == NULL; k++)
-			if (groups[k].n == 0)
-				g = &groups[k];
+		g = find_group(groups, ngroups, f, same_lanes);
 		if (g == NULL && waiting >= LANES_MAX_WAITING)
 		{
 			/* too many waiting: the group with the fewest trains alone */
@@ -1237,15 +1265,7 @@ fit_cpu(TsfSeriesState **series, int n, const TsfTrainHooks *hooks)
 			g = few;
 		}
 		if (g == NULL)
-		{
-			groups = groups ? repalloc(groups, sizeof(LstmBatch) * (ngroups + 1)) :
-				palloc(sizeof(LstmBatch));
-			g = &groups[ngroups++];
-			g->fits = palloc(sizeof(TsfLstmFit *) * TSF_NN_LANES);
-			g->idx = palloc(sizeof(int) * TSF_NN_LANES);
-			g->n = 0;
-			g->bytes = 0;
-		}
+			g = new_group(&groups, &ngroups, TSF_NN_LANES);
 		g->fits[g->n] = f;
 		g->idx[g->n] = i;
 		g->n++;
@@ -1308,22 +1328,9 @@ tsf_lstm_fit_batch(TsfSeriesState **series, int n, int device,
 			finish_series(f, i, cxt, hooks);
 			continue;
 		}
-		for (int k = 0; k < ngroups && g == NULL; k++)
-			if (groups[k].n > 0 && same_batch(groups[k].fits[0], f))
-				g = &groups[k];
-		for (int k = 0; k < ngroups && g == NULL; k++)
-			if (groups[k].n == 0)
-				g = &groups[k];
+		g = find_group(groups, ngroups, f, same_batch);
 		if (g == NULL)
-		{
-			groups = groups ? repalloc(groups, sizeof(LstmBatch) * (ngroups + 1)) :
-				palloc(sizeof(LstmBatch));
-			g = &groups[ngroups++];
-			g->fits = palloc(sizeof(TsfLstmFit *) * Min(n, BATCH_MAX_SERIES));
-			g->idx = palloc(sizeof(int) * Min(n, BATCH_MAX_SERIES));
-			g->n = 0;
-			g->bytes = 0;
-		}
+			g = new_group(&groups, &ngroups, Min(n, BATCH_MAX_SERIES));
 		g->fits[g->n] = f;
 		g->idx[g->n] = i;
 		g->n++;
