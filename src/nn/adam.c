@@ -12,6 +12,25 @@
 #include "nn_kernels.h"
 
 /*
+ * The scalars of the update at step t, rounded to tsf_real as the update
+ * uses them (the lanes' Adam, lanes_isa.h, takes the same)
+ */
+void
+tsf_adam_scalars(const tsf_adam *opt, long t, tsf_adam_k *k)
+{
+	double		bc1 = 1.0 - pow(opt->beta1, (double) t);
+	double		bc2 = 1.0 - pow(opt->beta2, (double) t);
+
+	k->step_size = (tsf_real) (opt->lr / bc1);
+	k->bc2_sqrt = (tsf_real) sqrt(bc2);
+	k->b1 = (tsf_real) opt->beta1;
+	k->b2 = (tsf_real) opt->beta2;
+	k->a1 = (tsf_real) (1.0 - opt->beta1);
+	k->a2 = (tsf_real) (1.0 - opt->beta2);
+	k->eps = (tsf_real) opt->eps;
+}
+
+/*
  * Update params (n) in place from grads (n) and the moments m, v (n) at step
  * t (1 for the first call).
  */
@@ -20,22 +39,15 @@ tsf_adam_step(tsf_real *params, const tsf_real *grads,
 			  tsf_real *m, tsf_real *v, size_t n, long t,
 			  const tsf_adam *opt)
 {
-	double		bc1 = 1.0 - pow(opt->beta1, (double) t);
-	double		bc2 = 1.0 - pow(opt->beta2, (double) t);
-	tsf_real	step_size = (tsf_real) (opt->lr / bc1);
-	tsf_real	bc2_sqrt = (tsf_real) sqrt(bc2);
-	tsf_real	b1 = (tsf_real) opt->beta1,
-				b2 = (tsf_real) opt->beta2;
-	tsf_real	a1 = (tsf_real) (1.0 - opt->beta1),
-				a2 = (tsf_real) (1.0 - opt->beta2);
-	tsf_real	eps = (tsf_real) opt->eps;
+	tsf_adam_k	k;
 
+	tsf_adam_scalars(opt, t, &k);
 	for (size_t j = 0; j < n; j++)
 	{
 		tsf_real	g = grads[j];
 
-		m[j] = m[j] * b1 + a1 * g;
-		v[j] = v[j] * b2 + a2 * g * g;
-		params[j] -= step_size * m[j] / (TSF_SQRT(v[j]) / bc2_sqrt + eps);
+		m[j] = m[j] * k.b1 + k.a1 * g;
+		v[j] = v[j] * k.b2 + k.a2 * g * g;
+		params[j] -= k.step_size * m[j] / (TSF_SQRT(v[j]) / k.bc2_sqrt + k.eps);
 	}
 }

@@ -687,33 +687,26 @@ ISA(l_backward) (tsf_nn_lanes *ln, int t0, int t1)
 ISA_TARGET LANES_NO_ERRNO static void
 ISA(l_adam) (tsf_nn_lanes *ln, const tsf_adam *opt)
 {
-	double		bc1 = 1.0 - pow(opt->beta1, (double) ln->step);
-	double		bc2 = 1.0 - pow(opt->beta2, (double) ln->step);
-	tsf_real	step_size = (tsf_real) (opt->lr / bc1);
-	tsf_real	bc2_sqrt = (tsf_real) sqrt(bc2);
-	tsf_real	b1 = (tsf_real) opt->beta1,
-				b2 = (tsf_real) opt->beta2;
-	tsf_real	a1 = (tsf_real) (1.0 - opt->beta1),
-				a2 = (tsf_real) (1.0 - opt->beta2);
-	tsf_real	eps = (tsf_real) opt->eps;
+	tsf_adam_k	k;
 	size_t		n = ln->off.total * NL;
 	tsf_real   *restrict params = ln->params;
 	const tsf_real *restrict grads = ln->grads;
 	tsf_real   *restrict m = ln->m;
 	tsf_real   *restrict v = ln->v;
 
+	tsf_adam_scalars(opt, ln->step, &k);
 	for (size_t j = 0; j < n; j += NL)
 	{
 		LV			gj = LD(grads + j);
-		LV			mj = LD(m + j) * b1 + a1 * gj;
-		LV			vj = LD(v + j) * b2 + a2 * gj * gj;
+		LV			mj = LD(m + j) * k.b1 + k.a1 * gj;
+		LV			vj = LD(v + j) * k.b2 + k.a2 * gj * gj;
 		LV			sq;
 
 		ST(m + j, mj);
 		ST(v + j, vj);
 		for (int s = 0; s < NL; s++)
 			sq[s] = TSF_SQRT(vj[s]);
-		ST(params + j, LD(params + j) - step_size * mj / (sq / bc2_sqrt + eps));
+		ST(params + j, LD(params + j) - k.step_size * mj / (sq / k.bc2_sqrt + k.eps));
 	}
 }
 

@@ -142,4 +142,17 @@ extern tsf_nn_error tsf_transpose(tsf_real *restrict dst, const tsf_real *restri
 								  int rows, int cols, tsf_nn_poll *poll);
 extern void tsf_zero(tsf_real *x, size_t n);
 
+/* Adam's scalars at one step, as tsf_adam_step uses them (adam.c) */
+typedef struct tsf_adam_k
+{
+	tsf_real	step_size;		/* lr / (1 - beta1^t) */
+	tsf_real	bc2_sqrt;		/* sqrt(1 - beta2^t) */
+	tsf_real	b1,
+				b2;				/* beta1, beta2 */
+	tsf_real	a1,
+				a2;				/* 1 - beta1, 1 - beta2 */
+	tsf_real	eps;
+} tsf_adam_k;
+extern void tsf_adam_scalars(const tsf_adam *opt, long t, tsf_adam_k *k);
+
 #endif							/* TSF_NN_KERNELS_H */
