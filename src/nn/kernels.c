@@ -27,9 +27,6 @@
 
 #include <string.h>
 
-#define CAT2(a, b)	a##_##b
-#define CAT(a, b)	CAT2(a, b)
-
 /* the baseline: 16-byte vectors (SSE2 on x86-64), small register blocks */
 #define ISA(name)	CAT(name, base)
 #define ISA_TARGET
@@ -94,31 +91,12 @@ typedef void (*cell_back_fn) (tsf_real *restrict da, tsf_real *restrict dc_next,
 typedef void (*cell_fn) (tsf_real *restrict a, const tsf_real *cprev, tsf_real *c,
 						 tsf_real *restrict tc, tsf_real *restrict h, int H);
 
-/*
- * The resolvers, run once by the dynamic linker before any call: the
- * widest instruction set this CPU has.  They run before a sanitizer's
- * run time is set up, so they are not instrumented.
- */
-#ifndef TSF_NN_ISA_MAX
-#define TSF_NN_ISA_MAX	2		/* 0 baseline, 1 AVX2, 2 AVX-512: a cap for tests */
-#endif
-#define RESOLVER(name, type) \
-__attribute__((used, no_sanitize("address", "undefined"))) static type \
-resolve_##name(void) \
-{ \
-	__builtin_cpu_init(); \
-	if (TSF_NN_ISA_MAX >= 2 && __builtin_cpu_supports("avx512f")) \
-		return name##_avx512; \
-	if (TSF_NN_ISA_MAX >= 1 && __builtin_cpu_supports("avx2")) \
-		return name##_avx2; \
-	return name##_base; \
-}
-
-RESOLVER(mm_nn, mm_fn)
-RESOLVER(mm_tn, tn_fn)
-RESOLVER(mv_panel, mv_fn)
-RESOLVER(lstm_cell, cell_fn)
-RESOLVER(lstm_cell_back, cell_back_fn)
+/* the resolvers (TSF_NN_RESOLVER, nn_kernels.h) */
+TSF_NN_RESOLVER(mm_nn, mm_fn)
+TSF_NN_RESOLVER(mm_tn, tn_fn)
+TSF_NN_RESOLVER(mv_panel, mv_fn)
+TSF_NN_RESOLVER(lstm_cell, cell_fn)
+TSF_NN_RESOLVER(lstm_cell_back, cell_back_fn)
 #endif
 
 #ifdef TSF_NN_DISPATCH

@@ -48,9 +48,6 @@
 #define LANES_NO_ERRNO
 #endif
 
-#define CAT2(a, b)	a##_##b
-#define CAT(a, b)	CAT2(a, b)
-
 #define ISA(name)	CAT(name, base)
 #define ISA_TARGET
 #include "lanes_isa.h"
@@ -77,35 +74,11 @@ typedef tsf_nn_error (*epoch_fn) (tsf_nn_lanes *ln, const tsf_nn_train_opts *opt
 								  tsf_rng *const *rng, double *train_loss,
 								  double *val_loss);
 
-#ifndef TSF_NN_ISA_MAX
-#define TSF_NN_ISA_MAX	2
-#endif
-
-/* run once by the dynamic linker: the widest set this CPU has */
-__attribute__((used, no_sanitize("address", "undefined"))) static epoch_fn
-resolve_lanes_epoch(void)
-{
-	__builtin_cpu_init();
-	if (TSF_NN_ISA_MAX >= 2 && __builtin_cpu_supports("avx512f"))
-		return lanes_epoch_avx512;
-	if (TSF_NN_ISA_MAX >= 1 && __builtin_cpu_supports("avx2"))
-		return lanes_epoch_avx2;
-	return lanes_epoch_base;
-}
-
 typedef tsf_nn_error (*loss_fn) (tsf_nn_lanes *ln, const tsf_real *params,
 								 int t0, int t1, double *loss);
 
-__attribute__((used, no_sanitize("address", "undefined"))) static loss_fn
-resolve_lanes_loss(void)
-{
-	__builtin_cpu_init();
-	if (TSF_NN_ISA_MAX >= 2 && __builtin_cpu_supports("avx512f"))
-		return lanes_loss_avx512;
-	if (TSF_NN_ISA_MAX >= 1 && __builtin_cpu_supports("avx2"))
-		return lanes_loss_avx2;
-	return lanes_loss_base;
-}
+TSF_NN_RESOLVER(lanes_epoch, epoch_fn)
+TSF_NN_RESOLVER(lanes_loss, loss_fn)
 
 static tsf_nn_error lanes_epoch(tsf_nn_lanes *ln, const tsf_nn_train_opts *opts,
 								tsf_rng *const *rng, double *train_loss,
@@ -213,15 +186,6 @@ tsf_nn_lanes_bind(tsf_nn_lanes *ln, const tsf_nn_config *cfg,
 	return TSF_NN_OK;
 }
 
-static int
-same_config(const tsf_nn_config *a, const tsf_nn_config *b)
-{
-	return a->n_in == b->n_in && a->conv_kernel == b->conv_kernel &&
-		(a->conv_kernel == 0 || a->conv_channels == b->conv_channels) &&
-		a->hidden == b->hidden && a->layers == b->layers &&
-		a->dropout == b->dropout;
-}
-
 /*
  * Take the parameters, Adam moments and step count of TSF_NN_LANES trained
  * or fresh networks (tsf_nn_bind with grads, m and v): network s becomes
@@ -237,7 +201,7 @@ tsf_nn_lanes_load(tsf_nn_lanes *ln, tsf_nn *const *nets)
 	{
 		const tsf_nn *nn = nets[s];
 
-		if (!same_config(&nn->cfg, &ln->cfg) || nn->m == NULL ||
+		if (!tsf_nn_config_equal(&nn->cfg, &ln->cfg) || nn->m == NULL ||
 			nn->v == NULL || nn->step != nets[0]->step ||
 			nn->adam_next != 0 || nn->resume != TSF_NN_RESUME_NONE)
 			return TSF_NN_LANES_MISMATCH;

@@ -92,6 +92,32 @@ tsf_poll_count(tsf_nn_poll *poll, uint64_t macs)
 		poll->macs += macs;
 }
 
+/*
+ * Kernels compiled once per instruction set (kernels.c, lanes.c): name_base,
+ * name_avx2, name_avx512, from one source included with ISA(name) defined
+ * as CAT(name, set).  TSF_NN_RESOLVER(name, type) defines resolve_name, the
+ * resolver of a GNU indirect function: run once by the dynamic linker
+ * before any call, it picks the widest set this CPU has.  Resolvers run
+ * before a sanitizer's run time is set up, so they are not instrumented.
+ */
+#define CAT2(a, b)	a##_##b
+#define CAT(a, b)	CAT2(a, b)
+
+#ifndef TSF_NN_ISA_MAX
+#define TSF_NN_ISA_MAX	2		/* 0 baseline, 1 AVX2, 2 AVX-512: a cap for tests */
+#endif
+#define TSF_NN_RESOLVER(name, type) \
+__attribute__((used, no_sanitize("address", "undefined"))) static type \
+resolve_##name(void) \
+{ \
+	__builtin_cpu_init(); \
+	if (TSF_NN_ISA_MAX >= 2 && __builtin_cpu_supports("avx512f")) \
+		return name##_avx512; \
+	if (TSF_NN_ISA_MAX >= 1 && __builtin_cpu_supports("avx2")) \
+		return name##_avx2; \
+	return name##_base; \
+}
+
 extern void tsf_mm_nn(tsf_real *restrict C, const tsf_real *restrict A,
 					  const tsf_real *restrict B, int M, int N, int K);
 extern void tsf_mm_tn(tsf_real *restrict C, const tsf_real *restrict A,
