@@ -674,12 +674,7 @@ lstm_finish(TsfLstmFit *f)
 static bool
 same_batch(const TsfLstmFit *a, const TsfLstmFit *b)
 {
-	const tsf_nn_config *x = &a->L.nn,
-			   *y = &b->L.nn;
-
-	return x->n_in == y->n_in && x->conv_kernel == y->conv_kernel &&
-		x->conv_channels == y->conv_channels && x->hidden == y->hidden &&
-		x->layers == y->layers && x->dropout == y->dropout &&
+	return tsf_nn_config_equal(&a->L.nn, &b->L.nn) &&
 		a->L.lr == b->L.lr && a->L.epochs == b->L.epochs &&
 		a->L.ema == b->L.ema && a->L.patience == b->L.patience;
 }

@@ -45,6 +45,15 @@ tsf_nn_config_check(const tsf_nn_config *cfg)
 	return TSF_NN_OK;
 }
 
+/* Whether two configurations are the same network (every field equal) */
+int
+tsf_nn_config_equal(const tsf_nn_config *a, const tsf_nn_config *b)
+{
+	return a->n_in == b->n_in && a->conv_kernel == b->conv_kernel &&
+		a->conv_channels == b->conv_channels && a->hidden == b->hidden &&
+		a->layers == b->layers && a->dropout == b->dropout;
+}
+
 /* A message for an error code, for the glue's ereport detail */
 const char *
 tsf_nn_strerror(tsf_nn_error err)

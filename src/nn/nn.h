@@ -299,6 +299,7 @@ extern void tsf_adam_step(tsf_real *params, const tsf_real *grads,
 
 /* ---- the network (network.c) ---- */
 extern tsf_nn_error tsf_nn_config_check(const tsf_nn_config *cfg);
+extern int	tsf_nn_config_equal(const tsf_nn_config *a, const tsf_nn_config *b);
 extern const char *tsf_nn_strerror(tsf_nn_error err);
 extern size_t tsf_nn_param_count(const tsf_nn_config *cfg);
 extern void tsf_nn_param_offsets(const tsf_nn_config *cfg,
