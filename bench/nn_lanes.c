@@ -133,21 +133,20 @@ main(int argc, char **argv)
 	{
 		double		t0;
 
-		if (lanes_only)
-			goto lanes;
-		for (int s = 0; s < S; s++)
-			start(&one[s], &cfg, s);
-		t0 = cpu_now();
-		for (int s = 0; s < S; s++)
-			for (int e = 0; e < E; e++)
-				if (tsf_nn_train_epoch(&one[s].nn, x[s], y[s], T, &opts,
-									   &one[s].rng, &one[s].tl, &one[s].vl) != TSF_NN_OK)
-					return 2;
-		t0 = cpu_now() - t0;
-		if (t0 < best_one)
-			best_one = t0;
-
-lanes:
+		if (!lanes_only)
+		{
+			for (int s = 0; s < S; s++)
+				start(&one[s], &cfg, s);
+			t0 = cpu_now();
+			for (int s = 0; s < S; s++)
+				for (int e = 0; e < E; e++)
+					if (tsf_nn_train_epoch(&one[s].nn, x[s], y[s], T, &opts,
+										   &one[s].rng, &one[s].tl, &one[s].vl) != TSF_NN_OK)
+						return 2;
+			t0 = cpu_now() - t0;
+			if (t0 < best_one)
+				best_one = t0;
+		}
 		for (int s = 0; s < S; s++)
 			start(&lane[s], &cfg, s);
 		t0 = cpu_now();
