@@ -147,7 +147,12 @@ tsf_nn_param_count(const tsf_nn_config *cfg)
 /*
  * Lay the workspace out for sequences of up to T steps: returns its size in
  * tsf_real elements and, when base is not NULL, points acts into it.  Each
- * buffer starts on a multiple of 8 elements (64 bytes for double).
+ * buffer starts on a multiple of 64 bytes (TSF_NN_LINE elements), so that
+ * in a workspace that starts on a cache line (tsf_nn_bind) no vector load
+ * of the AVX-512 kernels straddles two lines.  Until 0.5 it was 8 elements,
+ * half a line in float32: the weight panels sat 32 bytes off a line and
+ * every step of the recurrence ran at two thirds of the speed
+ * (bench/RESULTS.md, "Measurements behind the code's choices").
  */
 static size_t
 workspace_layout(const tsf_nn_config *cfg, size_t T, tsf_real *base,
@@ -163,7 +168,7 @@ workspace_layout(const tsf_nn_config *cfg, size_t T, tsf_real *base,
 	do { \
 		if (base) \
 			(ptr) = base + o; \
-		o += ((n) + 7) & ~(size_t) 7; \
+		o += ((n) + TSF_NN_LINE - 1) & ~(size_t) (TSF_NN_LINE - 1); \
 	} while (0)
 
 	if (base)
@@ -206,7 +211,8 @@ tsf_nn_workspace_bytes(const tsf_nn_config *cfg, int T_max)
 /*
  * Bind a network to caller buffers: params (P) must hold parameters (see
  * tsf_nn_init_params); grads, m, v (P) may be NULL for inference only; work
- * must hold tsf_nn_workspace_bytes(cfg, T_max) bytes, aligned for tsf_real.
+ * must hold tsf_nn_workspace_bytes(cfg, T_max) bytes, aligned for tsf_real
+ * (on a 64-byte line for speed: see workspace_layout).
  * The Adam step count starts at 0; m and v are used as they are (zero them
  * with tsf_nn_reset_optimizer before training from scratch).
  */

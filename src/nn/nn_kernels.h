@@ -22,6 +22,9 @@
 #define TSF_NN_PANEL		((int) (256 / sizeof(tsf_real)))
 #define TSF_NN_PANEL_STEP	((int) (64 / sizeof(tsf_real)))
 
+/* tsf_real elements of one 64-byte cache line */
+#define TSF_NN_LINE		((int) (64 / sizeof(tsf_real)))
+
 /* time steps per block of tsf_mm_tn (a multiple of 4) */
 #define TSF_TN_KB			64
 
