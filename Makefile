@@ -94,6 +94,10 @@ $(AR_SRCS:.c=.o) $(NN_SRCS:.c=.o): CFLAGS += -fno-wrapv
 # does not depend on the CPU that trained it
 $(NN_SRCS:.c=.o): CFLAGS += -ffp-contract=off
 
+# sqrt without errno, so that Adam's loop is vectorized (TSF_NN_VECTORIZE,
+# src/nn/nn_kernels.h): the same results, a vector at a time
+$(NN_SRCS:.c=.o): CFLAGS += -fno-math-errno
+
 # the current release's full install script: its source, as it is
 $(DATA_built): install/$(EXTENSION).sql $(EXTENSION).control
 	{ echo '/* tsforecast $(EXTVERSION): the full install script, made by make from install/$(EXTENSION).sql (edit that) */'; \
@@ -107,11 +111,15 @@ $(GLUE_SRCS:.c=.o): $(EXTENSION).control
 
 # ---- C unit tests of the numerical core (no server) ----
 
-# test_nn runs twice: on the float32 core (what the extension ships by
-# default) and on the float64 core, where the gradient checks are sharp
-UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra $(COPT) -ffp-contract=off -Isrc -Itest/unit
+# test_nn runs on the float32 core (what the extension ships by default)
+# and on the float64 core, where the gradient checks are sharp; and again
+# with the kernels capped at SSE2 (isa0) and at AVX2 (isa1), so that every
+# instruction set this machine has is checked against the reference bits
+UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra $(COPT) -ffp-contract=off -fno-math-errno -Isrc -Itest/unit
 UNIT_TESTS = $(filter-out test/unit/bin/test_nn,$(patsubst test/unit/%.c,test/unit/bin/%,$(wildcard test/unit/test_*.c))) \
-	test/unit/bin/test_nn_float32 test/unit/bin/test_nn_float64
+	test/unit/bin/test_nn_float32 test/unit/bin/test_nn_float64 \
+	test/unit/bin/test_nn_float32_isa0 test/unit/bin/test_nn_float32_isa1 \
+	test/unit/bin/test_nn_float64_isa0 test/unit/bin/test_nn_float64_isa1
 UNIT_DEPS = $(AR_SRCS) $(NN_SRCS) $(wildcard src/ar/*.h src/nn/*.h) test/unit/unit.h \
 	test/unit/nn_fixture.h
 
@@ -122,6 +130,14 @@ test/unit/bin/test_nn_float32: test/unit/test_nn.c $(UNIT_DEPS)
 test/unit/bin/test_nn_float64: test/unit/test_nn.c $(UNIT_DEPS)
 	@mkdir -p test/unit/bin
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(NN_SRCS) -lm
+
+test/unit/bin/test_nn_float32_isa%: test/unit/test_nn.c $(UNIT_DEPS)
+	@mkdir -p test/unit/bin
+	$(CC) $(UNIT_CFLAGS) -DTSF_NN_FLOAT -DTSF_NN_ISA_MAX=$* -o $@ $< $(NN_SRCS) -lm
+
+test/unit/bin/test_nn_float64_isa%: test/unit/test_nn.c $(UNIT_DEPS)
+	@mkdir -p test/unit/bin
+	$(CC) $(UNIT_CFLAGS) -DTSF_NN_ISA_MAX=$* -o $@ $< $(NN_SRCS) -lm
 
 test/unit/bin/%: test/unit/%.c $(UNIT_DEPS)
 	@mkdir -p test/unit/bin

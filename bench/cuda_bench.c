@@ -5,7 +5,7 @@
  *		does) against the C core (src/nn) on the host's CPU, one core and
  *		all cores.  No server.  A benchmark, not a test.
  *
- *	cc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -DTSF_NN_FLOAT -Isrc \
+ *	cc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -fno-math-errno -DTSF_NN_FLOAT -Isrc \
  *		-o cuda_bench bench/cuda_bench.c src/nn/[a-z]*.c -ldl -lpthread -lm
  *	./cuda_bench [options] MODULE B T H
  *	  MODULE   path of tsforecast_cuda.so (or tsforecast_cuda_emu.so); "-"

@@ -112,12 +112,12 @@ if [ "$MODULE" = "$DEFAULT_MODULE" ] && [ ! -f "$MODULE" ]; then
     NVCC_BG=$!
 fi
 mkdir -p bench/bin
-step build_bench 120 gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -DTSF_NN_FLOAT -Isrc \
+step build_bench 120 gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -fno-math-errno -DTSF_NN_FLOAT -Isrc \
     -o bench/bin/cuda_bench bench/cuda_bench.c src/nn/[a-z]*.c -ldl -lpthread -lm
 if [ ! -x test/cuda/bin/test_cuda ]; then
     step build_test 120 make -s PG_CONFIG=true test/cuda/bin/test_cuda ||
         step build_test_nowerror 120 make -s PG_CONFIG=true \
-            UNIT_CFLAGS="-std=gnu99 -O2 -g -ffp-contract=off -Isrc -Itest/unit" test/cuda/bin/test_cuda
+            UNIT_CFLAGS="-std=gnu99 -O2 -g -ffp-contract=off -fno-math-errno -Isrc -Itest/unit" test/cuda/bin/test_cuda
 fi
 if [ -n "$NVCC_BG" ]; then
     echo "=== [nvcc] waiting at $(elapsed)s"

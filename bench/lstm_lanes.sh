@@ -40,7 +40,7 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== raw results in $OUT"
 
-gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -DTSF_NN_FLOAT -Isrc -o "$OUT/nn_lanes" \
+gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -fno-math-errno -DTSF_NN_FLOAT -Isrc -o "$OUT/nn_lanes" \
     bench/nn_lanes.c $(ls src/nn/[a-z]*.c) -lm
 
 echo "== 1. the core: one at a time and in lanes, 16 series, T = $T, $EPOCHS epochs, best of $REPS"

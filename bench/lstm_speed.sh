@@ -57,8 +57,8 @@ gcc -O2 -o "$OUT/flops" bench/flops.c
 
 echo "== 2. the network core alone (bench/nn_epoch.c), $EPOCHS epochs"
 NN_SRCS=$(ls src/nn/[a-z]*.c)
-gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -Isrc -o "$OUT/nn_epoch64" bench/nn_epoch.c $NN_SRCS -lm
-gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -DTSF_NN_FLOAT -Isrc -o "$OUT/nn_epoch32" bench/nn_epoch.c $NN_SRCS -lm
+gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -fno-math-errno -Isrc -o "$OUT/nn_epoch64" bench/nn_epoch.c $NN_SRCS -lm
+gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -fno-math-errno -DTSF_NN_FLOAT -Isrc -o "$OUT/nn_epoch32" bench/nn_epoch.c $NN_SRCS -lm
 for H in $HIDDEN; do
     "$OUT/nn_epoch64" "$H" "$EPOCHS" | tee -a "$RESULTS"
     "$OUT/nn_epoch32" "$H" "$EPOCHS" | tee -a "$RESULTS"

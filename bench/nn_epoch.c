@@ -3,7 +3,7 @@
  *		Time one training epoch of the network core (src/nn) alone, no
  *		server: the seed's network on a series of T steps, full batch.
  *
- *	gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off [-DTSF_NN_FLOAT] \
+ *	gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -fno-math-errno [-DTSF_NN_FLOAT] \
  *		-Isrc -o nn_epoch bench/nn_epoch.c src/nn/[a-z]*.c -lm
  *	./nn_epoch H [EPOCHS [T [POLL]]]
  *

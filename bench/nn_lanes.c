@@ -4,7 +4,7 @@
  *		the series in the vector lanes (src/nn/lanes.c) against the core
  *		one series after another (tsf_nn_train_epoch).  No server.
  *
- *	gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -DTSF_NN_FLOAT \
+ *	gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -fno-math-errno -DTSF_NN_FLOAT \
  *		-Isrc -o nn_lanes bench/nn_lanes.c src/nn/[a-z]*.c -lm
  *	./nn_lanes H [T [EPOCHS [REPS [LANES_ONLY]]]]
  *

@@ -41,13 +41,7 @@ tsf_adam_step(tsf_real *params, const tsf_real *grads,
 {
 	tsf_adam_k	k;
 
+	/* the update of each element, in this order, is tsf_adam_kernel's */
 	tsf_adam_scalars(opt, t, &k);
-	for (size_t j = 0; j < n; j++)
-	{
-		tsf_real	g = grads[j];
-
-		m[j] = m[j] * k.b1 + k.a1 * g;
-		v[j] = v[j] * k.b2 + k.a2 * g * g;
-		params[j] -= k.step_size * m[j] / (TSF_SQRT(v[j]) / k.bc2_sqrt + k.eps);
-	}
+	tsf_adam_kernel(params, grads, m, v, n, &k);
 }

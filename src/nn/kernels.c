@@ -90,6 +90,10 @@ typedef void (*cell_back_fn) (tsf_real *restrict da, tsf_real *restrict dc_next,
 							  const tsf_real *restrict cprev, int H);
 typedef void (*cell_fn) (tsf_real *restrict a, const tsf_real *cprev, tsf_real *c,
 						 tsf_real *restrict tc, tsf_real *restrict h, int H);
+typedef void (*adam_fn) (tsf_real *restrict p, const tsf_real *restrict g,
+						 tsf_real *restrict m, tsf_real *restrict v, size_t n,
+						 const tsf_adam_k *k);
+typedef void (*add_fn) (tsf_real *restrict y, const tsf_real *restrict x, size_t n);
 
 /* the resolvers (TSF_NN_RESOLVER, nn_kernels.h) */
 TSF_NN_RESOLVER(mm_nn, mm_fn)
@@ -97,6 +101,8 @@ TSF_NN_RESOLVER(mm_tn, tn_fn)
 TSF_NN_RESOLVER(mv_panel, mv_fn)
 TSF_NN_RESOLVER(lstm_cell, cell_fn)
 TSF_NN_RESOLVER(lstm_cell_back, cell_back_fn)
+TSF_NN_RESOLVER(adam, adam_fn)
+TSF_NN_RESOLVER(add, add_fn)
 #endif
 
 #ifdef TSF_NN_DISPATCH
@@ -437,6 +443,34 @@ tsf_lstm_cell_back(tsf_real *restrict da, tsf_real *restrict dc_next,
 				   const tsf_real *restrict cprev, int H)
 {
 	lstm_cell_back_base(da, dc_next, a, tc, dht, dh_next, cprev, H);
+}
+#endif
+
+/* Adam over n elements (kernels_isa.h; tsf_adam_step in adam.c) */
+#ifdef TSF_NN_DISPATCH
+void		tsf_adam_kernel(tsf_real *restrict p, const tsf_real *restrict g,
+							tsf_real *restrict m, tsf_real *restrict v, size_t n,
+							const tsf_adam_k *k)
+			__attribute__((ifunc("resolve_adam")));
+#else
+void
+tsf_adam_kernel(tsf_real *restrict p, const tsf_real *restrict g,
+				tsf_real *restrict m, tsf_real *restrict v, size_t n,
+				const tsf_adam_k *k)
+{
+	adam_base(p, g, m, v, n, k);
+}
+#endif
+
+/* y (n) += x (n) */
+#ifdef TSF_NN_DISPATCH
+void		tsf_add(tsf_real *restrict y, const tsf_real *restrict x, size_t n)
+			__attribute__((ifunc("resolve_add")));
+#else
+void
+tsf_add(tsf_real *restrict y, const tsf_real *restrict x, size_t n)
+{
+	add_base(y, x, n);
 }
 #endif
 

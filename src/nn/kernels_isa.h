@@ -672,6 +672,51 @@ ISA(lstm_cell_back) (tsf_real *restrict da, tsf_real *restrict dc_next,
 	}
 }
 
+/*
+ * Adam (adam.c, tsf_adam_step) over n parameters, a vector at a time: each
+ * element gets the scalar formula's operations in its order, sqrt
+ * included, so every set gives the scalar loop's bits.  Unvectorized, it
+ * took a twentieth of an epoch at H = 128 (bench/RESULTS.md, "Measurements
+ * behind the code's choices").
+ */
+ISA_TARGET TSF_NN_VECTORIZE static void
+ISA(adam) (tsf_real *restrict p, const tsf_real *restrict g,
+		   tsf_real *restrict m, tsf_real *restrict v, size_t n,
+		   const tsf_adam_k *k)
+{
+	const tsf_real b1 = k->b1,
+				b2 = k->b2,
+				a1 = k->a1,
+				a2 = k->a2,
+				step = k->step_size,
+				bc2 = k->bc2_sqrt,
+				eps = k->eps;
+
+	/* vectorized by the compiler (TSF_NN_VECTORIZE), sqrt included */
+	for (size_t j = 0; j < n; j++)
+	{
+		tsf_real	gj = g[j];
+		tsf_real	mj = m[j] * b1 + a1 * gj;
+		tsf_real	vj = v[j] * b2 + a2 * gj * gj;
+
+		m[j] = mj;
+		v[j] = vj;
+		p[j] -= step * mj / (TSF_SQRT(vj) / bc2 + eps);
+	}
+}
+
+/* y (n) += x (n), a vector at a time (the bias gradients' sums over time) */
+ISA_TARGET static void
+ISA(add) (tsf_real *restrict y, const tsf_real *restrict x, size_t n)
+{
+	size_t		j = 0;
+
+	for (; j + VLANES <= n; j += VLANES)
+		VSTORE(y + j, VLOAD(y + j) + VLOAD(x + j));
+	for (; j < n; j++)
+		y[j] += x[j];
+}
+
 #undef VI
 #undef VSPLAT
 #undef EXP_LO

@@ -41,13 +41,6 @@
 #define LANES_TN_NB	4
 #endif
 
-/* sqrt without errno, for l_adam (GCC; other compilers ignore it) */
-#if defined(__GNUC__) && !defined(__clang__)
-#define LANES_NO_ERRNO	__attribute__((optimize("no-math-errno")))
-#else
-#define LANES_NO_ERRNO
-#endif
-
 #define ISA(name)	CAT(name, base)
 #define ISA_TARGET
 #include "lanes_isa.h"

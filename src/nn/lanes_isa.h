@@ -684,7 +684,7 @@ ISA(l_backward) (tsf_nn_lanes *ln, int t0, int t1)
  * rounded either way; without errno (v is never negative) the compiler
  * may take it a vector at a time.
  */
-ISA_TARGET LANES_NO_ERRNO static void
+ISA_TARGET TSF_NN_VECTORIZE static void
 ISA(l_adam) (tsf_nn_lanes *ln, const tsf_adam *opt)
 {
 	tsf_adam_k	k;

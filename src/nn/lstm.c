@@ -29,6 +29,8 @@
  */
 #include "nn_kernels.h"
 
+#include <string.h>
+
 /*
  * Elements of the wT scratch of tsf_lstm_forward / tsf_lstm_backward for a
  * layer of input width I and hidden size H: W_ih^T (I, 4H), or W_hh^T
@@ -69,13 +71,15 @@ tsf_lstm_forward(tsf_real *h, tsf_real *c, tsf_real *tc,
 	size_t		pending = 0;	/* elements since the last poll */
 	tsf_nn_error err;
 
-	/* a_t = b_ih + b_hh + W_ih x_t for all t: (T, 4H) += (T, I) (I, 4H) */
-	for (int t = 0; t < T; t++)
+	/*
+	 * a_t = b_ih + b_hh + W_ih x_t for all t: (T, 4H) += (T, I) (I, 4H);
+	 * the sum of the biases once, copied to every step
+	 */
+	for (int r = 0; r < G; r++)
+		gates[r] = b_ih[r] + b_hh[r];
+	for (int t = 1; t < T; t++)
 	{
-		tsf_real   *a = gates + (size_t) t * G;
-
-		for (int r = 0; r < G; r++)
-			a[r] = b_ih[r] + b_hh[r];
+		memcpy(gates + (size_t) t * G, gates, sizeof(tsf_real) * G);
 		pending += (size_t) G;
 		if (pending >= TSF_NN_POLL_ELEMS)
 		{
@@ -200,11 +204,8 @@ tsf_lstm_backward(tsf_real *dinp, tsf_real *dw_ih, tsf_real *dw_hh,
 	{
 		const tsf_real *da = dgates + (size_t) t * G;
 
-		for (int r = 0; r < G; r++)
-		{
-			db_ih[r] += da[r];
-			db_hh[r] += da[r];
-		}
+		tsf_add(db_ih, da, G);
+		tsf_add(db_hh, da, G);
 		pending += (size_t) G;
 		if (pending >= TSF_NN_POLL_ELEMS)
 		{

@@ -103,6 +103,20 @@ tsf_poll_count(tsf_nn_poll *poll, uint64_t macs)
  * before any call, it picks the widest set this CPU has.  Resolvers run
  * before a sanitizer's run time is set up, so they are not instrumented.
  */
+/*
+ * A loop the compiler vectorizes even at -O2, where GCC's cheap cost model
+ * leaves loops of unknown length scalar (GCC; other compilers ignore it).
+ * For sqrt in such a loop, the core is built with -fno-math-errno (the
+ * Makefile; the attribute's "no-math-errno" has no effect in GCC 12).  No
+ * result changes: the vector sqrt, division and arithmetic round like the
+ * scalar ones, and without -ffast-math GCC reorders no sum.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TSF_NN_VECTORIZE	__attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#else
+#define TSF_NN_VECTORIZE
+#endif
+
 #define CAT2(a, b)	a##_##b
 #define CAT(a, b)	CAT2(a, b)
 
@@ -183,5 +197,13 @@ typedef struct tsf_adam_k
 	tsf_real	eps;
 } tsf_adam_k;
 extern void tsf_adam_scalars(const tsf_adam *opt, long t, tsf_adam_k *k);
+
+/* Adam over n elements with the scalars k (kernels.c; adam.c calls it) */
+extern void tsf_adam_kernel(tsf_real *restrict p, const tsf_real *restrict g,
+							tsf_real *restrict m, tsf_real *restrict v, size_t n,
+							const tsf_adam_k *k);
+
+/* y (n) += x (n) */
+extern void tsf_add(tsf_real *restrict y, const tsf_real *restrict x, size_t n);
 
 #endif							/* TSF_NN_KERNELS_H */

@@ -65,7 +65,7 @@ build() {
     glue="$common -fsanitize=fuzzer-no-link $san -I$inc -D_GNU_SOURCE -fno-strict-aliasing \
         -DUSE_ASSERT_CHECKING"
     # the network core as the Makefile builds it
-    nn="$common -fsanitize=fuzzer-no-link $san -ffp-contract=off -fno-wrapv"
+    nn="$common -fsanitize=fuzzer-no-link $san -ffp-contract=off -fno-math-errno -fno-wrapv"
 
     rm -rf "$BUILD"
     mkdir -p "$BUILD"
