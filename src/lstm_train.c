@@ -89,11 +89,10 @@ PG_FUNCTION_INFO_V1(tsf_lstm_train_finalfn);
 /*
  * A job's CPU training of LSTM series in lanes (src/nn/lanes.c): series of
  * one network, length and options train TSF_NN_LANES at a time, where the
- * lanes are faster than one at a time (bench/lstm_lanes.sh: 1.96x at
- * H = 16, 1.55x at 40, 1.29x at 64, half the speed from 128); the
- * prepared series waiting for their sixteen take at most LANES_MAX_WAITING
- * places (then the fewest waiting train one at a time), and a group's
- * training at most a quarter of tsforecast.max_memory (else one at a time).
+ * lanes are faster than one at a time (lanes_pay_off); the prepared series
+ * waiting for their sixteen take at most LANES_MAX_WAITING places (then
+ * the fewest waiting train one at a time), and a group's training at most
+ * a quarter of tsforecast.max_memory (else one at a time).
  */
 #define LANES_MAX_HIDDEN	64
 #define LANES_MAX_WAITING	(4 * TSF_NN_LANES)
@@ -1039,10 +1038,25 @@ lanes_bytes(const TsfLstmFit *f)
 }
 
 /* whether f's network trains in lanes at all (small ones only: see above) */
+/*
+ * Whether sixteen networks of H units train faster in the lanes than one
+ * at a time (bench/lstm_lanes.sh, AVX-512, float32, series per second):
+ * below 32 units (H 8: 4.0x, 16: 1.5x, 24: 1.65x, 28: 1.5x), and up to
+ * LANES_MAX_HIDDEN where one network alone leaves part of its last vector
+ * of 16 idle (40: 1.22x, 56: 1.13x); at 32, 48 and 64, whole vectors, one
+ * at a time is as fast or faster (1.0x, 0.90x, 0.91x), and from 128 the
+ * lanes' sixteen weight matrices no longer fit the L2 cache (0.5x).
+ */
+static bool
+lanes_pay_off(int H)
+{
+	return H < 32 || (H <= LANES_MAX_HIDDEN && H % 16 != 0);
+}
+
 static bool
 lanes_support(const TsfLstmFit *f)
 {
-	return f->L.nn.hidden <= LANES_MAX_HIDDEN &&
+	return lanes_pay_off(f->L.nn.hidden) &&
 		tsf_nn_param_count(&f->L.nn) <= TSF_NN_LANES_MAX_PARAMS &&
 		lanes_bytes(f) <= tsf_max_memory_bytes() / 4;
 }
