@@ -8,10 +8,12 @@
 #   bench/lstm_lanes.sh
 #
 # Network: lstm_train's default (3 inputs -> causal conv K 3, C 4 -> LSTM H,
-# 1 layer -> dropout 0.5 -> linear), Adam lr 0.01, MSE, full batch, the last
-# fifth for validation, float32 (the build's default), T steps (default 500,
-# the weekly series) of synthetic series, each series with its own
-# network (its own seed).
+# 1 layer -> dropout 0.5 -> linear), Adam lr 0.01, MSE, full batch, no
+# validation part (VAL=0, lstm_train's default and what the PyTorch loop
+# does; VAL=0.2 holds out the last fifth, scored every epoch, on our side
+# only), float32 (the build's default), T steps (default 500, the issue's
+# weekly series) of synthetic series, each series with its own network (its
+# own seed).
 #
 #   1. bench/nn_lanes.c at H = 16, 40, 64, 128, 256: ms per series-epoch
 #      one at a time and in lanes, the thread's CPU time (a job on the other
@@ -31,6 +33,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EPOCHS=${EPOCHS:-10}
 T=${T:-500}
 REPS=${REPS:-5}
+VAL=${VAL:-0}
 TORCH2_PYTHON=${TORCH2_PYTHON:-/tmp/torch-batch-venv/bin/python}
 OUT=$(mktemp -d /tmp/lstm-lanes.XXXXXX)
 RESULTS=$OUT/results.jsonl
@@ -43,11 +46,11 @@ echo "== raw results in $OUT"
 gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -fno-math-errno -DTSF_NN_FLOAT -Isrc -o "$OUT/nn_lanes" \
     bench/nn_lanes.c $(ls src/nn/[a-z]*.c) -lm
 
-echo "== 1. the core: one at a time and in lanes, 16 series, T = $T, $EPOCHS epochs, best of $REPS"
+echo "== 1. the core: one at a time and in lanes, 16 series, T = $T, validation $VAL, $EPOCHS epochs, best of $REPS"
 for H in 16 40 64 128 256; do
     reps=$REPS
     [ "$H" -ge 128 ] && reps=2
-    "$OUT/nn_lanes" "$H" "$T" "$EPOCHS" "$reps" | tee -a "$RESULTS"
+    "$OUT/nn_lanes" "$H" "$T" "$EPOCHS" "$reps" 0 "$VAL" | tee -a "$RESULTS"
 done
 
 echo "== 2. PyTorch, one thread"

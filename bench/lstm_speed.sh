@@ -65,7 +65,11 @@ for H in $HIDDEN; do
 done
 
 echo "== 3. PyTorch, one thread, $EPOCHS epochs"
-"$TORCH1_PYTHON" bench/lstm_speed.py torch "$EPOCHS" $HIDDEN | tee -a "$RESULTS"
+if "$TORCH1_PYTHON" -c 'import torch' 2>/dev/null; then
+    "$TORCH1_PYTHON" bench/lstm_speed.py torch "$EPOCHS" $HIDDEN | tee -a "$RESULTS"
+else
+    echo "no PyTorch at $TORCH1_PYTHON (Debian's python3-torch: apt-get install python3-torch): skipped"
+fi
 if [ -x "$TORCH2_PYTHON" ]; then
     "$TORCH2_PYTHON" bench/lstm_speed.py torch "$EPOCHS" $HIDDEN | tee -a "$RESULTS"
 else
@@ -104,4 +108,4 @@ print(json.dumps({'impl': 'lstm_train', 'dtype': '${NN_PRECISION:-float32}', 'H'
 done
 
 echo "== 5. report"
-"$TORCH1_PYTHON" bench/lstm_speed.py report "$RESULTS" "$OUT/flops.txt" | tee "$OUT/report.md"
+python3 bench/lstm_speed.py report "$RESULTS" "$OUT/flops.txt" | tee "$OUT/report.md"

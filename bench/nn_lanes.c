@@ -6,12 +6,13 @@
  *
  *	gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -fno-math-errno -DTSF_NN_FLOAT \
  *		-Isrc -o nn_lanes bench/nn_lanes.c src/nn/[a-z]*.c -lm
- *	./nn_lanes H [T [EPOCHS [REPS [LANES_ONLY]]]]
+ *	./nn_lanes H [T [EPOCHS [REPS [LANES_ONLY [VAL]]]]]
  *
  * lstm_train's default network (3 inputs -> causal conv K 3, C 4 -> LSTM H
- * -> dropout 0.5 -> linear), Adam lr 0.01, MSE, the last fifth of each
- * series for validation, 16 series of T steps (synthetic, each its own,
- * each network its own seed).  Both ways train the 16 networks from the
+ * -> dropout 0.5 -> linear), Adam lr 0.01, MSE, the last VAL of each
+ * series for validation (default 0.2; 0: none, lstm_train's default, and
+ * what bench/lstm_batch_torch.py times), 16 series of T steps (synthetic,
+ * each its own, each network its own seed).  Both ways train the 16 networks from the
  * same start for EPOCHS epochs; the best of REPS such runs, in the
  * thread's CPU time (the machine may be shared).  The program then checks
  * that every parameter, Adam moment and loss of the lanes is the
@@ -76,10 +77,11 @@ main(int argc, char **argv)
 	int			E = argc > 3 ? atoi(argv[3]) : 10;
 	int			reps = argc > 4 ? atoi(argv[4]) : 3;
 	int			lanes_only = argc > 5 ? atoi(argv[5]) : 0;
+	double		val = argc > 6 ? atof(argv[6]) : 0.2;
 	tsf_nn_config cfg = {.n_in = 3,.conv_kernel = 3,.conv_channels = 4,
 	.hidden = H,.layers = 1,.dropout = 0.5};
 	tsf_nn_train_opts opts = {.adam = {0.01, 0.9, 0.999, 1e-8},
-	.loss_start = 0,.val_start = T - T / 5};
+	.loss_start = 0,.val_start = val > 0 ? T - (int) (val * T + 0.5) : 0};
 	size_t		P = tsf_nn_param_count(&cfg);
 	size_t		wbytes = tsf_nn_workspace_bytes(&cfg, T);
 	size_t		lbytes = tsf_nn_lanes_workspace_bytes(&cfg, T);
@@ -169,16 +171,17 @@ main(int argc, char **argv)
 			memcmp(one[s].m, lane[s].m, sizeof(tsf_real) * P) != 0 ||
 			memcmp(one[s].v, lane[s].v, sizeof(tsf_real) * P) != 0 ||
 			memcmp(&one[s].rng, &lane[s].rng, sizeof(tsf_rng)) != 0 ||
-			one[s].tl != ltl[s] || one[s].vl != lvl[s] ||
+			one[s].tl != ltl[s] ||
+			(one[s].vl != lvl[s] && !(isnan(one[s].vl) && isnan(lvl[s]))) ||
 			one[s].nn.step != lane[s].nn.step)
 		{
 			fprintf(stderr, "series %d: the lanes' network differs from the one trained alone\n", s);
 			ok = 0;
 		}
 	}
-	printf("{\"H\": %d, \"T\": %d, \"series\": %d, \"epochs\": %d, \"ms_per_series_epoch_one_at_a_time\": %.4f, "
+	printf("{\"H\": %d, \"T\": %d, \"validation\": %g, \"series\": %d, \"epochs\": %d, \"ms_per_series_epoch_one_at_a_time\": %.4f, "
 		   "\"ms_per_series_epoch_lanes\": %.4f, \"lanes_over_one_at_a_time\": %.3f, \"same_bits\": %s}\n",
-		   H, T, S, E, best_one * 1e3 / (S * E), best_lanes * 1e3 / (S * E),
+		   H, T, val, S, E, best_one * 1e3 / (S * E), best_lanes * 1e3 / (S * E),
 		   best_one / best_lanes, ok ? "true" : "false");
 	return ok ? 0 : 1;
 }
