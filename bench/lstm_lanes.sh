@@ -23,6 +23,8 @@
 #      python3 -m venv /tmp/torch-batch-venv; .../pip install torch numpy)
 #      on one thread (bench/lstm_batch_torch.py): one series, and the 16 as
 #      one batch of one shared network (for reference: not the same models)
+#   1b. bench/nn_mv.c at H = 128 and 256: the recurrence's two products
+#      per step alone, the floor under any layout of distinct networks
 #   3. the table and the ratios against the targets: lanes at least
 #      1.5x the series per second of one at a time at H = 40; at H = 128
 #      and 256, 16 series together at most 0.5x PyTorch's epoch of one
@@ -45,12 +47,19 @@ echo "== raw results in $OUT"
 
 gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -fno-math-errno -DTSF_NN_FLOAT -Isrc -o "$OUT/nn_lanes" \
     bench/nn_lanes.c $(ls src/nn/[a-z]*.c) -lm
+gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -fno-math-errno -DTSF_NN_FLOAT -Isrc -o "$OUT/nn_mv" \
+    bench/nn_mv.c $(ls src/nn/[a-z]*.c) -lm
 
 echo "== 1. the core: one at a time and in lanes, 16 series, T = $T, validation $VAL, $EPOCHS epochs, best of $REPS"
 for H in 16 40 64 128 256; do
     reps=$REPS
     [ "$H" -ge 128 ] && reps=2
     "$OUT/nn_lanes" "$H" "$T" "$EPOCHS" "$reps" 0 "$VAL" | tee -a "$RESULTS"
+done
+
+echo "== 1b. the floor: the recurrence's two products per step alone (bench/nn_mv.c)"
+for H in 128 256; do
+    "$OUT/nn_mv" "$H" "$T" | tee -a "$RESULTS"
 done
 
 echo "== 2. PyTorch, one thread"
@@ -67,6 +76,7 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 core = {r["H"]: r for r in rows if "lanes_over_one_at_a_time" in r}
 torch = {(r["H"], r["mode"]): r for r in rows if r.get("impl") == "torch"}
+floor = {r["H"]: r for r in rows if "ms_per_epoch_floor" in r}
 print("| H | ms per series-epoch, one at a time | in lanes | lanes / one at a time (series per s) | PyTorch one series | PyTorch 16, one shared network, per series | same bits |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
 for H, r in sorted(core.items()):
@@ -88,4 +98,10 @@ for H in (128, 256):
         ratio = best / (t1["s_per_series_epoch"] * 1e3)
         print("target H = %d: 16 series, ms per series-epoch <= 0.5x PyTorch's one-series epoch: "
               "best of the two ways %.2f ms = %.2fx, %s" % (H, best, ratio, "met" if ratio <= 0.5 else "NOT met"))
+        f = floor.get(H)
+        if f:
+            print("  the floor: W_hh read twice per step at %.0f GB/s, %.2f ms per series-epoch = %.2fx "
+                  "PyTorch's epoch before any other work" % (
+                      f["gb_per_s"], f["ms_per_epoch_floor"],
+                      f["ms_per_epoch_floor"] / (t1["s_per_series_epoch"] * 1e3)))
 PY

@@ -1,0 +1,116 @@
+/*
+ * nn_mv.c
+ *		The floor under an LSTM epoch of one network at hidden H: the
+ *		recurrence's two matrix-vector products per step (forward a_t +=
+ *		W_hh h_{t-1}, backward dh = W_hh^T da_t), timed alone on the packed
+ *		weights (tsf_mv_panel), with nothing else in the caches.  No server.
+ *
+ *	gcc -std=gnu11 -O2 -fno-wrapv -ffp-contract=off -fno-math-errno -DTSF_NN_FLOAT \
+ *		-Isrc -o nn_mv bench/nn_mv.c src/nn/[a-z]*.c -lm
+ *	./nn_mv H [T [REPS]]
+ *
+ * Each direction runs T times in a row (T = 500 default), each step's
+ * input made from the last output so that no two steps overlap, best of
+ * REPS (5) in the thread's CPU time.  Prints one JSON line: us per step of
+ * each direction, the weights' bytes per step over that time (GB/s), and
+ * ms per epoch of T steps for the two products alone: what no layout of
+ * distinct networks can go under, since each network's weights must be
+ * read twice per step (bench/lstm_lanes.sh prints it beside PyTorch's
+ * epoch).
+ */
+#include "nn/nn.h"
+#include "nn/nn_kernels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double
+cpu_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void *
+must(void *p)
+{
+	if (p == NULL)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+/* best seconds per step of y (N) += x (K) P over T chained steps */
+static double
+time_mv(tsf_real *y, tsf_real *x, const tsf_real *P, int N, int K, int T, int reps)
+{
+	double		best = 1e30;
+
+	for (int r = 0; r < reps; r++)
+	{
+		double		t0 = cpu_now();
+
+		for (int t = 0; t < T; t++)
+		{
+			tsf_mv_panel(y, x, P, N, K);
+			x[t % K] = y[N - 1] * (tsf_real) 1e-3;	/* the next step waits for this one */
+		}
+		t0 = cpu_now() - t0;
+		if (t0 < best)
+			best = t0;
+	}
+	return best / T;
+}
+
+int
+main(int argc, char **argv)
+{
+	int			H = argc > 1 ? atoi(argv[1]) : 128;
+	int			T = argc > 2 ? atoi(argv[2]) : 500;
+	int			reps = argc > 3 ? atoi(argv[3]) : 5;
+	int			G = 4 * H;
+	size_t		n = (size_t) G * H;
+	tsf_real   *w,
+			   *pf,
+			   *pb,
+			   *x,
+			   *y;
+	tsf_rng		rng;
+	double		fwd,
+				bwd,
+				bytes = (double) n * sizeof(tsf_real);
+
+	if (H < 1 || H > 4096 || T < 1 || reps < 1)
+	{
+		fprintf(stderr, "usage: nn_mv H [T [REPS]]\n");
+		return 2;
+	}
+	w = must(malloc(sizeof(tsf_real) * n));
+	pf = must(aligned_alloc(64, (sizeof(tsf_real) * tsf_panel_count(H, G) + 63) / 64 * 64));
+	pb = must(aligned_alloc(64, (sizeof(tsf_real) * tsf_panel_count(G, H) + 63) / 64 * 64));
+	x = must(aligned_alloc(64, (sizeof(tsf_real) * G + 63) / 64 * 64));
+	y = must(aligned_alloc(64, (sizeof(tsf_real) * G + 63) / 64 * 64));
+	tsf_rng_seed(&rng, 1);
+	for (size_t j = 0; j < n; j++)
+		w[j] = (tsf_real) (tsf_rng_uniform(&rng) - 0.5) * (tsf_real) 0.1;
+	for (int k = 0; k < G; k++)
+		x[k] = y[k] = (tsf_real) 0.01;
+
+	/* forward: W_hh (4H, H) as W_hh^T (H, 4H) in panels; backward: W_hh */
+	tsf_pack_panels(pf, w, H, G, 1, NULL);
+	tsf_pack_panels(pb, w, G, H, 0, NULL);
+	fwd = time_mv(y, x, pf, G, H, T, reps);
+	bwd = time_mv(y, x, pb, H, G, T, reps);
+	printf("{\"H\": %d, \"T\": %d, \"dtype\": \"%s\", \"us_per_step_forward\": %.3f, "
+		   "\"us_per_step_backward\": %.3f, \"gb_per_s\": %.1f, \"ms_per_epoch_floor\": %.4f}\n",
+		   H, T, sizeof(tsf_real) == 4 ? "float32" : "float64", fwd * 1e6, bwd * 1e6,
+		   2 * bytes / (fwd + bwd) / 1e9, (fwd + bwd) * T * 1e3);
+	free(w), free(pf), free(pb), free(x), free(y);
+	return 0;
+}
