@@ -1037,7 +1037,6 @@ lanes_bytes(const TsfLstmFit *f)
 		((f->L.ema > 0 ? 1 : 0) + (f->L.patience > 0 ? 1 : 0));
 }
 
-/* whether f's network trains in lanes at all (small ones only: see above) */
 /*
  * Whether sixteen networks of H units train faster in the lanes than one
  * at a time (bench/lstm_lanes.sh, AVX-512, float32, series per second):
@@ -1053,6 +1052,7 @@ lanes_pay_off(int H)
 	return H < 32 || (H <= LANES_MAX_HIDDEN && H % 16 != 0);
 }
 
+/* whether f's network trains in lanes at all */
 static bool
 lanes_support(const TsfLstmFit *f)
 {
