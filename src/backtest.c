@@ -231,21 +231,6 @@ typedef struct BtArgs
 	int			fill;
 } BtArgs;
 
-static bool
-same_jsonb(const Jsonb *a, const Jsonb *b)
-{
-	return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
-}
-
-static Jsonb *
-copy_jsonb(MemoryContext cxt, const Jsonb *j)
-{
-	Jsonb	   *c = MemoryContextAlloc(cxt, VARSIZE(j));
-
-	memcpy(c, j, VARSIZE(j));
-	return c;
-}
-
 /* the checked arguments spec and settings, from the cache if they are its */
 static BtArgs *
 backtest_args(FunctionCallInfo fcinfo, Jsonb *spec, Jsonb *settings)
@@ -257,7 +242,7 @@ backtest_args(FunctionCallInfo fcinfo, Jsonb *spec, Jsonb *settings)
 	const TsfKind *kind;
 	BtSettings	o;
 
-	if (a != NULL && same_jsonb(spec, a->spec) && same_jsonb(settings, a->settings))
+	if (a != NULL && tsf_jsonb_same(spec, a->spec) && tsf_jsonb_same(settings, a->settings))
 		return a;
 	if (a == NULL)
 	{
@@ -279,11 +264,11 @@ backtest_args(FunctionCallInfo fcinfo, Jsonb *spec, Jsonb *settings)
 	kind = tsf_job_parse_spec(spec, &opts, &device);
 	parse_settings(settings, a->ts_type, &o);
 	a->fill = kind->check_options(opts);
-	a->options = copy_jsonb(cxt, tsf_jsonb_with_key(tsf_jsonb_with_key(tsf_jsonb_empty_object(),
+	a->options = tsf_jsonb_copy(cxt, tsf_jsonb_with_key(tsf_jsonb_with_key(tsf_jsonb_empty_object(),
 																		"spec", spec),
 													"settings", settings));
-	a->spec = copy_jsonb(cxt, spec);
-	a->settings = copy_jsonb(cxt, settings);
+	a->spec = tsf_jsonb_copy(cxt, spec);
+	a->settings = tsf_jsonb_copy(cxt, settings);
 	return a;
 }
 
@@ -305,12 +290,12 @@ tsf_backtest_transfn(PG_FUNCTION_ARGS)
 	{
 		st = tsf_series_new(aggcxt, a->ts_type);
 		st->fill = a->fill;
-		st->options = copy_jsonb(aggcxt, a->options);
+		st->options = tsf_jsonb_copy(aggcxt, a->options);
 	}
 	else
 	{
 		st = (TsfSeriesState *) PG_GETARG_POINTER(0);
-		if (st->options == NULL || !same_jsonb(st->options, a->options))
+		if (st->options == NULL || !tsf_jsonb_same(st->options, a->options))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("backtest() needs the same spec and settings on every row of a group"),

@@ -218,3 +218,25 @@ tsf_jsonb_key(Jsonb *obj, const char *key)
 		return NULL;
 	return JsonbValueToJsonb(&v);
 }
+
+/*
+ * Whether a and b are the same bytes: what an aggregate asks of the jsonb
+ * arguments of its rows (backtest(), model_update()), which are the same
+ * value on every row when they are the same constant or the same column of
+ * a group.  Equal objects written differently count as different.
+ */
+bool
+tsf_jsonb_same(const Jsonb *a, const Jsonb *b)
+{
+	return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
+}
+
+/* a copy of j in cxt */
+Jsonb *
+tsf_jsonb_copy(MemoryContext cxt, const Jsonb *j)
+{
+	Jsonb	   *c = MemoryContextAlloc(cxt, VARSIZE(j));
+
+	memcpy(c, j, VARSIZE(j));
+	return c;
+}

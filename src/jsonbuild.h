@@ -39,4 +39,8 @@ extern void tsf_json_kv_doubles(TsfJson *js, const char *key, const double *v, s
 extern Jsonb *tsf_jsonb_with_key(Jsonb *obj, const char *key, Jsonb *value);
 extern Jsonb *tsf_jsonb_key(Jsonb *obj, const char *key);
 
+/* the same bytes (an aggregate's arguments, row after row); a copy in cxt */
+extern bool tsf_jsonb_same(const Jsonb *a, const Jsonb *b);
+extern Jsonb *tsf_jsonb_copy(MemoryContext cxt, const Jsonb *j);
+
 #endif							/* TSF_JSONBUILD_H */

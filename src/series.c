@@ -25,6 +25,7 @@
 #include "utils/timestamp.h"
 
 #include "guard.h"
+#include "jsonbuild.h"
 #include "options.h"
 #include "series.h"
 
@@ -367,8 +368,7 @@ tsf_series_accum(FunctionCallInfo fcinfo, int (*validate) (Jsonb *opts))
 		{
 			Jsonb	   *opts = PG_GETARG_JSONB_P(optarg);
 
-			st->options = MemoryContextAlloc(aggcxt, VARSIZE(opts));
-			memcpy(st->options, opts, VARSIZE(opts));
+			st->options = tsf_jsonb_copy(aggcxt, opts);
 		}
 		st->fill = validate(st->options);
 	}
@@ -493,8 +493,7 @@ tsf_series_combinefn(PG_FUNCTION_ARGS)
 		/* a has seen nothing yet: it takes b's options */
 		if (b->options != NULL)
 		{
-			a->options = MemoryContextAlloc(aggcxt, VARSIZE(b->options));
-			memcpy(a->options, b->options, VARSIZE(b->options));
+			a->options = tsf_jsonb_copy(aggcxt, b->options);
 		}
 		a->fill = b->fill;
 	}

@@ -202,12 +202,6 @@ ts_type_of(Oid t)
 	return 0;
 }
 
-static bool
-same_jsonb(const Jsonb *a, const Jsonb *b)
-{
-	return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
-}
-
 static UpdateArgs *
 update_args(FunctionCallInfo fcinfo, Datum model, int ts_type, bool has_cov)
 {
@@ -263,8 +257,7 @@ update_args(FunctionCallInfo fcinfo, Datum model, int ts_type, bool has_cov)
 	{
 		Jsonb	   *o = tsf_json_finish(&js);
 
-		a->options = MemoryContextAlloc(cxt, VARSIZE(o));
-		memcpy(a->options, o, VARSIZE(o));
+		a->options = tsf_jsonb_copy(cxt, o);
 	}
 	{
 		MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -297,13 +290,12 @@ tsf_model_update_transfn(PG_FUNCTION_ARGS)
 	{
 		st = tsf_series_new(aggcxt, ts_type);
 		st->fill = a->fill;
-		st->options = MemoryContextAlloc(aggcxt, VARSIZE(a->options));
-		memcpy(st->options, a->options, VARSIZE(a->options));
+		st->options = tsf_jsonb_copy(aggcxt, a->options);
 	}
 	else
 	{
 		st = (TsfSeriesState *) PG_GETARG_POINTER(0);
-		if (st->options == NULL || !same_jsonb(st->options, a->options))
+		if (st->options == NULL || !tsf_jsonb_same(st->options, a->options))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("model_update() needs the same model on every row of a group"),
