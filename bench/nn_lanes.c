@@ -24,6 +24,7 @@
  * the check (for a profiler).
  */
 #include "nn/nn.h"
+#include "bench_util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,26 +33,6 @@
 #include <time.h>
 
 #define S TSF_NN_LANES
-
-static double
-cpu_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static void *
-must(void *p)
-{
-	if (p == NULL)
-	{
-		fprintf(stderr, "out of memory\n");
-		exit(2);
-	}
-	return p;
-}
 
 typedef struct net
 {

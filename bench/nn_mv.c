@@ -19,32 +19,13 @@
  * epoch).
  */
 #include "nn/nn.h"
+#include "bench_util.h"
 #include "nn/nn_kernels.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double
-cpu_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static void *
-must(void *p)
-{
-	if (p == NULL)
-	{
-		fprintf(stderr, "out of memory\n");
-		exit(2);
-	}
-	return p;
-}
 
 /* best seconds per step of y (N) += x (K) P over T chained steps */
 static double
