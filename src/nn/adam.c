@@ -13,7 +13,7 @@
 
 /*
  * The scalars of the update at step t, rounded to tsf_real as the update
- * uses them (the lanes' Adam, lanes_isa.h, takes the same)
+ * uses them (tsf_adam_kernel; the lanes call tsf_adam_step over all 16)
  */
 void
 tsf_adam_scalars(const tsf_adam *opt, long t, tsf_adam_k *k)

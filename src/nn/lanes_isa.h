@@ -679,37 +679,6 @@ ISA(l_backward) (tsf_nn_lanes *ln, int t0, int t1)
 	return TSF_NN_OK;
 }
 
-/*
- * tsf_adam_step over the lanes of every parameter.  sqrt is correctly
- * rounded either way; without errno (v is never negative) the compiler
- * may take it a vector at a time.
- */
-ISA_TARGET TSF_NN_VECTORIZE static void
-ISA(l_adam) (tsf_nn_lanes *ln, const tsf_adam *opt)
-{
-	tsf_adam_k	k;
-	size_t		n = ln->off.total * NL;
-	tsf_real   *restrict params = ln->params;
-	const tsf_real *restrict grads = ln->grads;
-	tsf_real   *restrict m = ln->m;
-	tsf_real   *restrict v = ln->v;
-
-	tsf_adam_scalars(opt, ln->step, &k);
-	for (size_t j = 0; j < n; j += NL)
-	{
-		LV			gj = LD(grads + j);
-		LV			mj = LD(m + j) * k.b1 + k.a1 * gj;
-		LV			vj = LD(v + j) * k.b2 + k.a2 * gj * gj;
-		LV			sq;
-
-		ST(m + j, mj);
-		ST(v + j, vj);
-		for (int s = 0; s < NL; s++)
-			sq[s] = TSF_SQRT(vj[s]);
-		ST(params + j, LD(params + j) - k.step_size * mj / (sq / k.bc2_sqrt + k.eps));
-	}
-}
-
 /* per lane: the MSE of pred against y over [t0, t1), in double (mse.c) */
 static void
 ISA(l_mse) (const tsf_nn_lanes *ln, int t0, int t1, double *loss)
@@ -760,7 +729,12 @@ ISA(lanes_epoch) (tsf_nn_lanes *ln, const tsf_nn_train_opts *opts,
 			return TSF_NN_CANCELLED;
 		}
 		ln->step++;
-		ISA(l_adam) (ln, &opts->adam);
+		/*
+		 * Adam over the lanes of every parameter: the lanes share the step
+		 * count, so it is one network's update over 16 P elements
+		 */
+		tsf_adam_step(ln->params, ln->grads, ln->m, ln->v, ln->off.total * NL,
+					  ln->step, &opts->adam);
 		ln->resume = TSF_NN_RESUME_VALIDATION;
 	}
 	if (vs < T && val_loss)
