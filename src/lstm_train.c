@@ -1044,7 +1044,7 @@ lanes_bytes(const TsfLstmFit *f)
  * LANES_MAX_HIDDEN where one network alone leaves part of its last vector
  * of 16 idle (40: 1.22x, 56: 1.13x); at 32, 48 and 64, whole vectors, one
  * at a time is as fast or faster (1.0x, 0.90x, 0.91x), and from 128 the
- * lanes' sixteen weight matrices no longer fit the L2 cache (0.5x).
+ * lanes' sixteen weight matrices no longer fit the L2 cache (0.27x).
  */
 static bool
 lanes_pay_off(int H)

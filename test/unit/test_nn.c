@@ -743,6 +743,7 @@ test_kernels(void)
  * too (tsf_nn_bind, tsf_nn_lanes_bind): the kernels' vector loads then
  * never straddle two lines.  Until 0.5 the float32 buffers sat half a line
  * apart, and nothing but a profile showed it.  Shapes with odd T, H and C.
+ * tsf_nn_acts holds buffer pointers only, so it is read as an array of them.
  */
 static void
 test_workspace_lines(void)
