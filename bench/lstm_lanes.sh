@@ -24,7 +24,11 @@
 #      on one thread (bench/lstm_batch_torch.py): one series, and the 16 as
 #      one batch of one shared network (for reference: not the same models)
 #   1b. bench/nn_mv.c at H = 128 and 256: the recurrence's two products
-#      per step alone, the floor under any layout of distinct networks
+#      per step alone, the floor under any layout of distinct networks;
+#      and the weight gradient dW_hh's multiply-adds, which every layout
+#      must also do, at this core's float32 FMA peak (bench/flops.c): the
+#      least they could take.  Their sum is a lower bound on any float32
+#      epoch of one network per series on this machine
 #   3. the table and the ratios against the issue's targets: lanes at least
 #      1.5x the series per second of one at a time at H = 40; at H = 128
 #      and 256, 16 series together at most 0.5x PyTorch's epoch of one
@@ -57,7 +61,9 @@ for H in 16 40 64 128 256; do
     "$OUT/nn_lanes" "$H" "$T" "$EPOCHS" "$reps" 0 "$VAL" | tee -a "$RESULTS"
 done
 
-echo "== 1b. the floor: the recurrence's two products per step alone (bench/nn_mv.c)"
+echo "== 1b. the floor: the recurrence's two products per step alone (bench/nn_mv.c), and the core's peak (bench/flops.c)"
+gcc -O2 -o "$OUT/flops" bench/flops.c
+"$OUT/flops" | tee "$OUT/flops.txt"
 for H in 128 256; do
     "$OUT/nn_mv" "$H" "$T" | tee -a "$RESULTS"
 done
@@ -71,9 +77,13 @@ fi
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== 3. report"
-python3 - "$RESULTS" <<'PY'
-import json, sys
+python3 - "$RESULTS" "$OUT/flops.txt" <<'PY'
+import json, re, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+# the widest float32 FMA line of bench/flops.c, in multiply-adds per second
+fma = [float(m.group(1)) for m in
+       (re.search(r"float32 \S+\s+fma\s+([0-9.]+) GFLOP/s", l) for l in open(sys.argv[2])) if m]
+peak_macs = max(fma) * 1e9 / 2 if fma else None
 core = {r["H"]: r for r in rows if "lanes_over_one_at_a_time" in r}
 torch = {(r["H"], r["mode"]): r for r in rows if r.get("impl") == "torch"}
 floor = {r["H"]: r for r in rows if "ms_per_epoch_floor" in r}
@@ -100,8 +110,15 @@ for H in (128, 256):
               "best of the two ways %.2f ms = %.2fx, %s" % (H, best, ratio, "met" if ratio <= 0.5 else "NOT met"))
         f = floor.get(H)
         if f:
+            torch_ms = t1["s_per_series_epoch"] * 1e3
             print("  the floor: W_hh read twice per step at %.0f GB/s, %.2f ms per series-epoch = %.2fx "
                   "PyTorch's epoch before any other work" % (
-                      f["gb_per_s"], f["ms_per_epoch_floor"],
-                      f["ms_per_epoch_floor"] / (t1["s_per_series_epoch"] * 1e3)))
+                      f["gb_per_s"], f["ms_per_epoch_floor"], f["ms_per_epoch_floor"] / torch_ms))
+            if peak_macs and "grad_macs_per_epoch" in f:
+                g = f["grad_macs_per_epoch"] / peak_macs * 1e3
+                print("  with dW_hh's %.0f M multiply-adds at the FMA peak (%.0f GFLOP/s): %.2f ms more, "
+                      "%.2f ms = %.2fx (this core's tsf_mm_tn: %.2f ms for them)" % (
+                          f["grad_macs_per_epoch"] / 1e6, peak_macs * 2 / 1e9, g,
+                          f["ms_per_epoch_floor"] + g, (f["ms_per_epoch_floor"] + g) / torch_ms,
+                          f["ms_grad_this_core"]))
 PY
