@@ -679,6 +679,8 @@ test_kernels(void)
 	static const int shapes[][3] = {	/* M, N, K */
 		{1, 160, 40}, {3, 37, 11}, {1, 1024, 256}, {7, 4, 133},
 		{512, 4, 197}, {160, 40, 130}, {5, 90, 3}, {1, 41, 1}, {9, 256, 64},
+		/* dW_hh at H = 256 (K not a multiple of 64), and odd sizes of every block */
+		{1024, 256, 130}, {517, 70, 67}, {262, 45, 200},
 	};
 	tsf_rng		rng;
 	int			bad_nn = 0,
