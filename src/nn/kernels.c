@@ -128,16 +128,17 @@ static void mm_nn(tsf_real *restrict C, const tsf_real *restrict A,
 #define TSF_NN_KC	64			/* columns of A, a multiple of 4 */
 
 /*
- * dst (kc, mc) = the chunk of mc rows by kc columns at src (row stride
- * lds), transposed.  In float32, 4 x 4 blocks go through vector shuffles
- * (four loads, eight shuffles, four stores for 16 elements): the input
- * gradient's product, whose element-by-element transposes took 3.7% of an
- * epoch at H = 128, now takes 0.7% (perf); the edges, and float64, element
- * by element.
+ * dst (kc, mc) = the block of mc rows by kc columns at src (row stride
+ * lds), transposed, into rows of stride ldd: tsf_mm_nn's chunks of A and
+ * tsf_transpose's tiles.  In float32, 4 x 4 blocks go through vector
+ * shuffles (four loads, eight shuffles, four stores for 16 elements): the
+ * input gradient's product, whose element-by-element transposes took 3.7%
+ * of an epoch at H = 128, now takes 0.7% (perf); the edges, and float64,
+ * element by element.
  */
 static void
-transpose_chunk(tsf_real *restrict dst, const tsf_real *restrict src, size_t lds,
-				int mc, int kc)
+transpose_block(tsf_real *restrict dst, size_t ldd, const tsf_real *restrict src,
+				size_t lds, int mc, int kc)
 {
 	int			m4 = 0,
 				k4 = 0;
@@ -160,21 +161,21 @@ transpose_chunk(tsf_real *restrict dst, const tsf_real *restrict src, size_t lds
 						t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7),
 						t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5),
 						t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
-			tsf_real   *d = dst + (size_t) k * mc + m;
+			tsf_real   *d = dst + (size_t) k * ldd + m;
 
 			*(v4 *) d = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
-			*(v4 *) (d + mc) = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
-			*(v4 *) (d + 2 * (size_t) mc) = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
-			*(v4 *) (d + 3 * (size_t) mc) = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+			*(v4 *) (d + ldd) = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+			*(v4 *) (d + 2 * ldd) = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+			*(v4 *) (d + 3 * ldd) = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
 		}
 #endif
 	/* the columns past k4 of the first m4 rows, then the rows past m4 */
 	for (int m = 0; m < m4; m++)
 		for (int k = k4; k < kc; k++)
-			dst[(size_t) k * mc + m] = src[(size_t) m * lds + k];
+			dst[(size_t) k * ldd + m] = src[(size_t) m * lds + k];
 	for (int m = m4; m < mc; m++)
 		for (int k = 0; k < kc; k++)
-			dst[(size_t) k * mc + m] = src[(size_t) m * lds + k];
+			dst[(size_t) k * ldd + m] = src[(size_t) m * lds + k];
 }
 
 /*
@@ -211,7 +212,7 @@ tsf_mm_nn(tsf_real *restrict C, const tsf_real *restrict A,
 		{
 			int			kc = K - k0 < TSF_NN_KC ? K - k0 : TSF_NN_KC;
 
-			transpose_chunk(at, A + (size_t) m0 * K + k0, (size_t) K, mc, kc);
+			transpose_block(at, (size_t) mc, A + (size_t) m0 * K + k0, (size_t) K, mc, kc);
 			/* ct (N, mc) += B[k0 .. k0 + kc)^T (N, kc) . at (kc, mc) */
 			mm_tn(ct, B + (size_t) k0 * N, at, N, mc, kc, N, mc, mc);
 		}
@@ -570,19 +571,13 @@ tsf_pack_panels(tsf_real *restrict P, const tsf_real *restrict src,
 				for (int k = 0; k < K; k++)
 					p[(size_t) k * pw + jj] = srow[k];
 			}
-			for (int k = 0; k < K; k++)
-				for (int jj = w; jj < pw; jj++)
-					p[(size_t) k * pw + jj] = 0;
 		}
 		else
 			for (int k = 0; k < K; k++)
-			{
-				tsf_real   *row = p + (size_t) k * pw;
-
-				memcpy(row, src + (size_t) k * N + j0, sizeof(tsf_real) * w);
-				for (int jj = w; jj < pw; jj++)
-					row[jj] = 0;
-			}
+				memcpy(p + (size_t) k * pw, src + (size_t) k * N + j0, sizeof(tsf_real) * w);
+		/* the last panel's padding columns */
+		for (int k = 0; w < pw && k < K; k++)
+			memset(p + (size_t) k * pw + w, 0, sizeof(tsf_real) * (pw - w));
 		pending += (size_t) K * pw;
 		if (pending >= TSF_NN_POLL_ELEMS)
 		{
@@ -620,9 +615,8 @@ tsf_transpose(tsf_real *restrict dst, const tsf_real *restrict src,
 		{
 			int			c1 = cols - c0 < TSF_TR_TILE ? cols : c0 + TSF_TR_TILE;
 
-			for (int c = c0; c < c1; c++)
-				for (int r = r0; r < r1; r++)
-					dst[(size_t) c * rows + r] = src[(size_t) r * cols + c];
+			transpose_block(dst + (size_t) c0 * rows + r0, (size_t) rows,
+							src + (size_t) r0 * cols + c0, (size_t) cols, r1 - r0, c1 - c0);
 		}
 		pending += (size_t) (r1 - r0) * cols;
 		if (pending >= TSF_NN_POLL_ELEMS)
